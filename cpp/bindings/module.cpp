@@ -1,0 +1,9 @@
+#include "bindings/bind.h"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "vecindex native core (C++17). Use the vecindex package, not this module directly.";
+  vecindex::bindings::bind_errors(m);
+  vecindex::bindings::bind_simd(m);
+  vecindex::bindings::bind_filter(m);
+  vecindex::bindings::bind_index(m);
+}

@@ -1,0 +1,80 @@
+// Vector storage: encodes vectors into a dtype's codes and hands out per-query distance
+// computers. The graph never sees dtypes; it only asks a QueryDistance for distances.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/bytes.h"
+
+namespace vecindex {
+
+// Metrics as seen by users. Cosine vectors are normalised before they reach a store,
+// so a store only needs to know "l2" or "ip"-like scoring; it reports distances in the
+// user's convention: l2 -> squared L2, ip -> -dot, cosine -> 1 - dot.
+enum class Metric : int { l2 = 0, ip = 1, cosine = 2 };
+
+Metric parse_metric(const std::string& name);  // throws InvalidArgument
+std::string metric_name(Metric metric);
+
+// Distances from one query (preprocessed once, e.g. a PQ lookup table) to stored vectors.
+// Not thread-safe: make one per query and per thread.
+class QueryDistance {
+ public:
+  virtual ~QueryDistance() = default;
+  virtual float distance(uint32_t slot) const = 0;
+  // Distances to several slots; implementations prefetch ahead and may batch the kernel.
+  virtual void distances(const uint32_t* slots, size_t count, float* out) const {
+    for (size_t i = 0; i < count; ++i) out[i] = distance(slots[i]);
+  }
+  virtual void prefetch(uint32_t slot) const {}
+};
+
+class VectorStore {
+ public:
+  virtual ~VectorStore() = default;
+
+  virtual size_t dim() const = 0;
+  virtual Metric metric() const = 0;
+  virtual std::string dtype() const = 0;           // "f32", "f16", "bf16", "sq8", "pq", "rabitq"
+  virtual size_t bytes_per_vector() const = 0;     // bytes of codes per slot (incl. per-vector factors)
+
+  // Codecs with learned parameters (sq8, pq, rabitq) need training before set().
+  virtual bool needs_training() const { return false; }
+  virtual bool is_trained() const { return true; }
+  virtual size_t min_training_size() const { return 0; }
+  virtual void train(const float* vectors, size_t count, size_t threads) {}
+
+  // Capacity in slots; growing keeps existing codes. Not safe concurrently with readers:
+  // the index serialises growth against searches.
+  virtual void reserve(size_t capacity) = 0;
+  virtual size_t capacity() const = 0;
+
+  // Encode one vector (already normalised for cosine) into a slot below capacity().
+  virtual void set(uint32_t slot, const float* vector) = 0;
+  // Approximate reconstruction (exact for f32).
+  virtual void decode(uint32_t slot, float* out) const = 0;
+
+  virtual std::unique_ptr<QueryDistance> query(const float* vector) const = 0;
+  // Distance between two stored slots, used while building the graph.
+  virtual float distance_between(uint32_t a, uint32_t b) const = 0;
+
+  // Serialise the first `count` slots plus codec parameters; load() validates everything.
+  virtual void save(ByteWriter& out, size_t count) const = 0;
+  virtual void load(ByteReader& in, size_t count) = 0;
+  virtual size_t memory_bytes() const = 0;
+};
+
+// Creates a store for a dtype name; throws InvalidArgument for unknown names.
+// Options a codec may read: pq_m (sub-quantizers), seed.
+struct StoreOptions {
+  size_t pq_m = 0;
+  uint64_t seed = 42;
+};
+std::unique_ptr<VectorStore> make_store(const std::string& dtype, size_t dim, Metric metric,
+                                        const StoreOptions& options);
+
+}  // namespace vecindex
