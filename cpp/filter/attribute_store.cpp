@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "filter/utf8.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -242,6 +243,7 @@ AttributeStore AttributeStore::load(ByteReader& in) {
   std::vector<AttributeField> schema;
   for (uint32_t i = 0; i < field_count; ++i) {
     std::string name = in.get_string(kMaxFieldNameLength);
+    if (!is_valid_utf8(name)) throw FormatError(in.what() + ": attribute field name is not valid UTF-8");
     auto kind = in.get<uint8_t>();
     if (kind > static_cast<uint8_t>(AttributeKind::boolean)) throw FormatError(in.what() + ": unknown attribute kind");
     schema.push_back({std::move(name), static_cast<AttributeKind>(kind)});

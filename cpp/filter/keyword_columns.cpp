@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "filter/utf8.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -36,6 +37,7 @@ void KeywordDictionary::load(ByteReader& in) {
   codes_.clear();
   for (uint64_t i = 0; i < count; ++i) {
     std::string value = in.get_string();
+    if (!is_valid_utf8(value)) throw FormatError(in.what() + ": keyword value is not valid UTF-8");
     if (codes_.count(value)) throw FormatError(in.what() + ": keyword dictionary holds a value twice");
     codes_.emplace(value, static_cast<uint32_t>(values_.size()));
     values_.push_back(std::move(value));
