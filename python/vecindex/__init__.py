@@ -1,6 +1,14 @@
-"""vecindex: a fast HNSW vector index with filtering and compression."""
+"""vecindex: a fast HNSW vector index with a native C++ core and a numpy-first API.
+
+>>> import numpy as np, vecindex
+>>> index = vecindex.Index(dim=4, metric="l2")
+>>> ids = index.add(np.eye(4))
+>>> index.search(np.eye(4)[0], k=1)[0]
+array([0])
+"""
 from vecindex._core import FormatError, simd_info
 from vecindex.filters import AllowList, F
+from vecindex.index import Index
 
-__all__ = ["AllowList", "F", "FormatError", "simd_info"]
+__all__ = ["AllowList", "F", "FormatError", "Index", "simd_info"]
 __version__ = "0.1.0"
