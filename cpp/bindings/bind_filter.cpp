@@ -6,6 +6,7 @@
 
 #include "bindings/bind.h"
 #include "bindings/filter_types.h"
+#include "filter/attribute_batch.h"
 #include "filter/attribute_store.h"
 #include "filter/filter_eval.h"
 #include "filter/filter_expr.h"
@@ -87,9 +88,66 @@ py::object value_to_python(const AttributeValue& value) {
   }
 }
 
+template <typename T>
+std::vector<AttributeValue> masked_values(const py::array_t<T, py::array::c_style | py::array::forcecast>& values,
+                                          const U8Array& present, size_t rows) {
+  const T* value_data = checked_column(values, rows, "values");
+  const uint8_t* present_data = checked_column(present, rows, "present");
+  std::vector<AttributeValue> out(rows);
+  for (size_t i = 0; i < rows; ++i)
+    if (present_data[i]) {
+      if constexpr (std::is_same<T, uint8_t>::value) out[i] = value_data[i] != 0;
+      else out[i] = value_data[i];
+    }
+  return out;
+}
+
+std::vector<AttributeField> parse_schema(const std::vector<std::pair<std::string, std::string>>& schema) {
+  std::vector<AttributeField> fields;
+  for (const auto& [name, kind] : schema) fields.push_back({name, parse_attribute_kind(kind)});
+  return fields;
+}
+
 }  // namespace
 
+py::list schema_to_python(const std::vector<AttributeField>& schema) {
+  py::list out;
+  for (const auto& field : schema) out.append(py::make_tuple(field.name, attribute_kind_name(field.kind)));
+  return out;
+}
+
+py::object attribute_value_to_python(const AttributeValue& value) { return value_to_python(value); }
+
 void bind_filter(py::module_& m) {
+  using SlotArray = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+  using IntArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+  py::class_<AttributeBatch>(m, "AttributeBatch", "Attribute columns for a batch of new rows (built by vecindex.attributes).")
+      .def(py::init([](const std::vector<std::pair<std::string, std::string>>& schema, size_t rows) {
+        return AttributeBatch(parse_schema(schema), rows);
+      }), py::arg("schema"), py::arg("rows"))
+      .def_property_readonly("rows", &AttributeBatch::rows)
+      .def("set_keyword", [](AttributeBatch& self, const std::string& name, const std::vector<std::optional<std::string>>& values) {
+        std::vector<AttributeValue> column(values.size());
+        for (size_t i = 0; i < values.size(); ++i) if (values[i]) column[i] = *values[i];
+        self.set_column(name, std::move(column));
+      })
+      .def("set_keywords", [](AttributeBatch& self, const std::string& name,
+                              const std::vector<std::optional<std::vector<std::string>>>& values) {
+        std::vector<AttributeValue> column(values.size());
+        for (size_t i = 0; i < values.size(); ++i) if (values[i]) column[i] = *values[i];
+        self.set_column(name, std::move(column));
+      })
+      .def("set_int", [](AttributeBatch& self, const std::string& name, const IntArray& values, const U8Array& present) {
+        self.set_column(name, masked_values<int64_t>(values, present, self.rows()));
+      })
+      .def("set_float", [](AttributeBatch& self, const std::string& name, const DoubleArray& values, const U8Array& present) {
+        self.set_column(name, masked_values<double>(values, present, self.rows()));
+      })
+      .def("set_bool", [](AttributeBatch& self, const std::string& name, const U8Array& values, const U8Array& present) {
+        self.set_column(name, masked_values<uint8_t>(values, present, self.rows()));
+      });
+
   py::class_<PyFilter>(m, "FilterExpr", "A compiled filter expression tree (build it with vecindex.F).")
       .def_static("all", [] { return PyFilter{FilterExpr::make_all()}; })
       .def_static("compare", [](const std::string& op, const std::string& field, const py::handle& value) {
@@ -118,10 +176,14 @@ void bind_filter(py::module_& m) {
   py::class_<AttributeStore>(m, "AttributeStore",
                              "Typed attribute columns over internal slots (used by Index; exposed for tests).")
       .def(py::init([](const std::vector<std::pair<std::string, std::string>>& schema) {
-        std::vector<AttributeField> fields;
-        for (const auto& [name, kind] : schema) fields.push_back({name, parse_attribute_kind(kind)});
-        return AttributeStore(std::move(fields));
+        return AttributeStore(parse_schema(schema));
       }), py::arg("schema"))
+      .def("write_batch", [](AttributeStore& self, const SlotArray& slots, const AttributeBatch& batch) {
+        auto slot_list = to_slots(slots);
+        if (slot_list.size() != batch.rows()) throw InvalidArgument("one slot per batch row is required");
+        if (!batch.fits(self)) throw InvalidArgument("the batch does not follow this store's schema");
+        batch.write(self, slot_list.data());
+      })
       .def_property_readonly("schema", [](const AttributeStore& self) {
         std::vector<std::pair<std::string, std::string>> out;
         for (const auto& field : self.schema()) out.emplace_back(field.name, attribute_kind_name(field.kind));

@@ -15,7 +15,9 @@ constexpr size_t kMaxFieldNameLength = 1024;
 // Slots are uint32 with UINT32_MAX reserved as "none".
 constexpr size_t kMaxSlots = UINT32_MAX;
 
-const char* value_type_name(const AttributeValue& value) {
+}  // namespace
+
+const char* attribute_value_type_name(const AttributeValue& value) {
   switch (value.index()) {
     case 0: return "missing";
     case 1: return "a string";
@@ -26,7 +28,16 @@ const char* value_type_name(const AttributeValue& value) {
   }
 }
 
-}  // namespace
+bool value_fits_kind(AttributeKind kind, const AttributeValue& value) {
+  switch (value.index()) {
+    case 0: return true;
+    case 1: return kind == AttributeKind::keyword;
+    case 2: return kind == AttributeKind::keywords;
+    case 3: return kind == AttributeKind::int64 || kind == AttributeKind::float64;
+    case 4: return kind == AttributeKind::float64;
+    default: return kind == AttributeKind::boolean;
+  }
+}
 
 AttributeKind parse_attribute_kind(const std::string& name) {
   if (name == "keyword") return AttributeKind::keyword;
@@ -113,17 +124,10 @@ void AttributeStore::set_row(uint32_t slot, const AttributeRow& row) {
                           std::to_string(schema_.size()) + " fields");
   // Check every kind first so a bad row changes nothing.
   for (size_t field = 0; field < row.size(); ++field) {
-    const auto& value = row[field];
-    if (value.index() == 0) continue;
     AttributeKind kind = schema_[field].kind;
-    bool ok = (kind == AttributeKind::keyword && value.index() == 1) ||
-              (kind == AttributeKind::keywords && value.index() == 2) ||
-              (kind == AttributeKind::int64 && value.index() == 3) ||
-              (kind == AttributeKind::float64 && (value.index() == 3 || value.index() == 4)) ||
-              (kind == AttributeKind::boolean && value.index() == 5);
-    if (!ok)
+    if (!value_fits_kind(kind, row[field]))
       throw InvalidArgument("attribute '" + schema_[field].name + "' is " + attribute_kind_name(kind) + " but got " +
-                            value_type_name(value));
+                            attribute_value_type_name(row[field]));
   }
   set_row(slot);
   for (size_t field = 0; field < row.size(); ++field) set_value(field, slot, row[field]);
@@ -146,7 +150,7 @@ void AttributeStore::set_value(size_t field, uint32_t slot, const AttributeValue
   const std::string& name = schema_[field].name;
   auto mismatch = [&]() {
     return InvalidArgument("attribute '" + name + "' is " + attribute_kind_name(schema_[field].kind) + " but got " +
-                           value_type_name(value));
+                           attribute_value_type_name(value));
   };
   switch (schema_[field].kind) {
     case AttributeKind::keyword:

@@ -34,6 +34,11 @@ using AttributeValue = std::variant<std::monostate, std::string, std::vector<std
 // One value per schema field, in schema order.
 using AttributeRow = std::vector<AttributeValue>;
 
+// True for missing values and values of the kind (an int also fits a float field).
+bool value_fits_kind(AttributeKind kind, const AttributeValue& value);
+// "a string", "an int", ... for error messages.
+const char* attribute_value_type_name(const AttributeValue& value);
+
 class AttributeStore {
  public:
   AttributeStore() = default;

@@ -170,11 +170,18 @@ def prepare(schema: list[tuple[str, str]], attrs, rows: int) -> list:
     return prepared
 
 
-def write(store: _core.AttributeStore, slots: np.ndarray, prepared: list) -> None:
-    """Makes the slots live (all attributes missing) and writes the prepared columns."""
-    store.add_rows(slots)
+def build_batch(schema: list[tuple[str, str]], prepared: list, rows: int) -> _core.AttributeBatch:
+    """The prepared columns as one native batch, ready to go in with the vectors."""
+    batch = _core.AttributeBatch(schema, rows)
     for method, name, args in prepared:
-        getattr(store, method)(name, slots, *args)
+        getattr(batch, method)(name, *args)
+    return batch
+
+
+def write(store: _core.AttributeStore, slots: np.ndarray, prepared: list) -> None:
+    """Makes the slots live and writes the prepared columns (columns left out are missing)."""
+    slots = np.asarray(slots, dtype=np.uint32)
+    store.write_batch(slots, build_batch(store.schema, prepared, slots.size))
 
 
 def read(store: _core.AttributeStore, schema: list[tuple[str, str]], slots: np.ndarray) -> dict:
