@@ -40,8 +40,8 @@ def data():
     rows = make_rows(rng, cluster)
     index = Index(DIM, "l2", M=12, ef_construction=100, attributes=SCHEMA)
     index.add(vectors, attrs=rows, threads=2)
-    return {"index": index, "vectors": vectors, "queries": queries, "rows": rows, "cluster": cluster,
-            "query_cluster": query_cluster, "centers": centers}
+    return {"index": index, "vectors": vectors, "queries": queries, "rows": rows, "row_dicts": row_dicts(rows),
+            "cluster": cluster, "query_cluster": query_cluster, "centers": centers}
 
 
 def row_dicts(rows):
@@ -67,8 +67,7 @@ def recall_at_k(found, truth):
                                                                  HealthCheck.function_scoped_fixture])
 @given(spec=filter_specs)
 def test_no_result_ever_violates_the_filter(data, spec):
-    rows = row_dicts(data["rows"]) if "_dicts" not in data else data["_dicts"]
-    data["_dicts"] = rows
+    rows = data["row_dicts"]
     ids, distances = data["index"].search(data["queries"][:10], K, filter=build(spec))
     mask = np.array([matches(spec, row) for row in rows])
     for row_ids, row_distances in zip(ids, distances):
@@ -117,7 +116,7 @@ def test_recall_holds_for_filters_anti_correlated_with_the_query(data, kind, str
 
 def test_attribute_filters_reach_recall_too(data):
     expr = (F.size < 300) & ~F.tags.contains_any(["t1"]) & (F.section != "c3")
-    rows = row_dicts(data["rows"])
+    rows = data["row_dicts"]
     spec_mask = np.array([r["size"] is not None and r["size"] < 300 and not (r["tags"] is not None and "t1" in r["tags"])
                           and r["section"] is not None and r["section"] != "c3" for r in rows])
     ids, _ = data["index"].search(data["queries"], K, filter=expr)
