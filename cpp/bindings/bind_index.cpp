@@ -168,6 +168,12 @@ void bind_index(py::module_& m) {
              return Index::load(path);
            },
            py::arg("path"))
+      .def("compact", [](Index& self, size_t threads) {
+             py::gil_scoped_release release;
+             return self.compact(threads);
+           },
+           py::arg("threads"))
+      .def("deleted_count", &Index::deleted_count)
       .def("integrity_error", &Index::integrity_error)
       .def("memory_usage", [](const Index& self) {
              py::dict out;
@@ -181,6 +187,7 @@ void bind_index(py::module_& m) {
              out["levels"] = self.graph().max_level() + 1;
              out["mean_degree0"] = self.graph().mean_degree0(self.slot_count());
              out["slots"] = self.slot_count();
+             out["deleted"] = self.deleted_count();
              return out;
            });
 }

@@ -69,6 +69,11 @@ class Index {
   void remove(const int64_t* ids, size_t n);
   std::vector<int64_t> ids() const;
 
+  // Unlinks tombstoned vectors from the graph (repairing their neighbours' links) and frees
+  // their slots for later adds. Blocks other calls while it runs. Returns slots freed.
+  size_t compact(size_t threads);
+  size_t deleted_count() const;
+
   std::vector<uint8_t> to_bytes() const;
   static std::unique_ptr<Index> from_bytes(const uint8_t* data, size_t size);
   void save(const std::string& path) const;
@@ -103,6 +108,7 @@ class Index {
   std::unordered_map<int64_t, uint32_t> id_to_slot_;
   std::vector<int64_t> slot_to_id_;  // -1: free or deleted
   std::vector<uint64_t> live_bits_;
+  std::vector<uint32_t> free_slots_;  // unlinked by compact(), reused by add()
   size_t slot_count_ = 0;   // slots handed out so far
   std::atomic<size_t> live_count_{0};
   int64_t next_auto_id_ = 0;

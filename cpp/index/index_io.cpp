@@ -1,6 +1,6 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
 // bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional).
-#include <bit>
+#include <algorithm>
 #include <mutex>
 
 #include "index/index.h"
@@ -122,7 +122,10 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
     bool is_live = index->slot_live(uint32_t(slot));
     if (id < -1) throw FormatError("slot " + std::to_string(slot) + " has an invalid id");
     if (is_live != (id >= 0)) throw FormatError("slot " + std::to_string(slot) + " has inconsistent id and live flag");
-    if (!is_live) continue;
+    if (!is_live) {
+      if (!index->graph_.contains(uint32_t(slot))) index->free_slots_.push_back(uint32_t(slot));
+      continue;
+    }
     if (!index->graph_.contains(uint32_t(slot))) throw FormatError("live slot " + std::to_string(slot) + " is not in the graph");
     if (id >= next_auto_id) throw FormatError("an id is not below the stored next id");
     if (!index->id_to_slot_.emplace(id, uint32_t(slot)).second) throw FormatError("id " + std::to_string(id) + " appears twice");
@@ -132,6 +135,7 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   for (size_t slot = count; slot < ((count + 63) / 64) * 64; ++slot)
     if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
   if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
+  std::reverse(index->free_slots_.begin(), index->free_slots_.end());
   index->slot_count_ = count;
   index->live_count_ = live;
   index->next_auto_id_ = next_auto_id;

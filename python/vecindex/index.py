@@ -184,8 +184,20 @@ class Index:
         return self._core.get(as_ids(ids))
 
     def delete(self, ids: Any) -> None:
-        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``."""
+        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``
+        (listing them) and nothing is deleted. A deleted id may be added again. Deleted
+        vectors stay in the graph as routing points until :meth:`compact` frees their slots.
+        """
         self._core.remove(as_ids(ids))
+
+    def compact(self, *, threads: Optional[int] = None) -> int:
+        """Unlink deleted vectors from the graph and free their slots for later adds.
+
+        Neighbours of deleted nodes are re-linked through the deleted nodes' own links, so
+        search quality holds. Other calls on this index wait while it runs. Returns the
+        number of slots freed.
+        """
+        return self._core.compact(check_threads(threads))
 
     def ids(self) -> np.ndarray:
         """All live ids, as int64."""
