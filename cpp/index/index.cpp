@@ -94,6 +94,7 @@ void Index::ensure_capacity(size_t needed) {
 }
 
 void Index::train(const float* vectors, size_t n, size_t threads) {
+  require_writable("train");
   check_vectors(vectors, n);
   if (!store_->needs_training()) return;
   if (n < store_->min_training_size())
@@ -108,6 +109,7 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
                                 const PollFn& poll) {
+  require_writable("add");
   if (n == 0) return {};
   check_vectors(vectors, n);
   const size_t dim = config_.dim;
@@ -241,6 +243,7 @@ void Index::get(const int64_t* ids, size_t n, float* out) const {
 }
 
 void Index::remove(const int64_t* ids, size_t n) {
+  require_writable("delete");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
@@ -264,6 +267,7 @@ size_t Index::deleted_count() const {
 }
 
 size_t Index::compact(size_t threads) {
+  require_writable("compact");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<uint8_t> removed(slot_count_, 0);
   size_t freed = 0;

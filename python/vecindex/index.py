@@ -214,13 +214,23 @@ class Index:
         self._core.save(os.fspath(path))
 
     @classmethod
-    def load(cls, path: PathLike) -> "Index":
+    def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
         """Read an index written by :meth:`save`.
+
+        With ``mmap=True`` the file is memory-mapped read-only and full-precision vectors are
+        searched in place without being copied into RAM (the graph and ids are still read and
+        validated). Such an index is read-only: ``add``, ``delete``, ``compact`` and ``train``
+        raise ``RuntimeError``. Do not modify or truncate the file while it is mapped.
 
         A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
         or unreadable file raises ``OSError``.
         """
-        return cls._wrap(_core.Index.load(os.fspath(path)))
+        return cls._wrap(_core.Index.load(os.fspath(path), bool(mmap)))
+
+    @property
+    def read_only(self) -> bool:
+        """True for an index loaded with ``mmap=True``."""
+        return self._core.read_only
 
     def to_bytes(self) -> bytes:
         """The index as bytes, in the same format as :meth:`save`."""
@@ -238,7 +248,9 @@ class Index:
 
     # -- introspection ----------------------------------------------------------------
     def memory_usage(self) -> dict:
-        """Bytes held, by part: graph, codes and full vectors."""
+        """Bytes held in RAM, by part: graph, codes and full vectors; ``mapped`` is the size of
+        the memory-mapped file for an index loaded with ``mmap=True`` (its vectors are not in
+        the other parts)."""
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
