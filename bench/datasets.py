@@ -122,12 +122,13 @@ def load_pair(train_path: Path, queries_path: Path | None, metric: str | None,
     return dataset
 
 
-def make_clustered(n_train: int = 5000, n_test: int = 200, dim: int = 64, n_clusters: int = 32,
+def make_clustered(n_train: int = 5000, n_test: int = 1000, dim: int = 64, n_clusters: int = 32,
                    metric: str = "l2", seed: int = 1234) -> Dataset:
-    """Gaussian blobs with uneven spreads: harder than uniform noise, closer to real embeddings."""
+    """Overlapping Gaussian blobs with uneven spreads. The spreads are wide enough that at M=16
+    recall@10 climbs from ~0.9 at ef=10 to ~1.0 at ef=64, so the quick run shows a real curve."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(0.0, 1.0, size=(n_clusters, dim)).astype(np.float32)
-    spreads = rng.uniform(0.15, 0.5, size=n_clusters).astype(np.float32)
+    spreads = rng.uniform(0.8, 1.5, size=n_clusters).astype(np.float32)
 
     def draw(count: int) -> np.ndarray:
         labels = rng.integers(0, n_clusters, size=count)

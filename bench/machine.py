@@ -53,10 +53,16 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
+def load_average() -> tuple[float, float, float] | None:
+    """1/5/15-minute load: a busy machine explains noisy QPS."""
+    return os.getloadavg() if hasattr(os, "getloadavg") else None
+
+
 def describe() -> dict:
     return {"cpu_model": cpu_model(), "cpu_flags": cpu_flags(), "logical_cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "platform": platform.platform(), "python": sys.version.split()[0],
+            "load_average_at_start": load_average(),
             "simd_info": simd_info(), "libraries": library_versions(),
             "env": {key: os.environ[key] for key in ("VECINDEX_SIMD", "OMP_NUM_THREADS")
                     if key in os.environ}}

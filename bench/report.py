@@ -50,12 +50,11 @@ def format_tables(report: dict) -> str:
     targets = list(next(iter(measured.values()))["qps_at_recall"]) if measured else []
     sections = []
 
-    summary_rows = []
+    summary_rows, notes = [], []
     for name, result in libraries.items():
         if not result.get("points"):
-            summary_rows.append([name, result.get("version", ""),
-                                 "skipped: " + result.get("skipped", result.get("error", "?"))]
-                                + [""] * (3 + len(targets)))
+            why = f"skipped: {result['skipped']}" if "skipped" in result else f"FAILED: {result.get('error')}"
+            notes.append(f"  {name}: {why}")
             continue
         qps = result["qps_at_recall"]
         summary_rows.append([name, result["version"], _fmt(result["build_seconds"], ".2f"),
@@ -63,7 +62,8 @@ def format_tables(report: dict) -> str:
                              _fmt(max(p["recall"] for p in result["points"]), ".4f")]
                             + [_fmt(qps[t], ",.0f") for t in targets])
     sections.append(_table(["library", "version", "build s", "index MiB", "max recall"]
-                           + [f"QPS@{t}" for t in targets], summary_rows))
+                           + [f"QPS@{t}" for t in targets], summary_rows)
+                    + ("\n" + "\n".join(notes) if notes else ""))
 
     if measured:
         efs = sorted({p["ef"] for r in measured.values() for p in r["points"]})

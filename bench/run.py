@@ -18,7 +18,7 @@ if __package__ in (None, ""):
 
 from bench import datasets, machine, report as reporting  # noqa: E402
 from bench.peers import ADAPTERS  # noqa: E402
-from bench.runner import BenchParams, run_library  # noqa: E402
+from bench.runner import BenchParams, run_libraries  # noqa: E402
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -50,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     index.add_argument("--ef", type=_int_list, default=BenchParams.efs, help="comma-separated ef sweep")
     index.add_argument("--threads", type=int, default=1, help="search threads (default 1)")
     index.add_argument("--build-threads", type=int, default=2)
-    index.add_argument("--repeats", type=int, default=3, help="timed searches per ef; best is kept")
+    index.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds over all libraries; best time per ef is kept")
     index.add_argument("--libs", default=",".join(ADAPTERS),
                        help=f"comma-separated subset of {','.join(ADAPTERS)}")
     output = parser.add_argument_group("output")
@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out_root = Path(args.out)
     started = time.time()
+    machine_info = machine.describe()  # before the run, so the load average shows other work
     dataset = datasets.load(args.dataset, quick=args.quick, metric=args.metric, queries=args.queries,
                             groundtruth_file=args.groundtruth, limit_train=args.limit_train,
                             limit_queries=args.limit_queries, k=args.k,
@@ -83,15 +84,14 @@ def main(argv=None) -> int:
 
     params = BenchParams(M=args.M, ef_construction=args.ef_construction, k=args.k, efs=args.ef,
                          threads=args.threads, build_threads=args.build_threads, repeats=args.repeats)
-    libraries = {}
-    for name in [n for n in args.libs.split(",") if n]:
-        libraries[name] = run_library(ADAPTERS[name], dataset, params,
-                                      log=lambda line: print(line, flush=True))
+    libraries = run_libraries([ADAPTERS[name] for name in args.libs.split(",") if name], dataset,
+                              params, log=lambda line: print(line, flush=True))
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     report = {"timestamp": stamp, "command": sys.argv, "dataset": dataset.describe(),
-              "params": {**vars(params), "efs": list(params.efs)}, "machine": machine.describe(),
+              "params": {**vars(params), "efs": list(params.efs)}, "machine": machine_info,
               "libraries": libraries, "wall_seconds": time.time() - started}
+    machine_info["load_average_at_end"] = machine.load_average()
     reporting.add_ratios(report)
     run_dir = out_root / dataset.name
     json_path = reporting.write_json(report, run_dir / f"{stamp}.json")

@@ -1,4 +1,9 @@
-"""Benchmark one library on one dataset: build once, then sweep ef and measure recall and QPS."""
+"""Build each library's index, then sweep ef and measure recall and QPS.
+
+Searches are interleaved: each round times every (library, ef) once, and the best of all rounds is
+kept. On a shared machine a burst of background load then hurts every library alike, instead of
+whichever library happened to be running at the time.
+"""
 from __future__ import annotations
 
 import gc
@@ -25,15 +30,35 @@ class BenchParams:
     repeats: int = 3
 
 
-def _timed_search(adapter, queries, params: BenchParams, ef: int) -> tuple[np.ndarray, float]:
-    """Best wall time over `repeats` batch searches: the minimum is the least noisy estimate of
-    what the code costs, the rest is interference from the machine."""
-    best, ids = float("inf"), None
-    for _ in range(params.repeats):
+def _record_failure(name: str, result: dict, error: Exception, log) -> None:
+    log(f"[{name}] FAILED: {error!r}")
+    result["error"] = "".join(traceback.format_exception_only(type(error), error)).strip()
+    result["traceback"] = traceback.format_exc()
+
+
+def build_library(adapter_class, dataset, params: BenchParams, log=print):
+    """(adapter, result): adapter is None when the library is skipped or its build failed; the
+    failure is recorded in result rather than raised, so other libraries still get measured."""
+    reason = adapter_class.unavailable_reason()
+    if reason is not None:
+        log(f"[{adapter_class.name}] skipped: {reason}")
+        return None, {"skipped": reason}
+    result: dict = {"version": adapter_class.version()}
+    adapter = adapter_class(dataset.metric, dataset.dim)
+    gc.collect()
+    try:
         start = time.perf_counter()
-        ids = adapter.search(queries, params.k, ef, params.threads)
-        best = min(best, time.perf_counter() - start)
-    return ids, best
+        adapter.build(dataset.train, params.M, params.ef_construction, params.build_threads)
+        result["build_seconds"] = time.perf_counter() - start
+        result["index_bytes"] = adapter.index_bytes()
+        result["config"] = adapter.config
+        adapter.search(dataset.test[:WARMUP_QUERIES], params.k, params.efs[0], params.threads)
+    except Exception as error:  # noqa: BLE001 - a library failure is data, not a crash
+        _record_failure(adapter_class.name, result, error, log)
+        return None, result
+    log(f"[{adapter_class.name} {result['version']}] built in {result['build_seconds']:.2f}s "
+        f"({params.build_threads} threads), index {result['index_bytes'] / 2**20:.1f} MiB")
+    return adapter, result
 
 
 def measure_point(dataset, ids: np.ndarray, seconds: float, ef: int, k: int) -> dict:
@@ -47,40 +72,48 @@ def measure_point(dataset, ids: np.ndarray, seconds: float, ef: int, k: int) -> 
             "seconds": seconds}
 
 
-def run_library(adapter_class, dataset, params: BenchParams, log=print) -> dict:
-    """Result dict for one library; a failure is recorded (with its message) instead of raised,
-    so one broken library does not lose the other libraries' numbers."""
-    reason = adapter_class.unavailable_reason()
-    if reason is not None:
-        log(f"[{adapter_class.name}] skipped: {reason}")
-        return {"skipped": reason}
-    result: dict = {"version": adapter_class.version()}
-    adapter = adapter_class(dataset.metric, dataset.dim)
-    gc.collect()
-    try:
-        start = time.perf_counter()
-        adapter.build(dataset.train, params.M, params.ef_construction, params.build_threads)
-        result["build_seconds"] = time.perf_counter() - start
-        result["index_bytes"] = adapter.index_bytes()
-        result["config"] = adapter.config
-        log(f"[{adapter_class.name} {result['version']}] built in {result['build_seconds']:.2f}s "
-            f"({params.build_threads} threads), index {result['index_bytes'] / 2**20:.1f} MiB")
+def sweep(adapters: dict, results: dict, dataset, params: BenchParams, log=print) -> None:
+    """Time every (library, ef) once per round; keep each one's best time; fill results[name]."""
+    # Results of a given ef do not change between rounds, so recall comes from the first round.
+    seconds = {name: {ef: float("inf") for ef in params.efs} for name in adapters}
+    found_ids: dict = {name: {} for name in adapters}
+    failed = set()
+    for round_index in range(params.repeats):
+        for name, adapter in adapters.items():
+            if name in failed:
+                continue
+            try:
+                for ef in params.efs:
+                    start = time.perf_counter()
+                    ids = adapter.search(dataset.test, params.k, ef, params.threads)
+                    seconds[name][ef] = min(seconds[name][ef], time.perf_counter() - start)
+                    found_ids[name].setdefault(ef, ids)
+            except Exception as error:  # noqa: BLE001
+                _record_failure(name, results[name], error, log)
+                failed.add(name)
+        log(f"round {round_index + 1}/{params.repeats} done")
 
-        adapter.search(dataset.test[:WARMUP_QUERIES], params.k, params.efs[0], params.threads)
-        points = []
-        for ef in params.efs:
-            ids, seconds = _timed_search(adapter, dataset.test, params, ef)
-            point = measure_point(dataset, ids, seconds, ef, params.k)
-            points.append(point)
-            log(f"[{adapter_class.name}] ef={ef:<4} recall={point['recall']:.4f} "
-                f"qps={point['qps']:,.0f}")
-        result["points"] = points
-        result["qps_at_recall"] = metrics.qps_at_targets(points)
-    except Exception as error:  # noqa: BLE001 - any library failure is data, not a crash
-        log(f"[{adapter_class.name}] FAILED: {error!r}")
-        result["error"] = "".join(traceback.format_exception_only(type(error), error)).strip()
-        result["traceback"] = traceback.format_exc()
-    finally:
-        del adapter
-        gc.collect()
-    return result
+    for name in adapters:
+        if name in failed:
+            continue
+        try:
+            points = [measure_point(dataset, found_ids[name][ef], seconds[name][ef], ef, params.k)
+                      for ef in params.efs]
+        except Exception as error:  # noqa: BLE001
+            _record_failure(name, results[name], error, log)
+            continue
+        results[name]["points"] = points
+        results[name]["qps_at_recall"] = metrics.qps_at_targets(points)
+
+
+def run_libraries(adapter_classes: list, dataset, params: BenchParams, log=print) -> dict:
+    """Build all, sweep all (interleaved), free all. Returns {name: result}."""
+    adapters, results = {}, {}
+    for adapter_class in adapter_classes:
+        adapter, results[adapter_class.name] = build_library(adapter_class, dataset, params, log)
+        if adapter is not None:
+            adapters[adapter_class.name] = adapter
+    sweep(adapters, results, dataset, params, log)
+    adapters.clear()
+    gc.collect()
+    return results
