@@ -30,38 +30,39 @@ def recall_by_distance(found_true_distances: np.ndarray, gt_distances: np.ndarra
     return float(counts.sum() / (gt_distances.shape[0] * k))
 
 
-def pareto_frontier(points: list[dict]) -> list[dict]:
-    """Points not beaten on both recall and QPS by another point, ordered by increasing recall."""
-    ordered = sorted(points, key=lambda p: (-p["recall"], -p["qps"]))
+def pareto_frontier(points: list[dict], key: str = "qps") -> list[dict]:
+    """Points not beaten on both recall and QPS (points[i][key]) by another point, ordered by
+    increasing recall."""
+    ordered = sorted(points, key=lambda p: (-p["recall"], -p[key]))
     frontier, best_qps = [], -math.inf
     for point in ordered:  # from highest recall down, keep points that raise the best QPS so far
-        if point["qps"] > best_qps:
+        if point[key] > best_qps:
             frontier.append(point)
-            best_qps = point["qps"]
+            best_qps = point[key]
     return frontier[::-1]
 
 
-def qps_at_recall(points: list[dict], target: float) -> float | None:
+def qps_at_recall(points: list[dict], target: float, key: str = "qps") -> float | None:
     """QPS reachable at `target` recall, interpolated along the frontier (log-QPS linear in recall).
 
     None when no point reaches the target: we never extrapolate. When every frontier point is at
     or above the target, the fastest of them is the answer (a conservative value)."""
-    frontier = pareto_frontier(points)
+    frontier = pareto_frontier(points, key)
     above = [p for p in frontier if p["recall"] >= target]
     if not above:
         return None
     high = above[0]  # the lowest-recall, hence fastest, point that reaches the target
     below = [p for p in frontier if p["recall"] < target]
     if not below:
-        return float(high["qps"])
+        return float(high[key])
     low = below[-1]
     fraction = (target - low["recall"]) / (high["recall"] - low["recall"])
-    log_qps = math.log(low["qps"]) + fraction * (math.log(high["qps"]) - math.log(low["qps"]))
+    log_qps = math.log(low[key]) + fraction * (math.log(high[key]) - math.log(low[key]))
     return float(math.exp(log_qps))
 
 
-def qps_at_targets(points: list[dict], targets=RECALL_TARGETS) -> dict[str, float | None]:
-    return {f"{target:.2f}": qps_at_recall(points, target) for target in targets}
+def qps_at_targets(points: list[dict], targets=RECALL_TARGETS, key: str = "qps") -> dict[str, float | None]:
+    return {f"{target:.2f}": qps_at_recall(points, target, key) for target in targets}
 
 
 def speed_ratios(ours: dict[str, float | None], peer: dict[str, float | None]) -> dict[str, float | None]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bench.metrics import speed_ratios
 
-REFERENCE = "vecindex"  # the library whose speed the ratios are expressed for
+REFERENCE = "vecindex"
+CLOCKS = ("wall", "cpu")  # the library whose speed the ratios are expressed for
 
 
 def add_ratios(report: dict) -> None:
@@ -56,13 +57,13 @@ def format_tables(report: dict) -> str:
             why = f"skipped: {result['skipped']}" if "skipped" in result else f"FAILED: {result.get('error')}"
             notes.append(f"  {name}: {why}")
             continue
-        qps = result["qps_at_recall"]
         summary_rows.append([name, result["version"], _fmt(result["build_seconds"], ".2f"),
                              _fmt(result["index_bytes"] / 2**20, ".1f"),
                              _fmt(max(p["recall"] for p in result["points"]), ".4f")]
-                            + [_fmt(qps[t], ",.0f") for t in targets])
+                            + [_fmt(result[f"qps_at_recall_{clock}"][t], ",.0f")
+                               for clock in CLOCKS for t in targets])
     sections.append(_table(["library", "version", "build s", "index MiB", "max recall"]
-                           + [f"QPS@{t}" for t in targets], summary_rows)
+                           + [f"{clock} QPS@{t}" for clock in CLOCKS for t in targets], summary_rows)
                     + ("\n" + "\n".join(notes) if notes else ""))
 
     if measured:
@@ -74,12 +75,13 @@ def format_tables(report: dict) -> str:
                 point = next((p for p in result["points"] if p["ef"] == ef), None)
                 row += [_fmt(point and point["recall"], ".4f"), _fmt(point and point["qps"], ",.0f")]
             sweep_rows.append(row)
-        header = ["ef"] + [f"{n} {col}" for n in measured for col in ("recall", "QPS")]
+        header = ["ef"] + [f"{n} {col}" for n in measured
+                           for col in ("recall", f"QPS ({report['params']['clock']})")]
         sections.append(_table(header, sweep_rows))
 
     if report.get("ratios"):
         ratio_rows = [[peer] + [_fmt(ratios[t], ".2f") + ("x" if ratios[t] else "") for t in targets]
                       for peer, ratios in report["ratios"].items()]
-        sections.append(f"{REFERENCE} QPS / peer QPS at equal recall:\n"
+        sections.append(f"{REFERENCE} QPS / peer QPS at equal recall ({report['params']['clock']} clock):\n"
                         + _table(["peer"] + [f"@{t}" for t in targets], ratio_rows))
     return "\n\n".join(sections)

@@ -51,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     index.add_argument("--threads", type=int, default=1, help="search threads (default 1)")
     index.add_argument("--build-threads", type=int, default=2)
     index.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds over all libraries; best time per ef is kept")
+    index.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                       help="clock for QPS: wall (default), or process CPU time, steadier when other "
+                            "jobs share the machine (meaningful for --threads 1); both are recorded")
     index.add_argument("--libs", default=",".join(ADAPTERS),
                        help=f"comma-separated subset of {','.join(ADAPTERS)}")
     output = parser.add_argument_group("output")
@@ -83,7 +86,8 @@ def main(argv=None) -> int:
           f"{dataset.test.shape[0]:,} queries, metric={dataset.metric}", flush=True)
 
     params = BenchParams(M=args.M, ef_construction=args.ef_construction, k=args.k, efs=args.ef,
-                         threads=args.threads, build_threads=args.build_threads, repeats=args.repeats)
+                         threads=args.threads, build_threads=args.build_threads, repeats=args.repeats,
+                         clock=args.clock)
     libraries = run_libraries([ADAPTERS[name] for name in args.libs.split(",") if name], dataset,
                               params, log=lambda line: print(line, flush=True))
 
