@@ -1,0 +1,380 @@
+"""A drop-in replacement for hnswlib's Python API, built on vecindex.Index.
+
+Change one import line and existing hnswlib code keeps working::
+
+    from vecindex.compat import hnswlib     # was: import hnswlib
+
+    index = hnswlib.Index(space="l2", dim=128)
+    index.init_index(max_elements=10_000, ef_construction=200, M=16)
+    index.add_items(data, ids)
+    labels, distances = index.knn_query(queries, k=10)
+
+What matches hnswlib 0.8: method names, parameters and defaults; return types (labels
+uint64 (n, k), distances float32 (n, k)); distances in hnswlib's conventions (squared l2,
+1 - dot for "ip", 1 - cos for "cosine"); capacity limits, soft deletion, replacement of
+deleted elements and the RuntimeError messages for misuse, including "Cannot return the
+results in a contiguous 2D array" when fewer than k results are found.
+
+Where it differs, on purpose:
+  * calling a method before init_index()/load_index() raises RuntimeError (hnswlib crashes);
+  * queries with the wrong number of columns raise RuntimeError (hnswlib reads past them);
+  * labels must be below 2**63 (vecindex ids are non-negative int64);
+  * save_index() writes vecindex's own container, not hnswlib's binary layout.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+import vecindex
+from vecindex.compat import _hnswlib_inputs as inputs
+from vecindex.compat._hnswlib_bf import BFIndex
+from vecindex.compat._hnswlib_search import search_visible
+from vecindex.compat import _hnswlib_file as index_file
+
+__all__ = ["Index", "BFIndex"]
+
+_DEFAULT_EF = 10
+
+
+class Index:
+    """An HNSW index with hnswlib's interface: ``Index(space, dim)`` then ``init_index(...)``.
+
+    ``space`` is "l2", "ip" or "cosine". Also accepted: ``Index(other_index)`` (a copy) and
+    ``Index(state_dict)`` where the dict comes from ``other_index.__getstate__()``.
+    """
+
+    def __init__(self, space=None, dim=None, **kwargs):
+        space = kwargs.pop("params", kwargs.pop("index", space))
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments: {sorted(kwargs)}")
+        if isinstance(space, Index):
+            self.__setstate__(space.__getstate__(copy_core=True))
+            return
+        if isinstance(space, dict):
+            self.__setstate__(space)
+            return
+        if space is None or dim is None:
+            raise TypeError("Index(space, dim) needs a space ('l2', 'ip', 'cosine') and a dim")
+        self._space = inputs.check_space(space)
+        self._dim = inputs.non_negative_int(dim, "dim")
+        self._core = None
+        self._max_elements = 0
+        self._M = 0
+        self._ef_construction = 0
+        self._random_seed = 100
+        self._allow_replace_deleted = False
+        self._ef = _DEFAULT_EF
+        self._num_threads = inputs.default_thread_count()
+        # Labels the user sees (deleted ones included, as in hnswlib), the subset marked
+        # deleted, and labels whose slot was reused by replace_deleted: those stay in the
+        # core index but must never be returned.
+        self._labels: set[int] = set()
+        self._deleted: set[int] = set()
+        self._orphans: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"<hnswlib.Index(space='{self._space}', dim={self._dim})>"
+
+    # ---- construction -------------------------------------------------------------------
+
+    def init_index(self, max_elements, M=16, ef_construction=200, random_seed=100,
+                   allow_replace_deleted=False) -> None:
+        """Create an empty index with room for ``max_elements`` (grow it with resize_index)."""
+        if self._core is not None:
+            raise RuntimeError(inputs.MSG_ALREADY_INITIALISED)
+        self._max_elements = inputs.non_negative_int(max_elements, "max_elements")
+        self._M = inputs.non_negative_int(M, "M")
+        self._ef_construction = inputs.non_negative_int(ef_construction, "ef_construction")
+        self._random_seed = inputs.non_negative_int(random_seed, "random_seed")
+        self._allow_replace_deleted = bool(allow_replace_deleted)
+        # Cosine data is normalised here and stored in an inner-product index, exactly as
+        # hnswlib does; it keeps zero vectors valid and get_items() returns unit vectors.
+        metric = "l2" if self._space == "l2" else "ip"
+        self._core = vecindex.Index(self._dim, metric=metric, M=max(self._M, 2),
+                                    ef_construction=max(self._ef_construction, 1),
+                                    seed=self._random_seed)
+        self._sync_core_ef()
+
+    def resize_index(self, new_size) -> None:
+        """Change the capacity; it may not drop below the current element count."""
+        self._require_core()
+        new_size = inputs.non_negative_int(new_size, "new_size")
+        if new_size < len(self._labels):
+            raise RuntimeError(inputs.MSG_RESIZE_TOO_SMALL)
+        self._max_elements = new_size
+
+    # ---- adding -------------------------------------------------------------------------
+
+    def add_items(self, data, ids=None, num_threads=-1, replace_deleted=False) -> None:
+        """Insert rows of ``data`` under ``ids`` (default: consecutive from the element count).
+
+        An existing label has its vector updated. With ``replace_deleted=True`` (allowed
+        only if the index was created with ``allow_replace_deleted=True``) new labels take
+        the slots of deleted elements before using free capacity.
+        """
+        self._require_core()
+        rows = inputs.as_rows(data, self._dim)
+        if rows.shape[0] == 0:
+            return
+        labels = inputs.as_labels(ids, rows.shape[0], len(self._labels))
+        if replace_deleted and not self._allow_replace_deleted:
+            raise RuntimeError(inputs.MSG_REPLACE_DISABLED)
+        if self._space == "cosine":
+            rows = inputs.normalized(rows)
+        undo: list[tuple[set, str, int]] = []
+        written, error = self._plan_additions(labels.tolist(), bool(replace_deleted), undo)
+        if written:
+            try:
+                self._write_core(rows[written], labels[written], num_threads)
+            except BaseException:
+                for target, action, label in reversed(undo):
+                    (target.discard if action == "add" else target.add)(label)
+                raise
+        if error is not None:
+            raise RuntimeError(error)
+
+    def _plan_additions(self, labels, replace_deleted, undo):
+        """Apply hnswlib's per-row rules to the label sets; return rows to write and an error.
+
+        Rows are handled in order and the first failing row stops the batch, so the rows
+        before it are kept, as in hnswlib. ``undo`` records each set change for rollback.
+        """
+
+        def change(target: set, action: str, label: int) -> None:
+            (target.add if action == "add" else target.discard)(label)
+            undo.append((target, action, label))
+
+        written: list[int] = []
+        for row, label in enumerate(labels):
+            if label in self._labels:
+                if label in self._deleted:
+                    if self._allow_replace_deleted and not replace_deleted:
+                        return written, inputs.MSG_UPDATE_DELETED
+                    change(self._deleted, "discard", label)
+            elif replace_deleted and self._deleted:
+                victim = next(iter(self._deleted))
+                change(self._deleted, "discard", victim)
+                change(self._labels, "discard", victim)
+                change(self._orphans, "add", victim)
+                change(self._labels, "add", label)
+            else:
+                if len(self._labels) >= self._max_elements:
+                    return written, inputs.MSG_LIMIT
+                change(self._labels, "add", label)
+            if label in self._orphans:
+                change(self._orphans, "discard", label)
+            written.append(row)
+        return written, None
+
+    def _write_core(self, rows: np.ndarray, labels: np.ndarray, num_threads) -> None:
+        # A label repeated in one batch ends with its last vector, as sequential adds would.
+        reversed_unique, first_in_reversed = np.unique(labels[::-1], return_index=True)
+        if reversed_unique.shape[0] != labels.shape[0]:
+            keep = np.sort(labels.shape[0] - 1 - first_in_reversed)
+            rows, labels = rows[keep], labels[keep]
+        self._core.add(rows, ids=labels, replace=True, threads=self._threads(num_threads))
+
+    # ---- searching ----------------------------------------------------------------------
+
+    def knn_query(self, data, k=1, num_threads=-1, filter=None):
+        """The k nearest neighbours of each row: ``(labels uint64 (n, k), distances float32)``.
+
+        ``filter`` is an optional callable ``label -> bool``; only labels it accepts are
+        returned. Raises RuntimeError when fewer than k results exist for some row.
+        """
+        self._require_core()
+        queries = inputs.as_rows(data, self._dim)
+        k = inputs.check_k(k)
+        if self._space == "cosine":
+            queries = inputs.normalized(queries)
+        labels, distances = search_visible(
+            self._core, queries, k, ef=self._ef, threads=self._threads(num_threads),
+            hidden=self._deleted | self._orphans if (self._deleted or self._orphans) else None,
+            accept=filter)
+        if k and (labels.shape[0] and labels.min() < 0):
+            raise RuntimeError(inputs.MSG_NOT_CONTIGUOUS)
+        return labels.astype(np.uint64), inputs.hnswlib_distances(distances, self._space)
+
+    def set_ef(self, ef) -> None:
+        """Size of the search beam; hnswlib searches with max(ef, k)."""
+        self._ef = inputs.non_negative_int(ef, "ef")
+        self._sync_core_ef()
+
+    def set_num_threads(self, num_threads) -> None:
+        """Default thread count for add_items and knn_query when they get num_threads=-1."""
+        self._num_threads = int(num_threads)
+
+    # ---- deletion -----------------------------------------------------------------------
+
+    def mark_deleted(self, label) -> None:
+        """Hide ``label`` from searches and get_items; it still counts towards capacity."""
+        self._require_core()
+        label = inputs.as_single_label(label)
+        if label not in self._labels:
+            raise RuntimeError(inputs.MSG_LABEL_NOT_FOUND)
+        if label in self._deleted:
+            raise RuntimeError(inputs.MSG_ALREADY_DELETED)
+        self._deleted.add(label)
+
+    def unmark_deleted(self, label) -> None:
+        """Make a deleted ``label`` visible again."""
+        self._require_core()
+        label = inputs.as_single_label(label)
+        if label not in self._labels:
+            raise RuntimeError(inputs.MSG_LABEL_NOT_FOUND)
+        if label not in self._deleted:
+            raise RuntimeError(inputs.MSG_NOT_DELETED)
+        self._deleted.discard(label)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def get_items(self, ids=None, return_type="numpy"):
+        """Stored vectors for ``ids`` (unit-length for cosine), as numpy or nested lists."""
+        self._require_core()
+        if return_type not in ("numpy", "list"):
+            raise ValueError('return_type should be "numpy" or "list"')
+        if ids is None:
+            labels = np.empty(0, dtype=np.int64)
+        else:
+            labels = inputs.as_label_list(ids)
+        for label in labels.tolist():
+            if label not in self._labels or label in self._deleted:
+                raise RuntimeError(inputs.MSG_LABEL_NOT_FOUND)
+        if labels.shape[0] == 0:
+            vectors = np.empty(0, dtype=np.float32)
+        else:
+            vectors = np.asarray(self._core.get(labels), dtype=np.float32)
+        return vectors.tolist() if return_type == "list" else vectors
+
+    def get_ids_list(self) -> list:
+        """Every label in the index, deleted ones included (as hnswlib does)."""
+        self._require_core()
+        return list(self._labels)
+
+    def get_current_count(self) -> int:
+        """Number of elements, deleted ones included."""
+        self._require_core()
+        return len(self._labels)
+
+    def get_max_elements(self) -> int:
+        self._require_core()
+        return self._max_elements
+
+    # ---- persistence --------------------------------------------------------------------
+
+    def save_index(self, path_to_index) -> None:
+        """Write the index to one file (vecindex's container, readable by load_index)."""
+        self._require_core()
+        index_file.save(os.fspath(path_to_index), self._persistent_state(), self._core)
+
+    def load_index(self, path_to_index, max_elements=0, allow_replace_deleted=False) -> None:
+        """Replace this index with one saved by save_index.
+
+        ``max_elements`` raises the capacity; values below the element count keep the
+        saved capacity. ef goes back to its default, as in hnswlib.
+        """
+        max_elements = inputs.non_negative_int(max_elements, "max_elements")
+        state, core = index_file.load(os.fspath(path_to_index))
+        if (state["space"], state["dim"]) != (self._space, self._dim):
+            raise RuntimeError(
+                f"{path_to_index} holds a space={state['space']!r} dim={state['dim']} index; "
+                f"this Index was created with space={self._space!r} dim={self._dim}")
+        self._restore(state, core)
+        if max_elements >= len(self._labels):
+            self._max_elements = max_elements
+        self._allow_replace_deleted = bool(allow_replace_deleted)
+        self._ef = _DEFAULT_EF
+        self._sync_core_ef()
+
+    def index_file_size(self) -> int:
+        """Bytes that save_index would write now."""
+        self._require_core()
+        with tempfile.TemporaryDirectory(prefix="vecindex-compat-") as folder:
+            path = os.path.join(folder, "index.bin")
+            self.save_index(path)
+            return os.path.getsize(path)
+
+    def __getstate__(self, copy_core: bool = False) -> dict:
+        state = self._persistent_state()
+        state.update(ef=self._ef, num_threads=self._num_threads)
+        state["core"] = None if self._core is None else (
+            index_file.copy_core(self._core) if copy_core else self._core)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self._space = inputs.check_space(state["space"])
+        self._dim = int(state["dim"])
+        self._num_threads = int(state.get("num_threads", inputs.default_thread_count()))
+        self._restore(state, state.get("core"))
+        self._ef = int(state.get("ef", _DEFAULT_EF))
+        self._sync_core_ef()
+
+    def _persistent_state(self) -> dict:
+        return {
+            "space": self._space, "dim": self._dim, "max_elements": self._max_elements,
+            "M": self._M, "ef_construction": self._ef_construction,
+            "random_seed": self._random_seed,
+            "allow_replace_deleted": self._allow_replace_deleted,
+            "labels": np.fromiter(self._labels, dtype=np.int64, count=len(self._labels)),
+            "deleted": np.fromiter(self._deleted, dtype=np.int64, count=len(self._deleted)),
+            "orphans": np.fromiter(self._orphans, dtype=np.int64, count=len(self._orphans)),
+        }
+
+    def _restore(self, state: dict, core) -> None:
+        self._core = core
+        self._max_elements = int(state["max_elements"])
+        self._M = int(state["M"])
+        self._ef_construction = int(state["ef_construction"])
+        self._random_seed = int(state["random_seed"])
+        self._allow_replace_deleted = bool(state["allow_replace_deleted"])
+        self._labels = set(np.asarray(state["labels"], dtype=np.int64).tolist())
+        self._deleted = set(np.asarray(state["deleted"], dtype=np.int64).tolist())
+        self._orphans = set(np.asarray(state["orphans"], dtype=np.int64).tolist())
+
+    # ---- properties ---------------------------------------------------------------------
+
+    space = property(lambda self: self._space, doc="'l2', 'ip' or 'cosine'.")
+    dim = property(lambda self: self._dim, doc="Vector dimension.")
+    M = property(lambda self: self._M, doc="Graph degree parameter (0 before init_index).")
+    ef_construction = property(lambda self: self._ef_construction,
+                               doc="Build beam width (0 before init_index).")
+    max_elements = property(lambda self: self._max_elements, doc="Capacity.")
+    element_count = property(lambda self: len(self._labels),
+                             doc="Number of elements, deleted ones included.")
+
+    @property
+    def ef(self) -> int:
+        """Search beam width (default 10)."""
+        return self._ef
+
+    @ef.setter
+    def ef(self, value) -> None:
+        self.set_ef(value)
+
+    @property
+    def num_threads(self) -> int:
+        """Default thread count for add_items and knn_query."""
+        return self._num_threads
+
+    @num_threads.setter
+    def num_threads(self, value) -> None:
+        self.set_num_threads(value)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _require_core(self) -> None:
+        if self._core is None:
+            raise RuntimeError(inputs.MSG_NOT_INITIALISED)
+
+    def _threads(self, num_threads) -> int | None:
+        count = int(num_threads)
+        if count <= 0:
+            count = self._num_threads
+        return count if count > 0 else None
+
+    def _sync_core_ef(self) -> None:
+        if self._core is not None and hasattr(self._core, "ef_search"):
+            self._core.ef_search = max(self._ef, 1)
