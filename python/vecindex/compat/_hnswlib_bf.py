@@ -32,6 +32,7 @@ class BFIndex:
         self._labels = np.empty(0, dtype=np.int64)
         self._count = 0
         self._row_of: dict[int, int] = {}
+        self._next_auto_label = 0  # as hnswlib: rows added by successful add_items calls
 
     def __repr__(self) -> str:
         return f"<hnswlib.BFIndex(space='{self._space}', dim={self._dim})>"
@@ -47,7 +48,7 @@ class BFIndex:
         rows = inputs.as_rows(data, self._dim)
         if rows.shape[0] == 0:
             return
-        labels = inputs.as_labels(ids, rows.shape[0], self._count)
+        labels = inputs.as_labels(ids, rows.shape[0], self._next_auto_label)
         if self._space == "cosine":
             rows = inputs.normalized(rows)
         for row, label in enumerate(labels.tolist()):
@@ -57,6 +58,7 @@ class BFIndex:
                     raise RuntimeError(inputs.MSG_LIMIT)
                 slot = self._append_slot(label)
             self._vectors[slot] = rows[row]
+        self._next_auto_label += rows.shape[0]
 
     def delete_vector(self, label) -> None:
         """Remove ``label``; an unknown label is ignored, as in hnswlib."""
@@ -175,6 +177,7 @@ class BFIndex:
                 f"{path}: not a space={self._space!r} dim={self._dim} BFIndex file")
         self._vectors, self._labels, self._count = vectors.copy(), labels.copy(), labels.shape[0]
         self._row_of = {label: row for row, label in enumerate(labels.tolist())}
+        self._next_auto_label = self._count
         saved_capacity = max(int(meta.get("max_elements", 0)), self._count)
         self._max_elements = max_elements if max_elements >= self._count else saved_capacity
 

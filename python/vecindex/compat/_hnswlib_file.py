@@ -2,15 +2,16 @@
 
 One file, so users can move it around like an hnswlib index file. It is an uncompressed
 numpy ``.npz`` archive (read with allow_pickle=False, so loading never runs code) holding:
-  meta    - JSON: format tag and version, space, dim, capacity, build parameters;
-  labels, deleted, orphans - int64 label sets (see compat Index);
-  core    - the bytes of ``vecindex.Index.save``, checked by the core's own loader.
+  meta            - JSON: format tag and version, space, dim, capacity, build parameters;
+  labels          - int64, every label the user sees (deleted ones included);
+  deleted         - int64, the labels marked deleted (absent from the core index);
+  deleted_vectors - float32 (len(deleted), dim), kept so unmark_deleted can restore them;
+  core            - ``vecindex.Index.to_bytes()``, validated by the core's own reader.
 """
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import tempfile
 import zipfile
 
@@ -22,7 +23,6 @@ FORMAT_TAG = "vecindex.compat.hnswlib"
 FORMAT_VERSION = 1
 _META_KEYS = ("space", "dim", "max_elements", "M", "ef_construction", "random_seed",
               "allow_replace_deleted")
-_LABEL_SETS = ("labels", "deleted", "orphans")
 
 
 def save(path: str, state: dict, core) -> None:
@@ -30,15 +30,13 @@ def save(path: str, state: dict, core) -> None:
     meta = {key: state[key] for key in _META_KEYS}
     meta.update(format=FORMAT_TAG, version=FORMAT_VERSION)
     folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.TemporaryDirectory(prefix="vecindex-compat-") as scratch:
-        core_path = os.path.join(scratch, "core.vecindex")
-        core.save(core_path)
-        core_bytes = np.fromfile(core_path, dtype=np.uint8)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".vecindex-compat-")
     try:
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                     core=core_bytes, **{name: state[name] for name in _LABEL_SETS})
+                     core=np.frombuffer(core.to_bytes(), dtype=np.uint8),
+                     labels=state["labels"], deleted=state["deleted"],
+                     deleted_vectors=state["deleted_vectors"])
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -59,23 +57,22 @@ def load(path: str):
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(bytes(archive["meta"]).decode())
-            state = {name: np.asarray(archive[name], dtype=np.int64) for name in _LABEL_SETS}
-            core_bytes = archive["core"]
+            state = {name: np.asarray(archive[name], dtype=np.int64)
+                     for name in ("labels", "deleted")}
+            state["deleted_vectors"] = np.asarray(archive["deleted_vectors"], dtype=np.float32)
+            core_bytes = archive["core"].tobytes()
     except (KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise vecindex.FormatError(f"{path}: damaged vecindex.compat.hnswlib file ({error})")
     _check_meta(path, meta)
     state.update({key: meta[key] for key in _META_KEYS})
-    with tempfile.TemporaryDirectory(prefix="vecindex-compat-") as scratch:
-        core_path = os.path.join(scratch, "core.vecindex")
-        core_bytes.tofile(core_path)
-        core = vecindex.Index.load(core_path)
-    _check_label_sets(path, state, len(core))
+    core = vecindex.Index.from_bytes(core_bytes)
+    _check_consistency(path, state, core)
     return state, core
 
 
 def copy_core(core):
-    """An independent copy of a core index (via its pickle support)."""
-    return pickle.loads(pickle.dumps(core, protocol=pickle.HIGHEST_PROTOCOL))
+    """An independent copy of a core index."""
+    return vecindex.Index.from_bytes(core.to_bytes())
 
 
 def _check_meta(path: str, meta) -> None:
@@ -92,14 +89,17 @@ def _check_meta(path: str, meta) -> None:
         raise vecindex.FormatError(f"{path}: invalid space or dim")
 
 
-def _check_label_sets(path: str, state: dict, core_size: int) -> None:
-    labels, deleted, orphans = (state[name] for name in _LABEL_SETS)
+def _check_consistency(path: str, state: dict, core) -> None:
+    labels, deleted = state["labels"], state["deleted"]
+    live = np.setdiff1d(labels, deleted)
     consistent = (
-        labels.ndim == deleted.ndim == orphans.ndim == 1
-        and labels.shape[0] + orphans.shape[0] == core_size
-        and labels.shape[0] <= max(int(state["max_elements"]), 0)
+        core.dim == state["dim"]
+        and labels.ndim == deleted.ndim == 1
+        and np.unique(labels).shape[0] == labels.shape[0]
+        and state["deleted_vectors"].shape == (deleted.shape[0], state["dim"])
         and np.isin(deleted, labels).all()
-        and not np.isin(orphans, labels).any()
+        and labels.shape[0] <= int(state["max_elements"])
+        and np.array_equal(np.sort(core.ids()), live)
     )
     if not consistent:
         raise vecindex.FormatError(f"{path}: label bookkeeping does not match the stored index")

@@ -1,9 +1,10 @@
-"""k-NN search that skips hidden labels and honours an hnswlib-style filter callable.
+"""k-NN search that honours an hnswlib-style ``filter=`` callable.
 
-hnswlib applies soft deletion and ``filter=`` inside its graph walk. The compat layer keeps
-deleted labels itself (hnswlib's deletion can be undone, so the core's delete does not fit),
-so it asks the core for more neighbours than needed and drops the ones it must not return.
-If a row is still short of k, the request doubles until it covers the whole index.
+hnswlib calls the filter inside its graph walk. The core index has no Python-callable
+filter, so the compat layer asks the core for more neighbours than needed and drops the
+ones the filter rejects. If a row is still short of k, the request doubles until it covers
+the whole index (or the core's largest k). Results can only be better than hnswlib's,
+which may come back short of k when few labels pass.
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+LARGEST_CORE_K = 100_000  # vecindex.Index.search refuses larger k
+
 
 def search_visible(core, queries: np.ndarray, k: int, ef: int, threads: int | None,
-                   hidden: set[int] | None, accept: Callable[[int], bool] | None):
+                   accept: Callable[[int], bool] | None):
     """Return core-convention ``(ids int64 (n, k), distances float32 (n, k))``.
 
     Rows with fewer than k results are padded with -1 and +inf.
@@ -24,43 +27,32 @@ def search_visible(core, queries: np.ndarray, k: int, ef: int, threads: int | No
     population = len(core)
     if k == 0 or row_count == 0 or population == 0:
         return labels, distances
+    largest_fetch = min(population, LARGEST_CORE_K)
 
-    if hidden is None and accept is None:
-        fetch = min(k, population)
+    if accept is None:
+        fetch = min(k, largest_fetch)
         found_ids, found_distances = _core_search(core, queries, fetch, ef, threads)
         labels[:, :fetch] = found_ids
         distances[:, :fetch] = found_distances
         return labels, distances
 
-    hidden_sorted = np.fromiter(hidden or (), dtype=np.int64)
-    hidden_sorted.sort()
-    # Enough when the core's answer is exact and no filter is given; a filter with
-    # unknown selectivity starts at twice k and grows.
-    wanted = k + hidden_sorted.shape[0]
-    if accept is not None:
-        wanted = max(wanted, 2 * k)
-    fetch = min(population, wanted)
-    verdicts: dict[int, bool] = {}  # one filter call per label per knn_query, as in hnswlib
-
+    fetch = min(largest_fetch, 2 * k)  # the filter's selectivity is unknown: start at 2k
+    verdicts: dict[int, bool] = {}  # one filter call per label per knn_query
     pending = np.arange(row_count)
     while pending.shape[0]:
         found_ids, found_distances = _core_search(core, queries[pending], fetch, ef, threads)
-        usable = found_ids >= 0
-        if hidden_sorted.shape[0]:
-            usable &= ~np.isin(found_ids, hidden_sorted)
-        if accept is not None:
-            usable = _apply_filter(found_ids, usable, accept, verdicts)
-        exhaustive = fetch >= population
+        usable = _apply_filter(found_ids, found_ids >= 0, accept, verdicts)
+        last_round = fetch >= largest_fetch
         still_short = []
         for position, row in enumerate(pending.tolist()):
             picked = np.flatnonzero(usable[position])[:k]
-            if picked.shape[0] < k and not exhaustive:
+            if picked.shape[0] < k and not last_round:
                 still_short.append(row)
                 continue
             labels[row, :picked.shape[0]] = found_ids[position, picked]
             distances[row, :picked.shape[0]] = found_distances[position, picked]
         pending = np.asarray(still_short, dtype=np.int64)
-        fetch = min(population, fetch * 2)
+        fetch = min(largest_fetch, fetch * 2)
     return labels, distances
 
 

@@ -19,6 +19,7 @@ Where it differs, on purpose:
   * calling a method before init_index()/load_index() raises RuntimeError (hnswlib crashes);
   * queries with the wrong number of columns raise RuntimeError (hnswlib reads past them);
   * labels must be below 2**63 (vecindex ids are non-negative int64);
+  * NaN or infinite values raise ValueError (hnswlib stores them and returns nonsense);
   * save_index() writes vecindex's own container, not hnswlib's binary layout.
 """
 from __future__ import annotations
@@ -68,12 +69,14 @@ class Index:
         self._allow_replace_deleted = False
         self._ef = _DEFAULT_EF
         self._num_threads = inputs.default_thread_count()
-        # Labels the user sees (deleted ones included, as in hnswlib), the subset marked
-        # deleted, and labels whose slot was reused by replace_deleted: those stay in the
-        # core index but must never be returned.
+        # Labels the user sees (deleted ones included, as in hnswlib) and, for the ones
+        # marked deleted, their vectors: a deleted label is removed from the core index so
+        # searches skip it at no cost, and unmark_deleted() adds the vector back.
         self._labels: set[int] = set()
-        self._deleted: set[int] = set()
-        self._orphans: set[int] = set()
+        self._deleted: dict[int, np.ndarray] = {}
+        # hnswlib numbers unlabeled rows from a counter of rows added by successful
+        # add_items calls (updates included), reset to the element count on load.
+        self._next_auto_label = 0
 
     def __repr__(self) -> str:
         return f"<hnswlib.Index(space='{self._space}', dim={self._dim})>"
@@ -96,7 +99,6 @@ class Index:
         self._core = vecindex.Index(self._dim, metric=metric, M=max(self._M, 2),
                                     ef_construction=max(self._ef_construction, 1),
                                     seed=self._random_seed)
-        self._sync_core_ef()
 
     def resize_index(self, new_size) -> None:
         """Change the capacity; it may not drop below the current element count."""
@@ -119,33 +121,40 @@ class Index:
         rows = inputs.as_rows(data, self._dim)
         if rows.shape[0] == 0:
             return
-        labels = inputs.as_labels(ids, rows.shape[0], len(self._labels))
+        labels = inputs.as_labels(ids, rows.shape[0], self._next_auto_label)
         if replace_deleted and not self._allow_replace_deleted:
             raise RuntimeError(inputs.MSG_REPLACE_DISABLED)
         if self._space == "cosine":
             rows = inputs.normalized(rows)
-        undo: list[tuple[set, str, int]] = []
+        undo: list = []
         written, error = self._plan_additions(labels.tolist(), bool(replace_deleted), undo)
         if written:
             try:
                 self._write_core(rows[written], labels[written], num_threads)
-            except BaseException:
-                for target, action, label in reversed(undo):
-                    (target.discard if action == "add" else target.add)(label)
+            except BaseException:  # e.g. NaN in the data: leave the bookkeeping untouched
+                for restore in reversed(undo):
+                    restore()
                 raise
         if error is not None:
             raise RuntimeError(error)
+        self._next_auto_label += rows.shape[0]
 
     def _plan_additions(self, labels, replace_deleted, undo):
         """Apply hnswlib's per-row rules to the label sets; return rows to write and an error.
 
         Rows are handled in order and the first failing row stops the batch, so the rows
-        before it are kept, as in hnswlib. ``undo`` records each set change for rollback.
+        before it are kept, as in hnswlib. ``undo`` collects callables that revert each
+        bookkeeping change. Deleted labels are already out of the core index, so reviving
+        one or giving its slot to a new label needs no core call beyond the add itself.
         """
 
-        def change(target: set, action: str, label: int) -> None:
-            (target.add if action == "add" else target.discard)(label)
-            undo.append((target, action, label))
+        def forget_deleted(label: int) -> None:
+            vector = self._deleted.pop(label)
+            undo.append(lambda: self._deleted.__setitem__(label, vector))
+
+        def add_label(label: int) -> None:
+            self._labels.add(label)
+            undo.append(lambda: self._labels.discard(label))
 
         written: list[int] = []
         for row, label in enumerate(labels):
@@ -153,19 +162,17 @@ class Index:
                 if label in self._deleted:
                     if self._allow_replace_deleted and not replace_deleted:
                         return written, inputs.MSG_UPDATE_DELETED
-                    change(self._deleted, "discard", label)
+                    forget_deleted(label)
             elif replace_deleted and self._deleted:
                 victim = next(iter(self._deleted))
-                change(self._deleted, "discard", victim)
-                change(self._labels, "discard", victim)
-                change(self._orphans, "add", victim)
-                change(self._labels, "add", label)
+                forget_deleted(victim)
+                self._labels.discard(victim)
+                undo.append(lambda victim=victim: self._labels.add(victim))
+                add_label(label)
             else:
                 if len(self._labels) >= self._max_elements:
                     return written, inputs.MSG_LIMIT
-                change(self._labels, "add", label)
-            if label in self._orphans:
-                change(self._orphans, "discard", label)
+                add_label(label)
             written.append(row)
         return written, None
 
@@ -192,7 +199,6 @@ class Index:
             queries = inputs.normalized(queries)
         labels, distances = search_visible(
             self._core, queries, k, ef=self._ef, threads=self._threads(num_threads),
-            hidden=self._deleted | self._orphans if (self._deleted or self._orphans) else None,
             accept=filter)
         if k and (labels.shape[0] and labels.min() < 0):
             raise RuntimeError(inputs.MSG_NOT_CONTIGUOUS)
@@ -201,7 +207,6 @@ class Index:
     def set_ef(self, ef) -> None:
         """Size of the search beam; hnswlib searches with max(ef, k)."""
         self._ef = inputs.non_negative_int(ef, "ef")
-        self._sync_core_ef()
 
     def set_num_threads(self, num_threads) -> None:
         """Default thread count for add_items and knn_query when they get num_threads=-1."""
@@ -217,7 +222,9 @@ class Index:
             raise RuntimeError(inputs.MSG_LABEL_NOT_FOUND)
         if label in self._deleted:
             raise RuntimeError(inputs.MSG_ALREADY_DELETED)
-        self._deleted.add(label)
+        vector = np.asarray(self._core.get([label]), dtype=np.float32)[0].copy()
+        self._core.delete([label])
+        self._deleted[label] = vector
 
     def unmark_deleted(self, label) -> None:
         """Make a deleted ``label`` visible again."""
@@ -227,7 +234,8 @@ class Index:
             raise RuntimeError(inputs.MSG_LABEL_NOT_FOUND)
         if label not in self._deleted:
             raise RuntimeError(inputs.MSG_NOT_DELETED)
-        self._deleted.discard(label)
+        self._core.add(self._deleted[label][None, :], ids=[label])
+        del self._deleted[label]
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -287,7 +295,6 @@ class Index:
             self._max_elements = max_elements
         self._allow_replace_deleted = bool(allow_replace_deleted)
         self._ef = _DEFAULT_EF
-        self._sync_core_ef()
 
     def index_file_size(self) -> int:
         """Bytes that save_index would write now."""
@@ -310,7 +317,6 @@ class Index:
         self._num_threads = int(state.get("num_threads", inputs.default_thread_count()))
         self._restore(state, state.get("core"))
         self._ef = int(state.get("ef", _DEFAULT_EF))
-        self._sync_core_ef()
 
     def _persistent_state(self) -> dict:
         return {
@@ -320,7 +326,8 @@ class Index:
             "allow_replace_deleted": self._allow_replace_deleted,
             "labels": np.fromiter(self._labels, dtype=np.int64, count=len(self._labels)),
             "deleted": np.fromiter(self._deleted, dtype=np.int64, count=len(self._deleted)),
-            "orphans": np.fromiter(self._orphans, dtype=np.int64, count=len(self._orphans)),
+            "deleted_vectors": (np.stack(list(self._deleted.values())) if self._deleted
+                                else np.empty((0, self._dim), dtype=np.float32)),
         }
 
     def _restore(self, state: dict, core) -> None:
@@ -331,8 +338,9 @@ class Index:
         self._random_seed = int(state["random_seed"])
         self._allow_replace_deleted = bool(state["allow_replace_deleted"])
         self._labels = set(np.asarray(state["labels"], dtype=np.int64).tolist())
-        self._deleted = set(np.asarray(state["deleted"], dtype=np.int64).tolist())
-        self._orphans = set(np.asarray(state["orphans"], dtype=np.int64).tolist())
+        vectors = np.asarray(state["deleted_vectors"], dtype=np.float32).reshape(-1, self._dim)
+        self._deleted = dict(zip(np.asarray(state["deleted"], dtype=np.int64).tolist(), vectors))
+        self._next_auto_label = len(self._labels)
 
     # ---- properties ---------------------------------------------------------------------
 
@@ -374,7 +382,3 @@ class Index:
         if count <= 0:
             count = self._num_threads
         return count if count > 0 else None
-
-    def _sync_core_ef(self) -> None:
-        if self._core is not None and hasattr(self._core, "ef_search"):
-            self._core.ef_search = max(self._ef, 1)
