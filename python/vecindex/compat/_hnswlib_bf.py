@@ -17,7 +17,7 @@ import vecindex
 from vecindex.compat import _hnswlib_inputs as inputs
 
 _FORMAT_TAG = "vecindex.compat.hnswlib.BFIndex"
-_QUERY_BLOCK_BYTES = 64 << 20  # bound on the (queries x elements) distance block
+_QUERY_BLOCK_BYTES = 8 << 20  # (queries x elements) score block; small blocks stay in cache
 
 
 class BFIndex:
@@ -93,22 +93,24 @@ class BFIndex:
         if candidates.shape[0] < k:
             raise RuntimeError(inputs.MSG_NOT_CONTIGUOUS)
         stored = stored[candidates]
+        norms = np.einsum("ij,ij->i", stored, stored) if self._space == "l2" else None
         block = max(1, _QUERY_BLOCK_BYTES // (4 * max(1, stored.shape[0])))
         for start in range(0, queries.shape[0], block):
             stop = min(start + block, queries.shape[0])
-            picked, picked_distances = self._exact_top_k(queries[start:stop], stored, k)
+            picked, picked_distances = self._exact_top_k(queries[start:stop], stored, norms, k)
             labels[start:stop] = self._labels[candidates[picked]].astype(np.uint64)
             distances[start:stop] = picked_distances
         return labels, distances
 
-    def _exact_top_k(self, queries: np.ndarray, stored: np.ndarray, k: int):
+    def _exact_top_k(self, queries: np.ndarray, stored: np.ndarray, norms, k: int):
         # Rank with one matrix product, then recompute the chosen distances directly so the
         # reported values do not carry the cancellation error of |x|^2 - 2 q.x + |q|^2.
-        products = queries @ stored.T
-        if self._space == "l2":
-            scores = np.einsum("ij,ij->i", stored, stored)[None, :] - 2.0 * products
+        scores = queries @ stored.T
+        if self._space == "l2":  # rank by |x|^2 - 2 q.x; |q|^2 is the same for the whole row
+            scores *= np.float32(-2.0)
+            scores += norms[None, :]
         else:
-            scores = -products
+            np.negative(scores, out=scores)
         if k < scores.shape[1]:
             picked = np.argpartition(scores, k - 1, axis=1)[:, :k]
         else:
