@@ -319,3 +319,21 @@ def test_methods_before_init_raise_runtime_error_instead_of_crashing(data):
                  index.get_ids_list, index.get_current_count, index.get_max_elements):
         with pytest.raises(RuntimeError):
             call()
+
+
+def test_pad_missing_results_replaces_the_contiguous_array_error(data):
+    index = built(compat, "l2", data[:5])
+    index.pad_missing_results = True
+    labels, distances = index.knn_query(data[:2], k=8)
+    assert labels.dtype == np.uint64 and labels.shape == (2, 8)
+    assert np.all(labels[:, 5:] == compat.MISSING_LABEL)
+    assert np.all(np.isinf(distances[:, 5:]))
+    assert sorted(labels[0, :5].tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_an_uninitialised_index_pickles_like_hnswlib(reference):
+    for module in (compat, reference):
+        copy = pickle.loads(pickle.dumps(module.Index("ip", DIM)))
+        assert (copy.space, copy.dim, copy.max_elements, copy.ef) == ("ip", DIM, 0, 10)
+        copy.init_index(5)
+        assert copy.get_max_elements() == 5

@@ -13,14 +13,18 @@ What matches hnswlib 0.8: method names, parameters and defaults; return types (l
 uint64 (n, k), distances float32 (n, k)); distances in hnswlib's conventions (squared l2,
 1 - dot for "ip", 1 - cos for "cosine"); capacity limits, soft deletion, replacement of
 deleted elements and the RuntimeError messages for misuse, including "Cannot return the
-results in a contiguous 2D array" when fewer than k results are found.
+results in a contiguous 2D array" when fewer than k results are found (set
+``index.pad_missing_results = True`` to get padded rows instead).
 
 Where it differs, on purpose:
   * calling a method before init_index()/load_index() raises RuntimeError (hnswlib crashes);
   * queries with the wrong number of columns raise RuntimeError (hnswlib reads past them);
   * labels must be below 2**63 (vecindex ids are non-negative int64);
   * NaN or infinite values raise ValueError (hnswlib stores them and returns nonsense);
-  * save_index() writes vecindex's own container, not hnswlib's binary layout.
+  * save_index() writes vecindex's own container, not hnswlib's binary layout;
+  * ``filter=`` is applied to an over-fetched candidate list that grows until k labels
+    pass, so filtered queries come back short of k less often than with hnswlib;
+  * BFIndex "cosine" normalises stored vectors too (hnswlib 0.8 normalises only queries).
 """
 from __future__ import annotations
 
@@ -35,9 +39,11 @@ from vecindex.compat._hnswlib_bf import BFIndex
 from vecindex.compat._hnswlib_search import search_visible
 from vecindex.compat import _hnswlib_file as index_file
 
-__all__ = ["Index", "BFIndex"]
+__all__ = ["Index", "BFIndex", "MISSING_LABEL"]
 
 _DEFAULT_EF = 10
+_LARGEST_THREAD_COUNT = 4096  # vecindex.Index refuses more
+MISSING_LABEL = np.iinfo(np.uint64).max  # pads short rows when pad_missing_results is set
 
 
 class Index:
@@ -77,6 +83,7 @@ class Index:
         # hnswlib numbers unlabeled rows from a counter of rows added by successful
         # add_items calls (updates included), reset to the element count on load.
         self._next_auto_label = 0
+        self.pad_missing_results = False
 
     def __repr__(self) -> str:
         return f"<hnswlib.Index(space='{self._space}', dim={self._dim})>"
@@ -190,7 +197,9 @@ class Index:
         """The k nearest neighbours of each row: ``(labels uint64 (n, k), distances float32)``.
 
         ``filter`` is an optional callable ``label -> bool``; only labels it accepts are
-        returned. Raises RuntimeError when fewer than k results exist for some row.
+        returned. When some row has fewer than k results this raises RuntimeError, as
+        hnswlib does; set ``index.pad_missing_results = True`` to get those rows padded
+        with label ``MISSING_LABEL`` (2**64 - 1) and distance +inf instead.
         """
         self._require_core()
         queries = inputs.as_rows(data, self._dim)
@@ -200,9 +209,14 @@ class Index:
         labels, distances = search_visible(
             self._core, queries, k, ef=self._ef, threads=self._threads(num_threads),
             accept=filter)
-        if k and (labels.shape[0] and labels.min() < 0):
-            raise RuntimeError(inputs.MSG_NOT_CONTIGUOUS)
-        return labels.astype(np.uint64), inputs.hnswlib_distances(distances, self._space)
+        missing = labels < 0
+        if missing.any():
+            if not self.pad_missing_results:
+                raise RuntimeError(inputs.MSG_NOT_CONTIGUOUS)
+            labels[missing] = 0  # replaced by MISSING_LABEL after the uint64 cast
+        labels = labels.astype(np.uint64)
+        labels[missing] = MISSING_LABEL
+        return labels, inputs.hnswlib_distances(distances, self._space)
 
     def set_ef(self, ef) -> None:
         """Size of the search beam; hnswlib searches with max(ef, k)."""
@@ -306,7 +320,8 @@ class Index:
 
     def __getstate__(self, copy_core: bool = False) -> dict:
         state = self._persistent_state()
-        state.update(ef=self._ef, num_threads=self._num_threads)
+        state.update(ef=self._ef, num_threads=self._num_threads,
+                     pad_missing_results=self.pad_missing_results)
         state["core"] = None if self._core is None else (
             index_file.copy_core(self._core) if copy_core else self._core)
         return state
@@ -317,6 +332,7 @@ class Index:
         self._num_threads = int(state.get("num_threads", inputs.default_thread_count()))
         self._restore(state, state.get("core"))
         self._ef = int(state.get("ef", _DEFAULT_EF))
+        self.pad_missing_results = bool(state.get("pad_missing_results", False))
 
     def _persistent_state(self) -> dict:
         return {
@@ -381,4 +397,4 @@ class Index:
         count = int(num_threads)
         if count <= 0:
             count = self._num_threads
-        return count if count > 0 else None
+        return min(count, _LARGEST_THREAD_COUNT) if count > 0 else None
