@@ -97,7 +97,7 @@ void HnswGraph::select_neighbors(std::vector<Neighbor>& candidates, size_t max_c
     if (kept.size() >= max_count) break;
     bool diverse = true;
     for (const Neighbor& chosen : kept) {
-      if (store.distance_between(candidate.slot, chosen.slot) < candidate.distance) {
+      if (store.build_distance(candidate.slot, chosen.slot) < candidate.distance) {
         diverse = false;
         break;
       }
@@ -234,7 +234,7 @@ void HnswGraph::link_back(uint32_t target, uint32_t source, float distance, int 
   std::vector<Neighbor> candidates;
   candidates.reserve(count + 1);
   candidates.push_back({distance, source});
-  for (size_t i = 0; i < count; ++i) candidates.push_back({store.distance_between(target, block[1 + i]), block[1 + i]});
+  for (size_t i = 0; i < count; ++i) candidates.push_back({store.build_distance(target, block[1 + i]), block[1 + i]});
   std::sort(candidates.begin(), candidates.end());
   select_neighbors(candidates, max_degree(level), store);
   std::vector<uint32_t> ids(candidates.size());
@@ -252,7 +252,7 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
   }
   { uint32_t zero = 0; write_links(slot, 0, &zero, 0); }
   levels_[slot] = int8_t(level);
-  auto query = store.query(vector);
+  auto query = store.build_query(slot, vector);
 
   std::unique_lock<std::mutex> entry_lock(entry_mutex_);
   uint64_t entry = entry_.load();

@@ -1,5 +1,6 @@
 #include "io/container.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/bytes.h"
@@ -31,6 +32,7 @@ std::string tag_name(uint32_t tag) {
 std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections) {
   ByteWriter table;
   size_t offset = align_up(kHeaderBytes + sections.size() * kEntryBytes);
+  size_t end = offset;
   for (const auto& [tag, bytes] : sections) {
     table.put<uint32_t>(tag);
     table.put<uint32_t>(0);
@@ -38,9 +40,12 @@ std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::
     table.put<uint64_t>(bytes.size());
     table.put<uint32_t>(crc32(bytes.data(), bytes.size()));
     table.put<uint32_t>(0);
-    offset = align_up(offset + bytes.size());
+    end = offset + bytes.size();
+    offset = align_up(end);
   }
-  std::vector<uint8_t> image(offset, 0);
+  // No padding after the last section: the file ends exactly where its data does, so any
+  // truncation is detectable.
+  std::vector<uint8_t> image(end, 0);
   std::memcpy(image.data(), kMagic, 8);
   uint32_t header[4] = {kFormatVersion, kEndianMark, uint32_t(sections.size()),
                         crc32(table.buffer().data(), table.buffer().size())};
@@ -72,6 +77,7 @@ std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size
   if (crc32(table_bytes, count * kEntryBytes) != table_crc) throw FormatError("section table checksum mismatch");
 
   std::map<uint32_t, SectionView> sections;
+  size_t data_end = kHeaderBytes + count * kEntryBytes;
   ByteReader table(table_bytes, count * kEntryBytes, "section table");
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t tag = table.get<uint32_t>();
@@ -85,9 +91,13 @@ std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size
     if (offset < kHeaderBytes + count * kEntryBytes) throw FormatError("section '" + tag_name(tag) + "' overlaps the header");
     if (verify_checksums && crc32(data + offset, length) != crc)
       throw FormatError("section '" + tag_name(tag) + "' checksum mismatch (file is corrupt)");
+    data_end = std::max<size_t>(data_end, offset + length);
     if (!sections.emplace(tag, SectionView{data + offset, size_t(length)}).second)
       throw FormatError("section '" + tag_name(tag) + "' appears twice");
   }
+  if (data_end != size)
+    throw FormatError("file size " + std::to_string(size) + " does not match its section table (expected " +
+                      std::to_string(data_end) + " bytes: truncated or has trailing data)");
   return sections;
 }
 

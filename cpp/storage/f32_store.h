@@ -1,6 +1,9 @@
 // Full-precision storage: one 64-byte aligned row of floats per slot.
 #pragma once
 
+#include <atomic>
+#include <vector>
+
 #include "simd/kernels.h"
 #include "storage/vector_store.h"
 #include "util/aligned_buffer.h"
@@ -22,6 +25,11 @@ class F32Store final : public VectorStore {
   void decode(uint32_t slot, float* out) const override;
   std::unique_ptr<QueryDistance> query(const float* vector) const override;
   float distance_between(uint32_t a, uint32_t b) const override;
+  std::unique_ptr<QueryDistance> build_query(uint32_t slot, const float* vector) const override;
+  float build_distance(uint32_t a, uint32_t b) const override;
+  // Squared L2 between the MIPS-to-L2 lifts of two rows: x' = [x, sqrt(R^2 - |x|^2)], with R the
+  // largest norm seen. Its order for a real query equals the inner-product order.
+  float lifted_l2(uint32_t a, uint32_t b) const;
 
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
@@ -32,6 +40,7 @@ class F32Store final : public VectorStore {
   }
 
  private:
+  void update_norm(uint32_t slot);
   float* mutable_row(uint32_t slot) { return reinterpret_cast<float*>(buffer_.data() + size_t(slot) * row_bytes_); }
 
   size_t dim_;
@@ -39,6 +48,8 @@ class F32Store final : public VectorStore {
   size_t row_bytes_;  // dim floats rounded up to 64 bytes
   size_t capacity_ = 0;
   AlignedBuffer buffer_;
+  std::vector<float> norms_squared_;         // per slot, only for Metric::ip
+  std::atomic<float> max_norm_squared_{0.0f};
   const simd::KernelTable& kernels_;
 };
 
