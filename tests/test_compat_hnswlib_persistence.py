@@ -114,11 +114,38 @@ def test_load_refuses_a_damaged_file(tmp_path, data):
         compat.Index("l2", DIM).load_index(str(path))
 
 
-def test_load_refuses_a_file_from_real_hnswlib_with_a_clear_error(tmp_path, reference, data):
+@pytest.mark.parametrize("space", ["l2", "ip", "cosine"])
+def test_load_migrates_a_file_written_by_real_hnswlib(tmp_path, reference, data, space):
+    path = str(tmp_path / "hnswlib.bin")
+    theirs = index_with_deletions(reference, data, space)
+    theirs.save_index(path)
+    ours = compat.Index(space, DIM)
+    ours.load_index(path)
+    assert sorted(ours.get_ids_list()) == sorted(theirs.get_ids_list())
+    assert (ours.get_current_count(), ours.get_max_elements(), ours.M, ours.ef_construction) == (
+        theirs.get_current_count(), theirs.get_max_elements(), theirs.M, theirs.ef_construction)
+    live = [label for label in range(300) if label not in (5, 17, 250)]
+    np.testing.assert_array_equal(ours.get_items(live), theirs.get_items(live))
+    with pytest.raises(RuntimeError, match="Label not found"):
+        ours.get_items([17])
+    ours.unmark_deleted(17)  # deleted vectors survive the migration
+    theirs.unmark_deleted(17)
+    np.testing.assert_array_equal(ours.get_items([17]), theirs.get_items([17]))
+
+
+def test_load_refuses_a_truncated_hnswlib_file(tmp_path, reference, data):
+    path = tmp_path / "hnswlib.bin"
+    index_with_deletions(reference, data).save_index(str(path))
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(vecindex.FormatError):
+        compat.Index("l2", DIM).load_index(str(path))
+
+
+def test_load_refuses_an_hnswlib_file_of_another_dim(tmp_path, reference, data):
     path = str(tmp_path / "hnswlib.bin")
     index_with_deletions(reference, data).save_index(path)
-    with pytest.raises(vecindex.FormatError, match="real hnswlib"):
-        compat.Index("l2", DIM).load_index(path)
+    with pytest.raises(vecindex.FormatError, match="dim"):
+        compat.Index("l2", DIM + 1).load_index(path)
 
 
 def test_load_refuses_a_file_of_another_space(tmp_path, data):

@@ -52,8 +52,8 @@ def load(path: str):
         raise RuntimeError("Cannot open file")
     if not zipfile.is_zipfile(path):
         raise vecindex.FormatError(
-            f"{path} is not a vecindex.compat.hnswlib index file (files written by the "
-            "real hnswlib cannot be loaded: rebuild the index from its vectors)")
+            f"{path} is neither a vecindex.compat.hnswlib index file nor an hnswlib index "
+            "of this dim")
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(bytes(archive["meta"]).decode())

@@ -40,6 +40,12 @@ def check_space(space: str) -> str:
     return space
 
 
+def core_metric(space: str) -> str:
+    """Cosine data is normalised by the compat layer and kept in an inner-product core
+    index, as hnswlib does: zero vectors stay valid and get_items() returns unit vectors."""
+    return "l2" if space == "l2" else "ip"
+
+
 def default_thread_count() -> int:
     """hnswlib defaults to one thread per hardware thread."""
     return os.cpu_count() or 1

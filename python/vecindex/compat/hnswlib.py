@@ -22,6 +22,7 @@ Where it differs, on purpose:
   * labels must be below 2**63 (vecindex ids are non-negative int64);
   * NaN or infinite values raise ValueError (hnswlib stores them and returns nonsense);
   * save_index() writes vecindex's own container, not hnswlib's binary layout;
+    load_index() reads both (an hnswlib file is migrated by rebuilding its graph);
   * ``filter=`` is applied to an over-fetched candidate list that grows until k labels
     pass, so filtered queries come back short of k less often than with hnswlib;
   * BFIndex "cosine" normalises stored vectors too (hnswlib 0.8 normalises only queries).
@@ -38,6 +39,7 @@ from vecindex.compat import _hnswlib_inputs as inputs
 from vecindex.compat._hnswlib_bf import BFIndex
 from vecindex.compat._hnswlib_search import search_visible
 from vecindex.compat import _hnswlib_file as index_file
+from vecindex.compat import _hnswlib_native as native_file
 
 __all__ = ["Index", "BFIndex", "MISSING_LABEL"]
 
@@ -100,10 +102,8 @@ class Index:
         self._ef_construction = inputs.non_negative_int(ef_construction, "ef_construction")
         self._random_seed = inputs.non_negative_int(random_seed, "random_seed")
         self._allow_replace_deleted = bool(allow_replace_deleted)
-        # Cosine data is normalised here and stored in an inner-product index, exactly as
-        # hnswlib does; it keeps zero vectors valid and get_items() returns unit vectors.
-        metric = "l2" if self._space == "l2" else "ip"
-        self._core = vecindex.Index(self._dim, metric=metric, M=max(self._M, 2),
+        self._core = vecindex.Index(self._dim, metric=inputs.core_metric(self._space),
+                                    M=max(self._M, 2),
                                     ef_construction=max(self._ef_construction, 1),
                                     seed=self._random_seed)
 
@@ -293,13 +293,20 @@ class Index:
         index_file.save(os.fspath(path_to_index), self._persistent_state(), self._core)
 
     def load_index(self, path_to_index, max_elements=0, allow_replace_deleted=False) -> None:
-        """Replace this index with one saved by save_index.
+        """Replace this index with one saved by save_index, or by the real hnswlib.
 
         ``max_elements`` raises the capacity; values below the element count keep the
-        saved capacity. ef goes back to its default, as in hnswlib.
+        saved capacity. ef goes back to its default, as in hnswlib. A file written by
+        hnswlib itself is migrated: its vectors, labels and deletions are kept and the
+        graph is rebuilt (this takes as long as building the index).
         """
         max_elements = inputs.non_negative_int(max_elements, "max_elements")
-        state, core = index_file.load(os.fspath(path_to_index))
+        path = os.fspath(path_to_index)
+        if native_file.looks_like_hnswlib_file(path, self._dim):
+            state, core = native_file.build(path, self._space, self._dim,
+                                            self._threads(-1), self._random_seed)
+        else:
+            state, core = index_file.load(path)
         if (state["space"], state["dim"]) != (self._space, self._dim):
             raise RuntimeError(
                 f"{path_to_index} holds a space={state['space']!r} dim={state['dim']} index; "
