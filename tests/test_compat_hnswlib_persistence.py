@@ -101,7 +101,11 @@ def test_copy_constructor_is_independent(data):
     assert 399 not in original.get_ids_list()
     with pytest.raises(RuntimeError):
         original.get_items([5])
-    same_answers(compat.Index(original.__getstate__()), original, data[:10])
+    from_state = compat.Index(original.__getstate__())
+    same_answers(from_state, original, data[:10])
+    from_state.add_items(data[:1], ids=[398])
+    assert 398 not in original.get_ids_list()
+    assert 398 not in original.knn_query(data[0], k=3)[0]  # the core is not shared either
 
 
 def test_load_refuses_a_damaged_file(tmp_path, data):

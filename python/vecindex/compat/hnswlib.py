@@ -60,10 +60,12 @@ class Index:
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {sorted(kwargs)}")
         if isinstance(space, Index):
-            self.__setstate__(space.__getstate__(copy_core=True))
-            return
-        if isinstance(space, dict):
-            self.__setstate__(space)
+            space = space.__getstate__()
+        if isinstance(space, dict):  # a copy: never share the core index with the source
+            state = dict(space)
+            if state.get("core") is not None:
+                state["core"] = index_file.copy_core(state["core"])
+            self.__setstate__(state)
             return
         if space is None or dim is None:
             raise TypeError("Index(space, dim) needs a space ('l2', 'ip', 'cosine') and a dim")
@@ -325,12 +327,10 @@ class Index:
             self.save_index(path)
             return os.path.getsize(path)
 
-    def __getstate__(self, copy_core: bool = False) -> dict:
+    def __getstate__(self) -> dict:
         state = self._persistent_state()
-        state.update(ef=self._ef, num_threads=self._num_threads,
+        state.update(ef=self._ef, num_threads=self._num_threads, core=self._core,
                      pad_missing_results=self.pad_missing_results)
-        state["core"] = None if self._core is None else (
-            index_file.copy_core(self._core) if copy_core else self._core)
         return state
 
     def __setstate__(self, state: dict) -> None:
