@@ -39,6 +39,7 @@ def queries():
 def built(module, space, data, max_elements=COUNT, ef=64, **init):
     index = module.Index(space=space, dim=DIM)
     index.init_index(max_elements=max_elements, M=16, ef_construction=200, **init)
+    index.set_num_threads(1)  # single-threaded builds are deterministic: no flaky recall
     index.add_items(data, np.arange(data.shape[0]))
     index.set_ef(ef)
     return index

@@ -24,11 +24,11 @@ def data():
 def index_with_deletions(module, data, space="l2"):
     index = module.Index(space, DIM)
     index.init_index(400, M=8, ef_construction=100)
+    index.set_num_threads(1)  # single-threaded builds are deterministic
     index.add_items(data)
     for label in (5, 17, 250):
         index.mark_deleted(label)
     index.set_ef(40)
-    index.set_num_threads(1)
     return index
 
 
