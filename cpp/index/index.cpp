@@ -96,6 +96,7 @@ void Index::ensure_capacity(size_t needed) {
 }
 
 void Index::train(const float* vectors, size_t n, size_t threads) {
+  require_writable("train");
   check_vectors(vectors, n);
   if (!store_->needs_training()) return;
   if (n < store_->min_training_size())
@@ -110,6 +111,7 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
                                 const PollFn& poll, const AttributeBatch* attributes) {
+  require_writable("add");
   if (n == 0) return {};
   if (attributes) {
     if (attributes->rows() != n)
@@ -152,7 +154,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (next_auto_id_ > std::numeric_limits<int64_t>::max() - int64_t(n)) throw InvalidArgument("automatic ids overflow int64");
       for (size_t i = 0; i < n; ++i) assigned[i] = next_auto_id_ + int64_t(i);
     }
-    ensure_capacity(slot_count_ + n);
+    ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
     for (size_t i = 0; i < n; ++i) {
       auto found = id_to_slot_.find(assigned[i]);
       if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
@@ -160,7 +162,13 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
         slot_to_id_[found->second] = -1;
         attributes_.clear_row(found->second);
       }
-      uint32_t slot = uint32_t(slot_count_++);
+      uint32_t slot;
+      if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+      } else {
+        slot = uint32_t(slot_count_++);
+      }
       slots[i] = slot;
       id_to_slot_[assigned[i]] = slot;
       slot_to_id_[slot] = assigned[i];
@@ -191,6 +199,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
         id_to_slot_.erase(assigned[i]);
         slot_to_id_[slots[i]] = -1;
         attributes_.clear_row(slots[i]);
+        if (!graph_.contains(slots[i])) free_slots_.push_back(slots[i]);
       }
     }
     throw;
@@ -250,6 +259,7 @@ void Index::get(const int64_t* ids, size_t n, float* out) const {
 }
 
 void Index::remove(const int64_t* ids, size_t n) {
+  require_writable("delete");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
@@ -263,6 +273,34 @@ void Index::remove(const int64_t* ids, size_t n) {
     attributes_.clear_row(found->second);
     id_to_slot_.erase(found);
   }
+}
+
+size_t Index::deleted_count() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  size_t tombstones = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    tombstones += graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot));
+  return tombstones;
+}
+
+size_t Index::compact(size_t threads) {
+  require_writable("compact");
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<uint8_t> removed(slot_count_, 0);
+  size_t freed = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot) {
+    if (graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot))) {
+      removed[slot] = 1;
+      ++freed;
+    }
+  }
+  if (freed == 0) return 0;
+  graph_.remove_nodes(removed, slot_count_, *store_, threads);
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    if (removed[slot]) free_slots_.push_back(uint32_t(slot));
+  // Lowest slots are reused first, keeping the used range dense.
+  std::sort(free_slots_.begin(), free_slots_.end(), std::greater<uint32_t>());
+  return freed;
 }
 
 std::vector<int64_t> Index::ids() const {
