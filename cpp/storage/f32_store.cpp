@@ -139,7 +139,18 @@ void F32Store::load(ByteReader& in, size_t count) {
   if (stored != count) throw FormatError("f32 vectors section holds " + std::to_string(stored) + " rows, header says " + std::to_string(count));
   if (count != 0 && in.remaining() / count < dim_ * sizeof(float)) throw FormatError("f32 vectors section is truncated");
   reserve(count);
-  for (size_t slot = 0; slot < count; ++slot) in.get_array(mutable_row(uint32_t(slot)), dim_);
+  for (size_t slot = 0; slot < count; ++slot) {
+    float* row = mutable_row(uint32_t(slot));
+    in.get_array(row, dim_);
+    // add() refuses NaN, infinity and overflowing norms; a file must not smuggle them in
+    // (NaN or infinite distances break search). Cosine rows are unit vectors, so the bound holds.
+    double squared_norm = 0;
+    for (size_t i = 0; i < dim_; ++i) {
+      if (!std::isfinite(row[i])) throw FormatError("f32 vectors section holds NaN or infinity");
+      squared_norm += double(row[i]) * row[i];
+    }
+    if (squared_norm > kMaxSquaredNorm) throw FormatError("f32 vectors section holds a vector too large to search");
+  }
   for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 
