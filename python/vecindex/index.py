@@ -119,7 +119,7 @@ class Index:
             value = int(id)
         except (TypeError, ValueError):
             return False
-        return value >= 0 and self._core.contains(value)
+        return 0 <= value < 2**63 and self._core.contains(value)
 
     def __repr__(self) -> str:
         return (
@@ -199,7 +199,7 @@ class Index:
     # -- persistence ------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
         """Write the index to ``path`` atomically (temp file, fsync, rename)."""
-        self._core.save(os.fspath(path))
+        self._core.save(_checked_path(path))
 
     @classmethod
     def load(cls, path: PathLike) -> "Index":
@@ -208,7 +208,7 @@ class Index:
         A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
         or unreadable file raises ``OSError``.
         """
-        return cls._wrap(_core.Index.load(os.fspath(path)))
+        return cls._wrap(_core.Index.load(_checked_path(path)))
 
     def to_bytes(self) -> bytes:
         """The index as bytes, in the same format as :meth:`save`."""
@@ -219,6 +219,9 @@ class Index:
         """Rebuild an index from :meth:`to_bytes` output; raises FormatError if corrupt."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"from_bytes() takes bytes, got {type(data).__name__}")
+        view = memoryview(data)
+        # The core reads one contiguous run of bytes: copy strided views, flatten typed ones.
+        data = view.cast("B") if view.c_contiguous else view.tobytes()
         return cls._wrap(_core.Index.from_bytes(data))
 
     def __reduce__(self):
@@ -238,6 +241,14 @@ class Index:
         error = self._core.integrity_error()
         if error:
             raise RuntimeError(f"index integrity check failed: {error}")
+
+
+def _checked_path(path: PathLike) -> Union[str, bytes]:
+    path = os.fspath(path)
+    # The core takes C strings: an embedded NUL would silently cut the path short.
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise ValueError("embedded null byte in path")
+    return path
 
 
 def _from_bytes(data: bytes) -> Index:
