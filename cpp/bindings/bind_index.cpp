@@ -219,7 +219,9 @@ void bind_index(py::module_& m) {
            })
       .def_static("from_bytes", [](py::buffer data) {
              py::buffer_info info = data.request();
-             if (info.itemsize != 1 || info.ndim != 1) throw InvalidArgument("from_bytes() takes bytes");
+             // Strided views (memoryview(b)[::-1]) would be read as one contiguous run: refuse them.
+             if (info.itemsize != 1 || info.ndim != 1 || (info.size > 1 && info.strides[0] != 1))
+               throw InvalidArgument("from_bytes() takes contiguous bytes");
              const auto* bytes = static_cast<const uint8_t*>(info.ptr);
              size_t size = size_t(info.size);
              py::gil_scoped_release release;

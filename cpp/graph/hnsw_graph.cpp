@@ -282,7 +282,9 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
     }
   }
 
-  for (int l = std::min(level, top); l >= 0; --l) {
+  const int link_top = std::min(level, top);
+  std::vector<std::vector<Neighbor>> chosen(size_t(link_top) + 1);
+  for (int l = link_top; l >= 0; --l) {
     auto visited = build_visited_.borrow(capacity_);
     visited->test_and_set(slot);
     std::vector<Neighbor> found = search_layer(*query, current, ef_construction_, l, *visited);
@@ -297,8 +299,13 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
       std::lock_guard<std::mutex> lock(node_lock(slot));
       write_links(slot, l, ids.data(), ids.size());
     }
-    for (const Neighbor& neighbor : found) link_back(neighbor.slot, slot, neighbor.distance, l, store);
+    chosen[size_t(l)] = std::move(found);
   }
+  // Link back only once the node's own lists are written at every level: a concurrent search
+  // that reaches it at level l must find its links at l-1 ... 0, or it descends into a node
+  // with no neighbours and returns (almost) nothing.
+  for (int l = link_top; l >= 0; --l)
+    for (const Neighbor& neighbor : chosen[size_t(l)]) link_back(neighbor.slot, slot, neighbor.distance, l, store);
   if (level > top) entry_.store(pack_entry(slot, level));
 }
 

@@ -65,6 +65,7 @@ void HnswGraph::load(ByteReader& in, size_t count) {
       throw FormatError("graph entry point is not on the top level");
   }
 
+  std::vector<uint32_t> sorted_links;
   for (size_t slot = 0; slot < count; ++slot) {
     for (int level = 0; level <= levels[slot]; ++level) {
       const uint32_t* block = links(uint32_t(slot), level);
@@ -75,6 +76,11 @@ void HnswGraph::load(ByteReader& in, size_t count) {
           throw FormatError("graph link points to a node that does not exist at that level");
         if (target == slot) throw FormatError("graph node links to itself");
       }
+      // A repeated link would pass every check above yet break the integrity invariant.
+      sorted_links.assign(block + 1, block + 1 + block[0]);
+      std::sort(sorted_links.begin(), sorted_links.end());
+      if (std::adjacent_find(sorted_links.begin(), sorted_links.end()) != sorted_links.end())
+        throw FormatError("graph node lists the same link twice");
     }
     if (levels[slot] < 0 && links(uint32_t(slot), 0)[0] != 0) throw FormatError("absent graph node has links");
   }

@@ -53,10 +53,19 @@ void Index::set_ef_search(size_t ef) {
 }
 
 void Index::check_vectors(const float* vectors, size_t n) const {
-  const size_t total = n * config_.dim;
-  for (size_t i = 0; i < total; ++i) {
-    if (!std::isfinite(vectors[i]))
-      throw InvalidArgument("vectors contain NaN or infinity (row " + std::to_string(i / config_.dim) + ")");
+  const size_t dim = config_.dim;
+  for (size_t row = 0; row < n; ++row) {
+    double squared_norm = 0;
+    for (size_t i = 0; i < dim; ++i) {
+      float value = vectors[row * dim + i];
+      if (!std::isfinite(value))
+        throw InvalidArgument("vectors contain NaN or infinity (row " + std::to_string(row) + ")");
+      squared_norm += double(value) * value;
+    }
+    // Cosine normalises in double first, so only l2/ip distances can overflow float32.
+    if (config_.metric != Metric::cosine && squared_norm > kMaxSquaredNorm)
+      throw InvalidArgument("row " + std::to_string(row) + " is too large (squared norm " + std::to_string(squared_norm) +
+                            " > 1e36): its float32 distances would overflow");
   }
 }
 
@@ -172,7 +181,9 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       slots[i] = slot;
       id_to_slot_[assigned[i]] = slot;
       slot_to_id_[slot] = assigned[i];
-      next_auto_id_ = std::max(next_auto_id_, assigned[i] + 1);
+      // Saturates: id INT64_MAX must not overflow (auto ids then report exhaustion).
+      const int64_t after = assigned[i] == std::numeric_limits<int64_t>::max() ? assigned[i] : assigned[i] + 1;
+      next_auto_id_ = std::max(next_auto_id_, after);
     }
     // Rows are written before the vectors go live, so a search never sees one without the other.
     if (attributes) {

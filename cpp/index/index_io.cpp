@@ -1,8 +1,8 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
-// Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
 // bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional), ATTR
 // (attribute columns; optional, absent means no attributes).
 #include <algorithm>
+#include <limits>
 #include <mutex>
 
 #include "index/index.h"
@@ -47,7 +47,12 @@ std::vector<uint8_t> Index::to_bytes() const {
   meta.put<int64_t>(next_auto_id_);
 
   ByteWriter ids;
-  ids.put_array(slot_to_id_.data(), count);
+  // An add between its two phases has ids assigned to slots that are not live yet; the
+  // snapshot leaves them out (as if that add had not started), so the file stays consistent.
+  std::vector<int64_t> snapshot_ids(slot_to_id_.begin(), slot_to_id_.begin() + count);
+  for (size_t slot = 0; slot < count; ++slot)
+    if (!slot_live(uint32_t(slot))) snapshot_ids[slot] = -1;
+  ids.put_array(snapshot_ids.data(), count);
   ids.put_array(live_bits_.data(), (count + 63) / 64);
 
   ByteWriter graph, vectors, full;
@@ -82,6 +87,9 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   if (metric > uint32_t(Metric::cosine)) throw FormatError("unknown metric code " + std::to_string(metric));
   config.metric = Metric(metric);
   config.dtype = meta.get_string(64);
+  // The name ends up in error messages, which Python decodes as UTF-8: allow printable ASCII only.
+  for (char c : config.dtype)
+    if (c < 0x20 || c > 0x7E) throw FormatError("file names a dtype that is not printable text");
   config.M = meta.get<uint64_t>();
   config.ef_construction = meta.get<uint64_t>();
   config.ef_search = meta.get<uint64_t>();
@@ -147,7 +155,9 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
       continue;
     }
     if (!index->graph_.contains(uint32_t(slot))) throw FormatError("live slot " + std::to_string(slot) + " is not in the graph");
-    if (id >= next_auto_id) throw FormatError("an id is not below the stored next id");
+    // next_auto_id saturates at INT64_MAX, so the largest id may equal it.
+    if (id >= next_auto_id && !(id == std::numeric_limits<int64_t>::max() && next_auto_id == id))
+      throw FormatError("an id is not below the stored next id");
     if (!index->id_to_slot_.emplace(id, uint32_t(slot)).second) throw FormatError("id " + std::to_string(id) + " appears twice");
     ++live_seen;
   }

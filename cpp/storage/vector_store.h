@@ -17,6 +17,10 @@ namespace vecindex {
 // user's convention: l2 -> squared L2, ip -> -dot, cosine -> 1 - dot.
 enum class Metric : int { l2 = 0, ip = 1, cosine = 2 };
 
+// Largest squared norm accepted for l2/ip vectors and queries: float32 distances between such
+// vectors stay finite (|a-b|^2 <= 4e36, |a.b| <= 1e36), so no inf or NaN can scramble results.
+constexpr double kMaxSquaredNorm = 1e36;
+
 Metric parse_metric(const std::string& name);  // throws InvalidArgument
 std::string metric_name(Metric metric);
 

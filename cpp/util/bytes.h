@@ -65,6 +65,7 @@ class ByteReader {
   void get_array(T* out, size_t count) {
     if (count != 0 && count > (size_ - offset_) / sizeof(T))
       throw FormatError(what_ + " is truncated: declares " + std::to_string(count) + " items");
+    if (count == 0) return;  // out may be null (an empty vector's data()); memcpy(null, ..., 0) is UB
     std::memcpy(out, take(count * sizeof(T)), count * sizeof(T));
   }
   template <typename T>

@@ -132,7 +132,7 @@ class Index:
             value = int(id)
         except (TypeError, ValueError):
             return False
-        return value >= 0 and self._core.contains(value)
+        return 0 <= value < 2**63 and self._core.contains(value)
 
     def __repr__(self) -> str:
         return (
@@ -292,7 +292,7 @@ class Index:
     # -- persistence ------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
         """Write the index to ``path`` atomically (temp file, fsync, rename)."""
-        self._core.save(os.fspath(path))
+        self._core.save(_checked_path(path))
 
     @classmethod
     def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
@@ -306,7 +306,7 @@ class Index:
         A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
         or unreadable file raises ``OSError``.
         """
-        return cls._wrap(_core.Index.load(os.fspath(path), bool(mmap)))
+        return cls._wrap(_core.Index.load(_checked_path(path), bool(mmap)))
 
     @property
     def read_only(self) -> bool:
@@ -322,6 +322,9 @@ class Index:
         """Rebuild an index from :meth:`to_bytes` output; raises FormatError if corrupt."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"from_bytes() takes bytes, got {type(data).__name__}")
+        view = memoryview(data)
+        # The core reads one contiguous run of bytes: copy strided views, flatten typed ones.
+        data = view.cast("B") if view.c_contiguous else view.tobytes()
         return cls._wrap(_core.Index.from_bytes(data))
 
     def __reduce__(self):
@@ -349,6 +352,12 @@ def _check_strategy(strategy: str) -> str:
     if strategy not in ("auto", "exact", "filtered_graph", "post_filter"):
         raise ValueError(f"strategy must be 'auto', 'exact', 'filtered_graph' or 'post_filter', not {strategy!r}")
     return strategy
+def _checked_path(path: PathLike) -> Union[str, bytes]:
+    path = os.fspath(path)
+    # The core takes C strings: an embedded NUL would silently cut the path short.
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise ValueError("embedded null byte in path")
+    return path
 
 
 def _from_bytes(data: bytes) -> Index:

@@ -1,0 +1,196 @@
+"""Stress tests of the concurrency contract: any number of threads may search while others add
+and delete, and a snapshot taken while adding is consistent.
+
+The core releases the GIL, so these Python threads really run the native calls at once."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import vecindex
+
+DIM = 16
+ADDERS, DELETERS, SEARCHERS = 2, 1, 2
+
+
+class Ledger:
+    """What the test knows for sure: ids handed to add(), adds and deletes that returned, and
+    a sequence number per finished delete so a search knows which deletes preceded it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.vectors: dict[int, np.ndarray] = {}  # every id ever passed to add()
+        self.added: list[int] = []  # ids whose add() returned
+        self.deleted_seq: dict[int, int] = {}  # id -> sequence number once delete() returned
+        self.sequence = 0
+        self.next_id = 0
+        self.violations: list[str] = []
+        self.counts = {"adds": 0, "deletes": 0, "searches": 0}
+
+    def reserve(self, rows: np.ndarray) -> list[int]:
+        with self.lock:
+            ids = list(range(self.next_id, self.next_id + len(rows)))
+            self.next_id += len(rows)
+            self.vectors.update(zip(ids, rows))
+            return ids
+
+
+def adder(index, ledger, stop, seed):
+    rng = np.random.default_rng(seed)
+    while not stop.is_set():
+        rows = rng.normal(size=(int(rng.integers(1, 40)), DIM)).astype(np.float32)
+        ids = ledger.reserve(rows)
+        index.add(rows, ids=ids, threads=1)
+        with ledger.lock:
+            ledger.added += ids
+            ledger.counts["adds"] += len(ids)
+
+
+def deleter(index, ledger, stop, seed):
+    rng = np.random.default_rng(seed)
+    while not stop.is_set():
+        with ledger.lock:
+            candidates = [i for i in ledger.added[-400:] if i not in ledger.deleted_seq]
+        if len(candidates) < 10:
+            time.sleep(0.001)
+            continue
+        batch = rng.choice(candidates, size=min(5, len(candidates) // 4), replace=False).tolist()
+        index.delete(batch)
+        with ledger.lock:
+            for id_ in batch:
+                ledger.deleted_seq[id_] = ledger.sequence
+            ledger.sequence += 1
+            ledger.counts["deletes"] += len(batch)
+        time.sleep(0.002)  # keep most of what is added, so the index grows
+
+
+def searcher(index, ledger, stop, seed):
+    rng = np.random.default_rng(seed)
+    while not stop.is_set():
+        queries = rng.normal(size=(int(rng.integers(1, 16)), DIM)).astype(np.float32)
+        with ledger.lock:
+            started = ledger.sequence
+        found, distances = index.search(queries, k=10, ef=64, threads=1)
+        with ledger.lock:
+            ledger.counts["searches"] += len(queries)
+            for id_ in set(found.ravel().tolist()) - {-1}:
+                if id_ not in ledger.vectors:
+                    ledger.violations.append(f"search returned id {id_}, which was never added")
+                elif ledger.deleted_seq.get(id_, started) < started:
+                    ledger.violations.append(f"search returned id {id_}, deleted before the search began")
+            # The index never holds fewer than ~900 live vectors here, so every row must be full.
+            if (found == -1).any():
+                ledger.violations.append(f"{int((found == -1).any(axis=1).sum())} of {len(found)} queries got "
+                                         "fewer than k results from a large index")
+            elif np.any(np.diff(distances, axis=1) < 0):
+                ledger.violations.append("search results are not sorted by distance")
+
+
+def run_stress(seconds: float, capsys) -> None:
+    rng = np.random.default_rng(7)
+    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=64)
+    ledger = Ledger()
+    first = rng.normal(size=(1000, DIM)).astype(np.float32)
+    first_ids = ledger.reserve(first)
+    index.add(first, ids=first_ids)
+    ledger.added += first_ids
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def guarded(body, *args):
+        try:
+            body(*args)
+        except BaseException as error:  # a raised exception is a failure, not a silent thread death
+            errors.append(error)
+            stop.set()
+
+    roles = [adder] * ADDERS + [deleter] * DELETERS + [searcher] * SEARCHERS
+    threads = [threading.Thread(target=guarded, args=(role, index, ledger, stop, 100 + n)) for n, role in enumerate(roles)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+
+    with capsys.disabled():
+        print(f"\n[stress] {elapsed:.1f} s with {ADDERS} adder, {DELETERS} deleter and {SEARCHERS} searcher threads: "
+              f"{ledger.counts['adds']} adds, {ledger.counts['deletes']} deletes, {ledger.counts['searches']} queries")
+    assert not errors, f"a worker raised: {errors[0]!r}"
+    assert not ledger.violations, "\n".join(ledger.violations[:20])
+    assert ledger.counts["searches"] > 0 and ledger.counts["deletes"] > 0 and ledger.counts["adds"] > 0
+
+    index.check_integrity()
+    expected = set(ledger.added) - set(ledger.deleted_seq)
+    assert set(index.ids().tolist()) == expected and len(index) == len(expected)
+
+    live = np.array(sorted(expected), dtype=np.int64)
+    own = np.stack([ledger.vectors[i] for i in live])
+    found, _ = index.search(own, k=10, ef=200)
+    found_self = float(np.mean((found == live[:, None]).any(axis=1)))
+    assert found_self >= 0.99, f"only {found_self:.4f} of live ids are found by their own vector"
+    assert not set(found.ravel().tolist()) & set(ledger.deleted_seq), "a deleted id came back after the stress run"
+
+
+def test_add_delete_search_stress(capsys):
+    run_stress(3.0, capsys)
+
+
+@pytest.mark.slow
+def test_add_delete_search_stress_long(capsys):
+    run_stress(30.0, capsys)
+
+
+def test_snapshots_while_adding_are_consistent(tmp_path):
+    """to_bytes and save during adds give files that load, pass the integrity check, hold every
+    add that finished before the snapshot began, and map each id to its own vector."""
+    rng = np.random.default_rng(3)
+    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=48)
+    ledger = Ledger()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_adding():
+        try:
+            adder(index, ledger, stop, 5)
+        except BaseException as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=keep_adding)
+    worker.start()
+    snapshots = []
+    try:
+        for round_ in range(12):
+            time.sleep(0.05)
+            with ledger.lock:
+                finished = list(ledger.added)
+            if round_ % 2:
+                path = tmp_path / f"snap{round_}.vx"
+                index.save(path)
+                snapshot = vecindex.Index.load(path)
+            else:
+                snapshot = vecindex.Index.from_bytes(index.to_bytes())
+            snapshots.append((finished, snapshot))
+    finally:
+        stop.set()
+        worker.join()
+    assert not errors, f"the adder raised: {errors[0]!r}"
+
+    sizes = []
+    for finished, snapshot in snapshots:
+        snapshot.check_integrity()
+        ids = snapshot.ids()
+        assert set(finished) <= set(ids.tolist()), "a snapshot lost an add that had finished before it began"
+        assert set(ids.tolist()) <= set(ledger.vectors), "a snapshot holds an id that was never added"
+        if len(ids):
+            np.testing.assert_array_equal(snapshot.get(ids), np.stack([ledger.vectors[i] for i in ids]))
+            found, _ = snapshot.search(snapshot.get(ids), k=1, ef=100)
+            assert np.mean(found[:, 0] == ids) >= 0.99
+        sizes.append(len(snapshot))
+    assert sizes == sorted(sizes) and sizes[-1] > 0

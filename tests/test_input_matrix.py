@@ -1,0 +1,276 @@
+"""Input-validation matrix: for every public method of vecindex.Index, every kind of bad input
+raises the documented exception (or is handled as documented), and a refused call leaves the
+index exactly as it was. Never a crash, never a silent wrong answer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecindex
+
+DIM = 4
+BASE = np.arange(10 * DIM, dtype=np.float32).reshape(10, DIM) / 7.0
+QUERY = BASE[3] + 0.01
+
+
+@pytest.fixture
+def index():
+    idx = vecindex.Index(dim=DIM, M=4, ef_construction=20)
+    idx.add(BASE, ids=np.arange(10) * 10)
+    return idx
+
+
+def snapshot(idx) -> tuple:
+    ids, distances = idx.search(BASE, k=3)
+    return len(idx), sorted(idx.ids().tolist()), ids.tolist(), distances.tolist(), idx.ef_search
+
+
+def refused(idx, call, error):
+    """call(idx) raises `error`, and the index is unchanged and sound afterwards."""
+    before = snapshot(idx)
+    with pytest.raises(error):
+        call(idx)
+    assert snapshot(idx) == before
+    idx.check_integrity()
+
+
+# -- constructor ---------------------------------------------------------------------------
+CONSTRUCTOR_CASES = [
+    ({"dim": 0}, ValueError), ({"dim": -1}, ValueError), ({"dim": 65537}, ValueError),
+    ({"dim": 4.0}, TypeError), ({"dim": "4"}, TypeError), ({"dim": None}, TypeError), ({"dim": True}, TypeError),
+    ({"dim": 4, "metric": "manhattan"}, ValueError), ({"dim": 4, "metric": None}, ValueError),
+    ({"dim": 4, "metric": ""}, ValueError), ({"dim": 4, "metric": 2}, ValueError),
+    ({"dim": 4, "M": 1}, ValueError), ({"dim": 4, "M": 0}, ValueError), ({"dim": 4, "M": -1}, ValueError),
+    ({"dim": 4, "M": 1025}, ValueError), ({"dim": 4, "M": None}, TypeError), ({"dim": 4, "M": 2.5}, TypeError),
+    ({"dim": 4, "ef_construction": 0}, ValueError), ({"dim": 4, "ef_construction": 10**6}, ValueError),
+    ({"dim": 4, "ef_search": 0}, ValueError), ({"dim": 4, "ef_search": 100001}, ValueError),
+    ({"dim": 4, "ef_search": np.nan}, TypeError),
+    ({"dim": 4, "dtype": "f8"}, ValueError), ({"dim": 4, "dtype": ""}, ValueError), ({"dim": 4, "dtype": None}, TypeError),
+    ({"dim": 4, "seed": -1}, ValueError), ({"dim": 4, "seed": 2**64}, ValueError), ({"dim": 4, "seed": "1"}, TypeError),
+]
+
+
+@pytest.mark.parametrize("kwargs, error", CONSTRUCTOR_CASES, ids=[str(c[0]) for c in CONSTRUCTOR_CASES])
+def test_constructor_refuses(kwargs, error):
+    with pytest.raises(error):
+        vecindex.Index(**kwargs)
+
+
+def test_constructor_accepts_numpy_integers_and_metric_case():
+    idx = vecindex.Index(dim=np.int64(4), metric="L2", M=np.int32(4))
+    assert idx.dim == 4 and idx.metric == "l2" and idx.M == 4
+
+
+# -- add -----------------------------------------------------------------------------------
+ADD_CASES = {
+    "wrong columns": (lambda i: i.add(np.ones((2, 3))), ValueError),
+    "too many columns": (lambda i: i.add(np.ones((2, 5))), ValueError),
+    "3-D": (lambda i: i.add(np.ones((2, 2, DIM))), ValueError),
+    "scalar": (lambda i: i.add(5.0), ValueError),
+    "empty list": (lambda i: i.add([]), ValueError),
+    "empty, wrong dim": (lambda i: i.add(np.empty((0, 3))), ValueError),
+    "strings": (lambda i: i.add([["a", "b", "c", "d"]]), ValueError),
+    "numeric strings": (lambda i: i.add(np.array([["1", "2", "3", "4"]])), ValueError),
+    "None": (lambda i: i.add(None), ValueError),
+    "objects": (lambda i: i.add(np.array([[1, 2, 3, object()]], dtype=object)), ValueError),
+    "complex": (lambda i: i.add(np.ones((1, DIM), dtype=complex)), ValueError),
+    "ragged": (lambda i: i.add([[1, 2, 3, 4], [1, 2]]), ValueError),
+    "NaN": (lambda i: i.add(np.full((1, DIM), np.nan)), ValueError),
+    "inf": (lambda i: i.add(np.full((1, DIM), -np.inf)), ValueError),
+    "beyond float32": (lambda i: i.add(np.full((1, DIM), 1e39)), ValueError),
+    "norm overflows float32": (lambda i: i.add(np.full((1, DIM), 3e38, dtype=np.float32)), ValueError),
+    "NaN in a later row": (lambda i: i.add(np.vstack([np.ones((3, DIM)), np.full((1, DIM), np.nan)])), ValueError),
+    "negative id": (lambda i: i.add(np.ones((1, DIM)), ids=[-1]), ValueError),
+    "duplicate ids": (lambda i: i.add(np.ones((2, DIM)), ids=[5, 5]), ValueError),
+    "existing id": (lambda i: i.add(np.ones((1, DIM)), ids=[10]), ValueError),
+    "existing id in a batch": (lambda i: i.add(np.ones((2, DIM)), ids=[1, 20]), ValueError),
+    "too few ids": (lambda i: i.add(np.ones((2, DIM)), ids=[1]), ValueError),
+    "too many ids": (lambda i: i.add(np.ones((1, DIM)), ids=[1, 2]), ValueError),
+    "2-D ids": (lambda i: i.add(np.ones((2, DIM)), ids=[[1], [2]]), ValueError),
+    "fractional ids": (lambda i: i.add(np.ones((1, DIM)), ids=[1.5]), ValueError),
+    "NaN ids": (lambda i: i.add(np.ones((1, DIM)), ids=[np.nan]), ValueError),
+    "string ids": (lambda i: i.add(np.ones((1, DIM)), ids=["7"]), ValueError),
+    "bool ids": (lambda i: i.add(np.ones((1, DIM)), ids=[True]), ValueError),
+    "id beyond int64": (lambda i: i.add(np.ones((1, DIM)), ids=np.array([2**63], dtype=np.uint64)), ValueError),
+    "id beyond uint64": (lambda i: i.add(np.ones((1, DIM)), ids=[2**64]), ValueError),
+    "threads=0": (lambda i: i.add(np.ones((1, DIM)), threads=0), ValueError),
+    "threads=-1": (lambda i: i.add(np.ones((1, DIM)), threads=-1), ValueError),
+    "threads huge": (lambda i: i.add(np.ones((1, DIM)), threads=10**6), ValueError),
+    "threads float": (lambda i: i.add(np.ones((1, DIM)), threads=2.0), TypeError),
+}
+
+
+@pytest.mark.parametrize("case", list(ADD_CASES))
+def test_add_refuses(index, case):
+    call, error = ADD_CASES[case]
+    refused(index, call, error)
+
+
+def test_add_edge_cases_handled_as_documented(index):
+    assert index.add(np.empty((0, DIM))).shape == (0,)
+    assert index.add(np.empty((0, DIM)), ids=[]).shape == (0,)
+    assert len(index) == 10
+    # 1-D is one vector; ints, bools and float64 are converted; non-contiguous input is fine.
+    assert index.add(np.arange(DIM)).tolist() == [91]
+    wide = np.arange(3 * 2 * DIM, dtype=np.float64).reshape(3, 2 * DIM)[:, ::2]
+    new = index.add(wide, ids=[200, 201, 202])
+    np.testing.assert_array_equal(index.get(new), wide.astype(np.float32))
+    # replace=True swaps the vector and keeps one live copy of the id.
+    index.add(np.full((1, DIM), 9.0), ids=[0], replace=True)
+    np.testing.assert_array_equal(index.get([0]), np.full((1, DIM), 9.0, dtype=np.float32))
+    assert index.ids().tolist().count(0) == 1
+    index.check_integrity()
+
+
+def test_largest_id_round_trips(tmp_path):
+    """id 2**63-1 is a valid id: adding it, saving and loading must work (no overflow)."""
+    idx = vecindex.Index(dim=DIM)
+    idx.add(np.ones((1, DIM)), ids=[2**63 - 1])
+    with pytest.raises(ValueError, match="overflow"):
+        idx.add(np.ones((1, DIM)))  # automatic ids are used up, and say so
+    idx.save(tmp_path / "max.vx")
+    loaded = vecindex.Index.load(tmp_path / "max.vx")
+    assert loaded.ids().tolist() == [2**63 - 1]
+    assert loaded.search(np.ones(DIM), k=1)[0].tolist() == [2**63 - 1]
+
+
+# -- search --------------------------------------------------------------------------------
+SEARCH_CASES = {
+    "wrong columns": (lambda i: i.search(np.ones(3)), ValueError),
+    "3-D": (lambda i: i.search(np.ones((1, 1, DIM))), ValueError),
+    "empty 1-D": (lambda i: i.search([]), ValueError),
+    "strings": (lambda i: i.search(["a"] * DIM), ValueError),
+    "None": (lambda i: i.search(None), ValueError),
+    "NaN": (lambda i: i.search(np.full(DIM, np.nan)), ValueError),
+    "inf": (lambda i: i.search(np.full(DIM, np.inf)), ValueError),
+    "norm overflows float32": (lambda i: i.search(np.full(DIM, 3e38, dtype=np.float32)), ValueError),
+    "k=0": (lambda i: i.search(QUERY, k=0), ValueError),
+    "k=-1": (lambda i: i.search(QUERY, k=-1), ValueError),
+    "k huge": (lambda i: i.search(QUERY, k=10**9), ValueError),
+    "k float": (lambda i: i.search(QUERY, k=2.0), TypeError),
+    "k None": (lambda i: i.search(QUERY, k=None), TypeError),
+    "k string": (lambda i: i.search(QUERY, k="3"), TypeError),
+    "ef=0": (lambda i: i.search(QUERY, ef=0), ValueError),
+    "ef huge": (lambda i: i.search(QUERY, ef=10**9), ValueError),
+    "threads=0": (lambda i: i.search(QUERY, threads=0), ValueError),
+    "threads=-1": (lambda i: i.search(QUERY, threads=-1), ValueError),
+    "rerank_factor=0": (lambda i: i.search(QUERY, rerank_factor=0), ValueError),
+}
+
+
+@pytest.mark.parametrize("case", list(SEARCH_CASES))
+def test_search_refuses(index, case):
+    call, error = SEARCH_CASES[case]
+    refused(index, call, error)
+
+
+def test_search_edge_cases_handled_as_documented(index):
+    ids, distances = index.search(np.empty((0, DIM)), k=3)
+    assert ids.shape == (0, 3) and distances.shape == (0, 3)
+    # More neighbours than vectors: every vector once, then -1 / +inf padding.
+    ids, distances = index.search(QUERY, k=25)
+    assert sorted(ids[:10].tolist()) == sorted(index.ids().tolist())
+    assert ids[10:].tolist() == [-1] * 15 and np.isinf(distances[10:]).all()
+    # The largest allowed ef and k are exact here, and ef below k is raised to k.
+    exact = np.argsort(((BASE - QUERY) ** 2).sum(1), kind="stable")[:5] * 10
+    assert index.search(QUERY, k=5, ef=10**6)[0].tolist() == exact.tolist()
+    assert index.search(QUERY, k=5, ef=1)[0].tolist() == exact.tolist()
+    assert index.search(QUERY, k=100000)[0].shape == (100000,)
+    assert index.search(QUERY, k=3, threads=4096)[0].tolist() == exact[:3].tolist()
+
+
+def test_search_of_empty_and_fully_deleted_index():
+    idx = vecindex.Index(dim=DIM)
+    ids, distances = idx.search(np.ones((2, DIM)), k=3)
+    assert (ids == -1).all() and np.isinf(distances).all()
+    idx.add(np.ones((3, DIM)))
+    idx.delete([0, 1, 2])
+    ids, _ = idx.search(np.ones(DIM), k=3)
+    assert ids.tolist() == [-1, -1, -1]
+
+
+# -- get, delete, ef_search, train ---------------------------------------------------------
+OTHER_CASES = {
+    "get unknown": (lambda i: i.get([0, 5]), KeyError),
+    "get negative": (lambda i: i.get([-1]), ValueError),
+    "get strings": (lambda i: i.get(["a"]), ValueError),
+    "get None": (lambda i: i.get(None), ValueError),
+    "get 2-D": (lambda i: i.get([[0]]), ValueError),
+    "get fractional": (lambda i: i.get([0.5]), ValueError),
+    "delete unknown": (lambda i: i.delete([0, 5]), KeyError),
+    "delete negative": (lambda i: i.delete([-3]), ValueError),
+    "delete strings": (lambda i: i.delete(["0"]), ValueError),
+    "delete None": (lambda i: i.delete(None), ValueError),
+    "delete beyond int64": (lambda i: i.delete([2**64]), ValueError),
+    "ef_search=0": (lambda i: setattr(i, "ef_search", 0), ValueError),
+    "ef_search=-1": (lambda i: setattr(i, "ef_search", -1), ValueError),
+    "ef_search huge": (lambda i: setattr(i, "ef_search", 10**6), ValueError),
+    "ef_search float": (lambda i: setattr(i, "ef_search", 8.0), TypeError),
+    "ef_search None": (lambda i: setattr(i, "ef_search", None), TypeError),
+    "ef_search bool": (lambda i: setattr(i, "ef_search", True), TypeError),
+    "train wrong dim": (lambda i: i.train(np.ones((5, 3))), ValueError),
+    "train NaN": (lambda i: i.train(np.full((5, DIM), np.nan)), ValueError),
+    "train strings": (lambda i: i.train([["x"] * DIM]), ValueError),
+    "train threads=0": (lambda i: i.train(np.ones((5, DIM)), threads=0), ValueError),
+    "train threads=-1": (lambda i: i.train(np.ones((5, DIM)), threads=-1), ValueError),
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_CASES))
+def test_other_methods_refuse(index, case):
+    call, error = OTHER_CASES[case]
+    refused(index, call, error)
+
+
+def test_other_edge_cases_handled_as_documented(index):
+    assert index.get([]).shape == (0, DIM)
+    np.testing.assert_array_equal(index.get([30, 30]), np.stack([BASE[3], BASE[3]]))
+    index.delete([])
+    index.delete([20, 20])  # listed twice: deleted once
+    assert 20 not in index and len(index) == 9
+    with pytest.raises(KeyError, match="20"):
+        index.delete([20])
+    assert 20 not in index.search(BASE[2], k=10)[0].tolist()
+    index.train(np.ones((5, DIM)))  # f32 needs no training: a no-op
+    assert not (2**70 in index) and not ("x" in index) and not (-1 in index) and not (None in index)
+    index.check_integrity()
+
+
+# -- save, load, from_bytes ----------------------------------------------------------------
+def test_save_refuses_bad_paths(index, tmp_path):
+    refused(index, lambda i: i.save(None), TypeError)
+    refused(index, lambda i: i.save(tmp_path), OSError)  # a folder
+    refused(index, lambda i: i.save(tmp_path / "missing" / "x.vx"), OSError)
+    refused(index, lambda i: i.save(str(tmp_path / "a\0b.vx")), ValueError)
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere, not even at a cut-short path
+
+
+def test_load_refuses_bad_paths_and_files(tmp_path):
+    with pytest.raises(TypeError):
+        vecindex.Index.load(None)
+    with pytest.raises(OSError):
+        vecindex.Index.load(tmp_path / "missing.vx")
+    with pytest.raises(OSError):
+        vecindex.Index.load(tmp_path)
+    with pytest.raises(ValueError):
+        vecindex.Index.load(str(tmp_path / "x\0y"))
+    (tmp_path / "empty.vx").write_bytes(b"")
+    with pytest.raises(vecindex.FormatError):
+        vecindex.Index.load(tmp_path / "empty.vx")
+    (tmp_path / "text.vx").write_text("hello")
+    with pytest.raises(vecindex.FormatError):
+        vecindex.Index.load(tmp_path / "text.vx")
+
+
+def test_from_bytes_inputs(index):
+    blob = index.to_bytes()
+    for bad, error in ((None, TypeError), ("text", TypeError), (3, TypeError), (b"", vecindex.FormatError),
+                       (blob[:-1], vecindex.FormatError), (blob + b"\0", vecindex.FormatError),
+                       (memoryview(blob)[::-1], vecindex.FormatError), (memoryview(blob)[::2], vecindex.FormatError)):
+        with pytest.raises(error):
+            vecindex.Index.from_bytes(bad)
+    expected = snapshot(index)
+    for good in (blob, bytearray(blob), memoryview(blob), memoryview(bytearray(blob + b"\0"))[:-1]):
+        assert snapshot(vecindex.Index.from_bytes(good)) == expected
+    if len(blob) % 4 == 0:  # a typed, contiguous view of the same bytes
+        assert snapshot(vecindex.Index.from_bytes(memoryview(blob).cast("I"))) == expected
