@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "debian-minilm-384-angular.hdf5"
 SELECTIVITIES = [0.001, 0.01, 0.1, 0.5, 0.9]
-EFS = [10, 16, 32, 64, 128, 256, 512]
+EFS = [10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512]
 K = 10
 TARGET = 0.95
 
