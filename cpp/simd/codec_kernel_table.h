@@ -1,0 +1,55 @@
+// Codec kernel table types and per-ISA getters, with no standard-library includes beyond C
+// headers: the ISA-flagged codec files include this instead of codec_kernels.h, so no inline
+// library code compiled with their flags can be picked by the linker for baseline callers.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+// TODO(merge): include "simd/kernel_table.h" (STL-free Level) once it lands on main.
+#include "simd/kernels.h"
+
+namespace vecindex::simd {
+
+// Query in f32, vector as 16-bit floats (IEEE half or bfloat16 bit patterns).
+using HalfPairKernel = float (*)(const float* query, const uint16_t* codes, size_t dim);
+// sum_i weights[i] * codes[i]: the core of SQ8 distances once the query is folded into weights.
+using WeightedBytesKernel = float (*)(const float* weights, const uint8_t* codes, size_t dim);
+// sum_j table[j * 256 + codes[j]] for j < subspaces: asymmetric PQ distance from a lookup table.
+using TableLookupKernel = float (*)(const float* table, const uint8_t* codes, size_t subspaces);
+using PopcountKernel = uint64_t (*)(const uint64_t* words, size_t word_count);
+using PairPopcountKernel = uint64_t (*)(const uint64_t* a, const uint64_t* b, size_t word_count);
+// sum_p 2^p * popcount(code & planes[p * word_count ...]) for p < plane_count: the inner
+// product between a bit vector and a query quantised to plane_count bits per dimension.
+using BitplaneKernel = uint64_t (*)(const uint64_t* code, const uint64_t* planes, size_t word_count,
+                                    size_t plane_count);
+
+struct CodecKernelTable {
+  Level level;
+  HalfPairKernel f16_dot;
+  HalfPairKernel f16_l2sq;
+  HalfPairKernel bf16_dot;
+  HalfPairKernel bf16_l2sq;
+  WeightedBytesKernel weighted_bytes;
+  TableLookupKernel table_lookup;
+  PopcountKernel popcount;
+  PairPopcountKernel and_popcount;
+  PairPopcountKernel xor_popcount;
+  BitplaneKernel bitplane_dot;
+};
+
+// Per-ISA tables; nullptr when that ISA was not compiled into this build.
+const CodecKernelTable* scalar_codec_kernels();
+const CodecKernelTable* avx2_codec_kernels();
+const CodecKernelTable* avx512_codec_kernels();
+const CodecKernelTable* neon_codec_kernels();
+
+}  // namespace vecindex::simd
+
+// Same definition as in simd/kernel_table.h (an identical redefinition is allowed): ISA code
+// sits in its own ELF section so tests can check none leaks into baseline code.
+#if defined(__ELF__)
+#define VECINDEX_ISA_SECTION(isa) __attribute__((section("vecindex_isa_" #isa)))
+#else
+#define VECINDEX_ISA_SECTION(isa)
+#endif
