@@ -11,6 +11,7 @@
 #include "simd/half_convert.h"
 #include "storage/bounded_distance.h"
 #include "storage/codec_factory.h"
+#include "storage/kmeans.h"
 #include "util/errors.h"
 
 namespace py = pybind11;
@@ -169,6 +170,14 @@ void bind_kernel_hooks(py::module_& m) {
     if (static_cast<size_t>(planes.size()) != static_cast<size_t>(code.size()) * plane_count)
       throw InvalidArgument("planes must hold plane_count x len(code) words");
     return table_for(level).bitplane_dot(code.data(), planes.data(), static_cast<size_t>(code.size()), plane_count);
+  });
+  m.def("_codec_nearest_centroid", [](const std::string& level, const Array<float>& point, const Array<float>& centroids) {
+    if (centroids.ndim() != 2 || centroids.shape(1) != point.size())
+      throw InvalidArgument("centroids must have shape (count, len(point))");
+    size_t count = static_cast<size_t>(centroids.shape(0)), dim = static_cast<size_t>(point.size());
+    std::vector<float> by_dim(count * dim), norms(count);
+    transpose_centroids(centroids.data(), count, dim, by_dim.data(), norms.data());
+    return table_for(level).nearest_centroid(point.data(), by_dim.data(), norms.data(), dim, count);
   });
   m.def("_f32_to_f16_bits", [](const Array<float>& values) {
     Array<uint16_t> out(values.size());

@@ -24,6 +24,12 @@ using PairPopcountKernel = uint64_t (*)(const uint64_t* a, const uint64_t* b, si
 using BitplaneKernel = uint64_t (*)(const uint64_t* code, const uint64_t* planes, size_t word_count,
                                     size_t plane_count);
 
+// Index of the centroid minimising ||c||^2 - 2 <point, c> (i.e. squared L2 to the point), with
+// centroids stored dimension-major (dim rows of `count` values) so lanes run over centroids.
+// Used by PQ k-means and encoding.
+using NearestCentroidKernel = uint32_t (*)(const float* point, const float* centroids_by_dim,
+                                           const float* centroid_norms, size_t dim, size_t count);
+
 struct CodecKernelTable {
   Level level;
   HalfPairKernel f16_dot;
@@ -36,6 +42,7 @@ struct CodecKernelTable {
   PairPopcountKernel and_popcount;
   PairPopcountKernel xor_popcount;
   BitplaneKernel bitplane_dot;
+  NearestCentroidKernel nearest_centroid;
 };
 
 // Per-ISA tables; nullptr when that ISA was not compiled into this build.

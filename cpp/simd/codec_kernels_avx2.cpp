@@ -129,6 +129,49 @@ VECINDEX_ISA_SECTION(avx2) uint64_t bitplane_dot_avx2(const uint64_t* code, cons
   return total;
 }
 
+// Eight centroids per lane group; the running minimum and its index stay in registers.
+VECINDEX_ISA_SECTION(avx2) uint32_t nearest_centroid_avx2(const float* x, const float* by_dim, const float* norms,
+                                                          size_t dim, size_t count) {
+  uint32_t best = 0;
+  float best_score = 0;
+  size_t start = 0;
+  if (count >= 8) {
+    __m256 best_scores = _mm256_set1_ps(__builtin_inff());
+    __m256i best_index = _mm256_setzero_si256();
+    __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i step = _mm256_set1_epi32(8);
+    for (; start + 8 <= count; start += 8) {
+      __m256 score = _mm256_loadu_ps(norms + start);
+      for (size_t d = 0; d < dim; ++d)
+        score = _mm256_fmadd_ps(_mm256_set1_ps(-2.0f * x[d]), _mm256_loadu_ps(by_dim + d * count + start), score);
+      __m256 better = _mm256_cmp_ps(score, best_scores, _CMP_LT_OQ);
+      best_scores = _mm256_blendv_ps(best_scores, score, better);
+      best_index = _mm256_blendv_epi8(best_index, index, _mm256_castps_si256(better));
+      index = _mm256_add_epi32(index, step);
+    }
+    alignas(32) float scores[8];
+    alignas(32) uint32_t indices[8];
+    _mm256_store_ps(scores, best_scores);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(indices), best_index);
+    best = indices[0];
+    best_score = scores[0];
+    for (int lane = 1; lane < 8; ++lane)
+      if (scores[lane] < best_score || (scores[lane] == best_score && indices[lane] < best)) {
+        best_score = scores[lane];
+        best = indices[lane];
+      }
+  }
+  for (; start < count; ++start) {
+    float score = norms[start];
+    for (size_t d = 0; d < dim; ++d) score += -2.0f * x[d] * by_dim[d * count + start];
+    if (start == 0 || score < best_score) {
+      best_score = score;
+      best = static_cast<uint32_t>(start);
+    }
+  }
+  return best;
+}
+
 const CodecKernelTable kAvx2CodecTable = {
     Level::avx2,
     half_dot<load_f16, scalar_f16>,
@@ -141,6 +184,7 @@ const CodecKernelTable kAvx2CodecTable = {
     and_popcount_avx2,
     xor_popcount_avx2,
     bitplane_dot_avx2,
+    nearest_centroid_avx2,
 };
 
 }  // namespace

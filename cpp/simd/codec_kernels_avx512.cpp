@@ -130,6 +130,30 @@ VECINDEX_ISA_SECTION(avx512) uint64_t bitplane_dot_avx512(const uint64_t* code, 
   return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc));
 }
 
+// Sixteen centroids per lane group, masked for the last partial group.
+VECINDEX_ISA_SECTION(avx512) uint32_t nearest_centroid_avx512(const float* x, const float* by_dim,
+                                                              const float* norms, size_t dim, size_t count) {
+  __m512 best_scores = _mm512_set1_ps(__builtin_inff());
+  __m512i best_index = _mm512_setzero_si512();
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  for (size_t start = 0; start < count; start += 16) {
+    __mmask16 mask = tail_mask(count - start);
+    __m512 score = _mm512_maskz_loadu_ps(mask, norms + start);
+    for (size_t d = 0; d < dim; ++d)
+      score = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f * x[d]), _mm512_maskz_loadu_ps(mask, by_dim + d * count + start), score);
+    __mmask16 better = _mm512_mask_cmp_ps_mask(mask, score, best_scores, _CMP_LT_OQ);
+    best_scores = _mm512_mask_blend_ps(better, best_scores, score);
+    best_index = _mm512_mask_blend_epi32(better, best_index, index);
+    index = _mm512_add_epi32(index, step);
+  }
+  float best_score = _mm512_reduce_min_ps(best_scores);
+  __mmask16 winners = _mm512_cmp_ps_mask(best_scores, _mm512_set1_ps(best_score), _CMP_EQ_OQ);
+  // Lowest index among tied lanes, as the scalar kernel would pick.
+  __m512i candidates = _mm512_mask_blend_epi32(winners, _mm512_set1_epi32(-1), best_index);
+  return static_cast<uint32_t>(_mm512_reduce_min_epu32(candidates));
+}
+
 const CodecKernelTable kAvx512CodecTable = {
     Level::avx512,
     half_dot<load_f16>,
@@ -142,6 +166,7 @@ const CodecKernelTable kAvx512CodecTable = {
     and_popcount_avx512,
     xor_popcount_avx512,
     bitplane_dot_avx512,
+    nearest_centroid_avx512,
 };
 
 }  // namespace

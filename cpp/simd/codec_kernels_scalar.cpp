@@ -91,6 +91,29 @@ uint64_t bitplane_dot_scalar(const uint64_t* code, const uint64_t* planes, size_
   return total;
 }
 
+uint32_t nearest_centroid_scalar(const float* x, const float* by_dim, const float* norms, size_t dim,
+                                 size_t count) {
+  uint32_t best = 0;
+  float best_score = 0;
+  // Centroids in blocks of 64 keep the partial scores in registers/L1 across dimensions.
+  float score[64];
+  for (size_t start = 0; start < count; start += 64) {
+    size_t block = count - start < 64 ? count - start : 64;
+    for (size_t c = 0; c < block; ++c) score[c] = norms[start + c];
+    for (size_t d = 0; d < dim; ++d) {
+      const float twice = -2.0f * x[d];
+      const float* row = by_dim + d * count + start;
+      for (size_t c = 0; c < block; ++c) score[c] += twice * row[c];
+    }
+    for (size_t c = 0; c < block; ++c)
+      if ((start == 0 && c == 0) || score[c] < best_score) {
+        best_score = score[c];
+        best = static_cast<uint32_t>(start + c);
+      }
+  }
+  return best;
+}
+
 const CodecKernelTable kScalarCodecTable = {
     Level::scalar,
     half_dot<f16_convert>,
@@ -103,6 +126,7 @@ const CodecKernelTable kScalarCodecTable = {
     and_popcount_scalar,
     xor_popcount_scalar,
     bitplane_dot_scalar,
+    nearest_centroid_scalar,
 };
 
 }  // namespace

@@ -3,30 +3,33 @@
 #include <algorithm>
 #include <limits>
 
+#include "simd/codec_kernels.h"
+
 namespace vecindex {
 namespace {
 
-// Centroids stored dimension-major (dim rows of k values) so the distance loop runs over
-// contiguous centroids and vectorises at the baseline ISA.
-void assign(const float* points, size_t count, size_t dim, const std::vector<float>& transposed, size_t k,
+// Centroids are handed to the kernel dimension-major (dim rows of k values) so its lanes run
+// over centroids.
+void assign(const float* points, size_t count, size_t dim, const std::vector<float>& centroids, size_t k,
             std::vector<uint32_t>& labels) {
-  std::vector<float> distance(k);
-  for (size_t i = 0; i < count; ++i) {
-    const float* point = points + i * dim;
-    std::fill(distance.begin(), distance.end(), 0.0f);
-    for (size_t d = 0; d < dim; ++d) {
-      const float value = point[d];
-      const float* column = transposed.data() + d * k;
-      for (size_t c = 0; c < k; ++c) {
-        float diff = value - column[c];
-        distance[c] += diff * diff;
-      }
-    }
-    labels[i] = static_cast<uint32_t>(std::min_element(distance.begin(), distance.end()) - distance.begin());
-  }
+  std::vector<float> by_dim(k * dim), norms(k);
+  transpose_centroids(centroids.data(), k, dim, by_dim.data(), norms.data());
+  const simd::NearestCentroidKernel nearest = simd::active_codec_kernels().nearest_centroid;
+  for (size_t i = 0; i < count; ++i) labels[i] = nearest(points + i * dim, by_dim.data(), norms.data(), dim, k);
 }
 
 }  // namespace
+
+void transpose_centroids(const float* centroids, size_t k, size_t dim, float* by_dim, float* norms) {
+  for (size_t c = 0; c < k; ++c) {
+    float norm = 0;
+    for (size_t d = 0; d < dim; ++d) {
+      by_dim[d * k + c] = centroids[c * dim + d];
+      norm += centroids[c * dim + d] * centroids[c * dim + d];
+    }
+    norms[c] = norm;
+  }
+}
 
 size_t nearest_centroid(const float* point, const float* centroids, size_t k, size_t dim) {
   size_t best = 0;
@@ -56,14 +59,11 @@ std::vector<float> kmeans(const float* points, size_t count, size_t dim, size_t 
   for (size_t c = 0; c < k; ++c)
     std::copy(points + order[c] * dim, points + (order[c] + 1) * dim, centroids.begin() + c * dim);
 
-  std::vector<float> transposed(k * dim);
   std::vector<uint32_t> labels(count);
   std::vector<double> sums(k * dim);
   std::vector<size_t> sizes(k);
   for (size_t iteration = 0; iteration < iterations; ++iteration) {
-    for (size_t c = 0; c < k; ++c)
-      for (size_t d = 0; d < dim; ++d) transposed[d * k + c] = centroids[c * dim + d];
-    assign(points, count, dim, transposed, k, labels);
+    assign(points, count, dim, centroids, k, labels);
 
     std::fill(sums.begin(), sums.end(), 0.0);
     std::fill(sizes.begin(), sizes.end(), 0);

@@ -32,7 +32,11 @@ class SplitMix64 {
 std::vector<float> kmeans(const float* points, size_t count, size_t dim, size_t k, size_t iterations,
                           uint64_t seed);
 
-// Index of the nearest centroid (squared L2) for one point.
+// Dimension-major copy (dim rows of k values) and squared norms of row-major centroids: the
+// layout simd nearest_centroid kernels take.
+void transpose_centroids(const float* centroids, size_t k, size_t dim, float* by_dim, float* norms);
+
+// Index of the nearest centroid (squared L2) for one point; plain reference loop.
 size_t nearest_centroid(const float* point, const float* centroids, size_t k, size_t dim);
 
 }  // namespace vecindex

@@ -64,7 +64,9 @@ size_t default_subspaces(size_t dim) {
 
 PqStore::PqStore(size_t dim, Metric metric, size_t pq_m, uint64_t seed)
     : dim_(dim), metric_(metric), subspaces_(pq_m == 0 ? default_subspaces(dim) : pq_m),
-      subspace_dim_(0), seed_(seed), codes_(subspaces_), table_lookup_(simd::active_codec_kernels().table_lookup) {
+      subspace_dim_(0), seed_(seed), codes_(subspaces_) {
+  nearest_centroid_ = simd::active_codec_kernels().nearest_centroid;
+  table_lookup_ = simd::active_codec_kernels().table_lookup;
   if (dim == 0) throw InvalidArgument("dim must be at least 1");
   if (subspaces_ > dim || dim % subspaces_ != 0)
     throw InvalidArgument("pq_m=" + std::to_string(subspaces_) + " must divide dim=" + std::to_string(dim) +
@@ -115,7 +117,16 @@ void PqStore::train(const float* vectors, size_t count, size_t threads) {
   for (auto& thread : pool) thread.join();
   if (failure) std::rethrow_exception(failure);
   centroids_ = std::move(centroids);
+  prepare_encoder();
   trained_ = true;
+}
+
+void PqStore::prepare_encoder() {
+  centroids_by_dim_.resize(centroids_.size());
+  centroid_norms_.resize(subspaces_ * kCentroids);
+  for (size_t j = 0; j < subspaces_; ++j)
+    transpose_centroids(centroid(j, 0), kCentroids, subspace_dim_, centroids_by_dim_.data() + j * kCentroids * subspace_dim_,
+                        centroid_norms_.data() + j * kCentroids);
 }
 
 void PqStore::set(uint32_t slot, const float* vector) {
@@ -123,7 +134,9 @@ void PqStore::set(uint32_t slot, const float* vector) {
   codes_.check_slot(slot);
   uint8_t* code = codes_.slot(slot);
   for (size_t j = 0; j < subspaces_; ++j)
-    code[j] = static_cast<uint8_t>(nearest_centroid(vector + j * subspace_dim_, centroid(j, 0), kCentroids, subspace_dim_));
+    code[j] = static_cast<uint8_t>(nearest_centroid_(vector + j * subspace_dim_,
+                                                      centroids_by_dim_.data() + j * kCentroids * subspace_dim_,
+                                                      centroid_norms_.data() + j * kCentroids, subspace_dim_, kCentroids));
 }
 
 void PqStore::decode(uint32_t slot, float* out) const {
@@ -179,6 +192,7 @@ void PqStore::load(ByteReader& in, size_t count) {
   subspace_dim_ = subspace_dim;
   centroids_ = std::move(centroids);
   codes_ = std::move(codes);
+  prepare_encoder();
   trained_ = true;
 }
 

@@ -56,6 +56,7 @@ class PqStore final : public VectorStore {
 
  private:
   void require_trained(const char* operation) const;
+  void prepare_encoder();
 
   size_t dim_;
   Metric metric_;
@@ -64,6 +65,11 @@ class PqStore final : public VectorStore {
   uint64_t seed_;
   bool trained_ = false;
   std::vector<float> centroids_;  // subspaces x 256 x subspace_dim
+  // Derived from centroids_ for the nearest-centroid kernel: per sub-space, subspace_dim rows
+  // of 256 values, and the 256 squared norms.
+  std::vector<float> centroids_by_dim_;
+  std::vector<float> centroid_norms_;
+  simd::NearestCentroidKernel nearest_centroid_;
   CodeArena codes_;
   simd::TableLookupKernel table_lookup_;
 };
