@@ -1,7 +1,188 @@
+// Binds vecindex::Index. Array conversion, GIL release and shape checks only; no logic.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
 #include "bindings/bind.h"
+#include "index/index.h"
+#include "util/errors.h"
+
+namespace py = pybind11;
 
 namespace vecindex::bindings {
+namespace {
 
-void bind_index(pybind11::module_& m) {}
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using IdArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+// Lets long native calls notice Ctrl-C: briefly takes the GIL and runs Python's signal handlers.
+PollFn signal_poll() {
+  return [] {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) {
+      PyErr_Clear();  // the native call raises KeyboardInterrupt itself once workers stop
+      return true;
+    }
+    return false;
+  };
+}
+
+void check_matrix(const FloatArray& array, size_t dim, const char* what) {
+  if (array.ndim() != 2) throw InvalidArgument(std::string(what) + " must be a 2-D array");
+  if (size_t(array.shape(1)) != dim)
+    throw InvalidArgument(std::string(what) + " have " + std::to_string(array.shape(1)) + " columns; this index has dim=" +
+                          std::to_string(dim));
+}
+
+void check_ids(const IdArray& ids) {
+  if (ids.ndim() != 1) throw InvalidArgument("ids must be a 1-D array");
+}
+
+}  // namespace
+
+void bind_index(py::module_& m) {
+  py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
+      .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
+                       size_t ef_search, uint64_t seed, size_t pq_m, bool rerank) {
+             IndexConfig config;
+             config.dim = dim;
+             config.metric = parse_metric(metric);
+             config.dtype = dtype;
+             config.M = M;
+             config.ef_construction = ef_construction;
+             config.ef_search = ef_search;
+             config.seed = seed;
+             config.store.pq_m = pq_m;
+             config.store.seed = seed;
+             config.rerank = rerank;
+             return std::make_unique<Index>(config);
+           }),
+           py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("M"), py::arg("ef_construction"),
+           py::arg("ef_search"), py::arg("seed"), py::arg("pq_m"), py::arg("rerank"))
+      .def_property_readonly("dim", [](const Index& self) { return self.config().dim; })
+      .def_property_readonly("metric", [](const Index& self) { return metric_name(self.config().metric); })
+      .def_property_readonly("dtype", [](const Index& self) { return self.config().dtype; })
+      .def_property_readonly("M", [](const Index& self) { return self.config().M; })
+      .def_property_readonly("ef_construction", [](const Index& self) { return self.config().ef_construction; })
+      .def_property_readonly("seed", [](const Index& self) { return self.config().seed; })
+      .def_property_readonly("pq_m", [](const Index& self) { return self.config().store.pq_m; })
+      .def_property_readonly("rerank", [](const Index& self) { return self.config().rerank; })
+      .def_property("ef_search", [](const Index& self) { return self.config().ef_search; }, &Index::set_ef_search)
+      .def_property_readonly("is_trained", &Index::is_trained)
+      .def("__len__", &Index::size)
+      .def("contains", &Index::contains, py::arg("id"))
+      .def("add", [](Index& self, const FloatArray& vectors, std::optional<IdArray> ids, bool replace, size_t threads) {
+             check_matrix(vectors, self.config().dim, "vectors");
+             size_t n = size_t(vectors.shape(0));
+             const int64_t* id_data = nullptr;
+             if (ids) {
+               check_ids(*ids);
+               if (size_t(ids->shape(0)) != n)
+                 throw InvalidArgument("got " + std::to_string(ids->shape(0)) + " ids for " + std::to_string(n) + " vectors");
+               id_data = ids->data();
+             }
+             std::vector<int64_t> assigned;
+             {
+               py::gil_scoped_release release;
+               assigned = self.add(vectors.data(), n, id_data, replace, threads, signal_poll());
+             }
+             IdArray out(assigned.size());
+             std::copy(assigned.begin(), assigned.end(), out.mutable_data());
+             return out;
+           },
+           py::arg("vectors"), py::arg("ids"), py::arg("replace"), py::arg("threads"))
+      .def("train", [](Index& self, const FloatArray& vectors, size_t threads) {
+             check_matrix(vectors, self.config().dim, "training vectors");
+             py::gil_scoped_release release;
+             self.train(vectors.data(), size_t(vectors.shape(0)), threads);
+           },
+           py::arg("vectors"), py::arg("threads"))
+      .def("search", [](const Index& self, const FloatArray& queries, size_t k, size_t ef, size_t rerank_factor,
+                        size_t threads) {
+             check_matrix(queries, self.config().dim, "queries");
+             size_t nq = size_t(queries.shape(0));
+             SearchParams params;
+             params.k = k;
+             params.ef = ef;
+             params.rerank_factor = rerank_factor;
+             params.threads = threads;
+             if (k < 1) throw InvalidArgument("k must be >= 1, got " + std::to_string(k));
+             if (k > 100000) throw InvalidArgument("k must be <= 100000, got " + std::to_string(k));
+             py::array_t<int64_t> ids({nq, k});
+             py::array_t<float> distances({nq, k});
+             int64_t* id_out = ids.mutable_data();
+             float* distance_out = distances.mutable_data();
+             {
+               py::gil_scoped_release release;
+               self.search(queries.data(), nq, params, id_out, distance_out, nq >= 64 ? signal_poll() : PollFn());
+             }
+             return py::make_tuple(ids, distances);
+           },
+           py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"))
+      .def("get", [](const Index& self, const IdArray& ids) {
+             check_ids(ids);
+             py::array_t<float> out({size_t(ids.shape(0)), self.config().dim});
+             float* data = out.mutable_data();
+             {
+               py::gil_scoped_release release;
+               self.get(ids.data(), size_t(ids.shape(0)), data);
+             }
+             return out;
+           },
+           py::arg("ids"))
+      .def("remove", [](Index& self, const IdArray& ids) {
+             check_ids(ids);
+             py::gil_scoped_release release;
+             self.remove(ids.data(), size_t(ids.shape(0)));
+           },
+           py::arg("ids"))
+      .def("ids", [](const Index& self) {
+             std::vector<int64_t> all = self.ids();
+             IdArray out(all.size());
+             std::copy(all.begin(), all.end(), out.mutable_data());
+             return out;
+           })
+      .def("to_bytes", [](const Index& self) {
+             std::vector<uint8_t> bytes;
+             {
+               py::gil_scoped_release release;
+               bytes = self.to_bytes();
+             }
+             return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+           })
+      .def_static("from_bytes", [](py::buffer data) {
+             py::buffer_info info = data.request();
+             if (info.itemsize != 1 || info.ndim != 1) throw InvalidArgument("from_bytes() takes bytes");
+             const auto* bytes = static_cast<const uint8_t*>(info.ptr);
+             size_t size = size_t(info.size);
+             py::gil_scoped_release release;
+             return Index::from_bytes(bytes, size);
+           },
+           py::arg("data"))
+      .def("save", [](const Index& self, const std::string& path) {
+             py::gil_scoped_release release;
+             self.save(path);
+           },
+           py::arg("path"))
+      .def_static("load", [](const std::string& path) {
+             py::gil_scoped_release release;
+             return Index::load(path);
+           },
+           py::arg("path"))
+      .def("integrity_error", &Index::integrity_error)
+      .def("memory_usage", [](const Index& self) {
+             py::dict out;
+             out["graph"] = self.memory_graph();
+             out["codes"] = self.memory_codes();
+             out["full_vectors"] = self.memory_full();
+             return out;
+           })
+      .def("stats", [](const Index& self) {
+             py::dict out;
+             out["levels"] = self.graph().max_level() + 1;
+             out["mean_degree0"] = self.graph().mean_degree0(self.slot_count());
+             out["slots"] = self.slot_count();
+             return out;
+           });
+}
 
 }  // namespace vecindex::bindings

@@ -1,11 +1,72 @@
+// simd_info() plus test hooks that run one kernel of one explicit level, so the tests can
+// compare every compiled ISA against a numpy reference on the same machine.
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+
+#include <string>
 
 #include "bindings/bind.h"
 #include "simd/kernels.h"
+#include "util/errors.h"
 
 namespace py = pybind11;
 
 namespace vecindex::bindings {
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Resolves a level name to its table; a level the CPU or build lacks is a ValueError.
+const simd::KernelTable& table_for(const std::string& level_name) {
+  try {
+    return simd::kernels_for(simd::parse_level(level_name));
+  } catch (const std::invalid_argument& e) {
+    throw InvalidArgument(e.what());
+  }
+}
+
+bool is_l2sq(const std::string& kernel) {
+  if (kernel == "l2sq") return true;
+  if (kernel == "dot") return false;
+  throw InvalidArgument("unknown kernel '" + kernel + "'; expected 'l2sq' or 'dot'");
+}
+
+float kernel_distance(const std::string& level, const std::string& kernel, const FloatArray& a,
+                      const FloatArray& b) {
+  const simd::KernelTable& table = table_for(level);
+  bool l2 = is_l2sq(kernel);
+  if (a.ndim() != 1 || b.ndim() != 1)
+    throw InvalidArgument("a and b must be 1-D; got " + std::to_string(a.ndim()) + "-D and " +
+                          std::to_string(b.ndim()) + "-D");
+  if (a.size() != b.size())
+    throw InvalidArgument("a has " + std::to_string(a.size()) + " elements but b has " +
+                          std::to_string(b.size()));
+  auto dim = static_cast<size_t>(a.size());
+  return (l2 ? table.l2sq : table.dot)(a.data(), b.data(), dim);
+}
+
+// vectors are passed as four separate arrays so the tests control each row's alignment.
+py::array_t<float> kernel_distance_x4(const std::string& level, const std::string& kernel,
+                                      const FloatArray& query, const std::vector<FloatArray>& vectors) {
+  const simd::KernelTable& table = table_for(level);
+  bool l2 = is_l2sq(kernel);
+  if (vectors.size() != 4)
+    throw InvalidArgument("expected exactly 4 vectors, got " + std::to_string(vectors.size()));
+  if (query.ndim() != 1) throw InvalidArgument("query must be 1-D");
+  const float* rows[4];
+  for (size_t j = 0; j < 4; ++j) {
+    if (vectors[j].ndim() != 1 || vectors[j].size() != query.size())
+      throw InvalidArgument("vector " + std::to_string(j) + " must be 1-D with " +
+                            std::to_string(query.size()) + " elements like the query");
+    rows[j] = vectors[j].data();
+  }
+  py::array_t<float> out(4);
+  (l2 ? table.l2sq_x4 : table.dot_x4)(query.data(), rows, static_cast<size_t>(query.size()),
+                                      out.mutable_data());
+  return out;
+}
+
+}  // namespace
 
 void bind_simd(py::module_& m) {
   m.def("simd_info", [] {
@@ -16,6 +77,14 @@ void bind_simd(py::module_& m) {
     info["available"] = available;
     return info;
   }, "The SIMD level in use and the levels this CPU and build support.");
+
+  m.def("_kernel_distance", &kernel_distance, py::arg("level"), py::arg("kernel"), py::arg("a"),
+        py::arg("b"),
+        "Test hook: run one pair kernel ('l2sq' or 'dot') of an explicit SIMD level. "
+        "ValueError if the level is not available here.");
+  m.def("_kernel_distance_x4", &kernel_distance_x4, py::arg("level"), py::arg("kernel"),
+        py::arg("query"), py::arg("vectors"),
+        "Test hook: run one x4 kernel on a query and a list of 4 vectors; returns 4 float32 values.");
 }
 
 }  // namespace vecindex::bindings

@@ -66,7 +66,9 @@ const KernelTable& choose_active() {
 
 }  // namespace
 
-bool level_supported(Level level) { return table_pointer(level) != nullptr && cpu_has(level); }
+// cpuid first: an ISA file's getter is compiled with that ISA's flags, so it is only called
+// once the CPU is known to run it.
+bool level_supported(Level level) { return cpu_has(level) && table_pointer(level) != nullptr; }
 
 std::vector<Level> supported_levels() {
   std::vector<Level> levels;

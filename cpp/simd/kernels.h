@@ -12,27 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "simd/kernel_table.h"
+
 namespace vecindex::simd {
-
-enum class Level : int { scalar = 0, neon = 1, avx2 = 2, avx512 = 3 };
-
-using PairKernel = float (*)(const float* a, const float* b, size_t dim);
-// Distances from one query to four vectors at once: keeps several cache misses in flight.
-using QuadKernel = void (*)(const float* query, const float* const* vectors, size_t dim, float* out);
-
-struct KernelTable {
-  Level level;
-  PairKernel l2sq;   // sum (a_i - b_i)^2
-  PairKernel dot;    // sum a_i * b_i
-  QuadKernel l2sq_x4;
-  QuadKernel dot_x4;
-};
-
-// Per-ISA tables. Each returns nullptr when that ISA was not compiled into this build.
-const KernelTable* scalar_kernels();
-const KernelTable* avx2_kernels();
-const KernelTable* avx512_kernels();
-const KernelTable* neon_kernels();
 
 // The table chosen at first use: the best level the CPU supports, or the level forced by
 // the VECINDEX_SIMD environment variable (scalar|avx2|avx512|neon). Forcing a level the

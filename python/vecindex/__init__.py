@@ -1,5 +1,13 @@
-"""vecindex: a fast HNSW vector index with filtering and compression."""
-from vecindex._core import FormatError, simd_info
+"""vecindex: a fast HNSW vector index with a native C++ core and a numpy-first API.
 
-__all__ = ["FormatError", "simd_info"]
+>>> import numpy as np, vecindex
+>>> index = vecindex.Index(dim=4, metric="l2")
+>>> ids = index.add(np.eye(4))
+>>> index.search(np.eye(4)[0], k=1)[0]
+array([0])
+"""
+from vecindex._core import FormatError, simd_info
+from vecindex.index import Index
+
+__all__ = ["FormatError", "Index", "simd_info"]
 __version__ = "0.1.0"

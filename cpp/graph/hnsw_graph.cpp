@@ -1,0 +1,324 @@
+#include "graph/hnsw_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+#include "util/errors.h"
+
+namespace vecindex {
+namespace {
+
+uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+uint64_t pack_entry(uint32_t slot, int level) { return (uint64_t(slot) << 8) | uint64_t(level); }
+
+bool bit_set(const uint64_t* bits, uint32_t slot) { return (bits[slot >> 6] >> (slot & 63)) & 1; }
+
+using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;
+using MaxHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::less<Neighbor>>;
+
+std::vector<Neighbor> drain_sorted(MaxHeap& heap) {
+  std::vector<Neighbor> out(heap.size());
+  for (size_t i = out.size(); i-- > 0;) {
+    out[i] = heap.top();
+    heap.pop();
+  }
+  return out;
+}
+
+}  // namespace
+
+HnswGraph::HnswGraph(size_t M, size_t ef_construction, uint64_t seed)
+    : M_(M), M0_(2 * M), ef_construction_(ef_construction), seed_(seed),
+      level_scale_(1.0 / std::log(double(std::max<size_t>(M, 2)))),
+      node_locks_(new std::mutex[kLockStripes]) {
+  if (M < 2 || M > 1024) throw InvalidArgument("M must be between 2 and 1024, got " + std::to_string(M));
+  if (ef_construction < 1) throw InvalidArgument("ef_construction must be >= 1");
+}
+
+void HnswGraph::reserve(size_t capacity) {
+  if (capacity <= capacity_) return;
+  level0_.resize(capacity * (1 + M0_) * sizeof(uint32_t));
+  upper_.resize(capacity);
+  levels_.resize(capacity, -1);
+  capacity_ = capacity;
+}
+
+int HnswGraph::max_level() const {
+  uint64_t entry = entry_.load();
+  return entry == kEmptyEntry ? -1 : int(entry & 0xFF);
+}
+
+uint32_t* HnswGraph::links(uint32_t slot, int level) {
+  if (level == 0) return reinterpret_cast<uint32_t*>(level0_.data()) + size_t(slot) * (1 + M0_);
+  return upper_[slot].get() + size_t(level - 1) * (1 + M_);
+}
+
+const uint32_t* HnswGraph::links(uint32_t slot, int level) const {
+  return const_cast<HnswGraph*>(this)->links(slot, level);
+}
+
+int HnswGraph::random_level(uint32_t slot) const {
+  // Derived from (seed, slot) rather than a shared RNG, so parallel inserts assign the same
+  // levels as a single-threaded build.
+  uint64_t bits = mix64(seed_ ^ mix64(slot));
+  double uniform = (double(bits >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+  int level = int(-std::log(uniform) * level_scale_);
+  return std::min(level, kMaxLevel);
+}
+
+size_t HnswGraph::neighbors(uint32_t slot, int level, uint32_t* out) const {
+  const uint32_t* block = links(slot, level);
+  size_t count = __atomic_load_n(block, __ATOMIC_ACQUIRE);
+  count = std::min(count, max_degree(level));
+  for (size_t i = 0; i < count; ++i) out[i] = __atomic_load_n(block + 1 + i, __ATOMIC_RELAXED);
+  return count;
+}
+
+void HnswGraph::write_links(uint32_t slot, int level, const uint32_t* ids, size_t count) {
+  uint32_t* block = links(slot, level);
+  for (size_t i = 0; i < count; ++i) __atomic_store_n(block + 1 + i, ids[i], __ATOMIC_RELAXED);
+  __atomic_store_n(block, uint32_t(count), __ATOMIC_RELEASE);
+}
+
+void HnswGraph::select_neighbors(std::vector<Neighbor>& candidates, size_t max_count,
+                                 const VectorStore& store) const {
+  if (candidates.size() <= max_count) return;
+  std::vector<Neighbor> kept;
+  kept.reserve(max_count);
+  for (const Neighbor& candidate : candidates) {
+    if (kept.size() >= max_count) break;
+    bool diverse = true;
+    for (const Neighbor& chosen : kept) {
+      if (store.build_distance(candidate.slot, chosen.slot) < candidate.distance) {
+        diverse = false;
+        break;
+      }
+    }
+    if (diverse) kept.push_back(candidate);
+  }
+  candidates.swap(kept);
+}
+
+std::vector<Neighbor> HnswGraph::search_layer(const QueryDistance& query, uint32_t entry, size_t ef, int level,
+                                              VisitedSet& visited) const {
+  MinHeap candidates;
+  MaxHeap results;
+  std::vector<uint32_t> buffer(max_degree(level));
+  std::vector<uint32_t> fresh(max_degree(level));
+  std::vector<float> distances(max_degree(level));
+  float first = query.distance(entry);
+  visited.test_and_set(entry);
+  candidates.push({first, entry});
+  results.push({first, entry});
+  while (!candidates.empty()) {
+    Neighbor current = candidates.top();
+    if (current.distance > results.top().distance && results.size() >= ef) break;
+    candidates.pop();
+    size_t count = neighbors(current.slot, level, buffer.data());
+    size_t fresh_count = 0;
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t next = buffer[i];
+      if (levels_[next] < level || visited.test_and_set(next)) continue;
+      fresh[fresh_count++] = next;
+    }
+    query.distances(fresh.data(), fresh_count, distances.data());
+    for (size_t i = 0; i < fresh_count; ++i) {
+      if (results.size() < ef || distances[i] < results.top().distance) {
+        candidates.push({distances[i], fresh[i]});
+        results.push({distances[i], fresh[i]});
+        if (results.size() > ef) results.pop();
+      }
+    }
+  }
+  return drain_sorted(results);
+}
+
+uint32_t HnswGraph::descend(const QueryDistance& query) const {
+  uint64_t entry = entry_.load();
+  uint32_t current = uint32_t(entry >> 8);
+  int top = int(entry & 0xFF);
+  float current_distance = query.distance(current);
+  uint32_t buffer[1025];
+  for (int level = top; level > 0; --level) {
+    bool improved = true;
+    while (improved) {
+      improved = false;
+      // A concurrent insert may publish a new entry before our view of its level; never
+      // read above a node's own top level.
+      if (levels_[current] < level) break;
+      size_t count = neighbors(current, level, buffer);
+      for (size_t i = 0; i < count; ++i) {
+        float d = query.distance(buffer[i]);
+        if (d < current_distance) {
+          current_distance = d;
+          current = buffer[i];
+          improved = true;
+        }
+      }
+    }
+  }
+  return current;
+}
+
+std::vector<Neighbor> HnswGraph::search(const QueryDistance& query, size_t ef, const uint64_t* accept,
+                                        VisitedPool& visited_pool) const {
+  if (empty()) return {};
+  auto visited = visited_pool.borrow(capacity_);
+  return search_level0(query, {descend(query)}, ef, accept, *visited);
+}
+
+std::vector<Neighbor> HnswGraph::search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
+                                               size_t ef, const uint64_t* accept, VisitedSet& visited) const {
+  MinHeap candidates;
+  MaxHeap results;
+  const float inf = std::numeric_limits<float>::infinity();
+  for (uint32_t entry : entries) {
+    if (visited.test_and_set(entry)) continue;
+    float d = query.distance(entry);
+    candidates.push({d, entry});
+    if (!accept || bit_set(accept, entry)) {
+      results.push({d, entry});
+      if (results.size() > ef) results.pop();
+    }
+  }
+  float bound = results.size() >= ef ? results.top().distance : inf;
+  uint32_t buffer[2049];
+  uint32_t fresh[2049];
+  float distances[2049];
+  const uint32_t* level0 = reinterpret_cast<const uint32_t*>(level0_.data());
+  const size_t stride = 1 + M0_;
+  while (!candidates.empty()) {
+    Neighbor current = candidates.top();
+    if (current.distance > bound) break;
+    candidates.pop();
+    if (!candidates.empty()) __builtin_prefetch(level0 + size_t(candidates.top().slot) * stride, 0, 3);
+    size_t count = neighbors(current.slot, 0, buffer);
+    for (size_t i = 0; i < count; ++i) visited.prefetch(buffer[i]);
+    size_t fresh_count = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (!visited.test_and_set(buffer[i])) fresh[fresh_count++] = buffer[i];
+    query.distances(fresh, fresh_count, distances);
+    for (size_t i = 0; i < fresh_count; ++i) {
+      float d = distances[i];
+      if (d >= bound) continue;
+      candidates.push({d, fresh[i]});
+      if (!accept || bit_set(accept, fresh[i])) {
+        results.push({d, fresh[i]});
+        if (results.size() > ef) results.pop();
+        if (results.size() >= ef) bound = results.top().distance;
+      }
+    }
+  }
+  return drain_sorted(results);
+}
+
+void HnswGraph::link_back(uint32_t target, uint32_t source, float distance, int level, const VectorStore& store) {
+  std::lock_guard<std::mutex> lock(node_lock(target));
+  uint32_t* block = links(target, level);
+  size_t count = std::min<size_t>(block[0], max_degree(level));
+  for (size_t i = 0; i < count; ++i)
+    if (block[1 + i] == source) return;
+  if (count < max_degree(level)) {
+    __atomic_store_n(block + 1 + count, source, __ATOMIC_RELAXED);
+    __atomic_store_n(block, uint32_t(count + 1), __ATOMIC_RELEASE);
+    return;
+  }
+  std::vector<Neighbor> candidates;
+  candidates.reserve(count + 1);
+  candidates.push_back({distance, source});
+  for (size_t i = 0; i < count; ++i) candidates.push_back({store.build_distance(target, block[1 + i]), block[1 + i]});
+  std::sort(candidates.begin(), candidates.end());
+  select_neighbors(candidates, max_degree(level), store);
+  std::vector<uint32_t> ids(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) ids[i] = candidates[i].slot;
+  write_links(target, level, ids.data(), ids.size());
+}
+
+void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& store) {
+  if (slot >= capacity_) throw InvalidArgument("graph slot out of range");
+  const int level = random_level(slot);
+  if (level > 0) {
+    upper_[slot].reset(new uint32_t[size_t(level) * (1 + M_)]());
+  } else {
+    upper_[slot].reset();
+  }
+  { uint32_t zero = 0; write_links(slot, 0, &zero, 0); }
+  levels_[slot] = int8_t(level);
+  auto query = store.build_query(slot, vector);
+
+  std::unique_lock<std::mutex> entry_lock(entry_mutex_);
+  uint64_t entry = entry_.load();
+  if (entry == kEmptyEntry) {
+    entry_.store(pack_entry(slot, level));
+    return;
+  }
+  const int top = int(entry & 0xFF);
+  // Only a node that raises the top level keeps the lock, so the entry point it will
+  // become cannot be superseded half-way.
+  if (level <= top) entry_lock.unlock();
+
+  uint32_t current = uint32_t(entry >> 8);
+  float current_distance = query->distance(current);
+  std::vector<uint32_t> buffer(M0_ + 1);
+  for (int l = top; l > level; --l) {
+    bool improved = true;
+    while (improved) {
+      improved = false;
+      size_t count = neighbors(current, l, buffer.data());
+      for (size_t i = 0; i < count; ++i) {
+        float d = query->distance(buffer[i]);
+        if (d < current_distance) {
+          current_distance = d;
+          current = buffer[i];
+          improved = true;
+        }
+      }
+    }
+  }
+
+  for (int l = std::min(level, top); l >= 0; --l) {
+    auto visited = build_visited_.borrow(capacity_);
+    visited->test_and_set(slot);
+    std::vector<Neighbor> found = search_layer(*query, current, ef_construction_, l, *visited);
+    found.erase(std::remove_if(found.begin(), found.end(), [&](const Neighbor& n) { return n.slot == slot; }),
+                found.end());
+    if (found.empty()) continue;
+    current = found.front().slot;
+    select_neighbors(found, M_, store);
+    std::vector<uint32_t> ids(found.size());
+    for (size_t i = 0; i < found.size(); ++i) ids[i] = found[i].slot;
+    {
+      std::lock_guard<std::mutex> lock(node_lock(slot));
+      write_links(slot, l, ids.data(), ids.size());
+    }
+    for (const Neighbor& neighbor : found) link_back(neighbor.slot, slot, neighbor.distance, l, store);
+  }
+  if (level > top) entry_.store(pack_entry(slot, level));
+}
+
+size_t HnswGraph::memory_bytes() const {
+  size_t bytes = level0_.size() + levels_.size() + upper_.size() * sizeof(void*);
+  for (size_t slot = 0; slot < capacity_; ++slot)
+    if (levels_[slot] > 0) bytes += size_t(levels_[slot]) * (1 + M_) * sizeof(uint32_t);
+  return bytes;
+}
+
+double HnswGraph::mean_degree0(size_t count) const {
+  size_t nodes = 0, edges = 0;
+  for (size_t slot = 0; slot < count && slot < capacity_; ++slot) {
+    if (levels_[slot] < 0) continue;
+    ++nodes;
+    edges += std::min<size_t>(links(uint32_t(slot), 0)[0], M0_);
+  }
+  return nodes ? double(edges) / double(nodes) : 0.0;
+}
+
+}  // namespace vecindex

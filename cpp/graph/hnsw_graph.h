@@ -1,0 +1,112 @@
+// HNSW links only: levels, neighbour lists, insertion and beam search. The graph knows
+// nothing about dtypes; distances come from a VectorStore / QueryDistance.
+//
+// Concurrency: insert() may run on many threads at once and alongside search(). Writers
+// serialise per node with striped locks; readers copy a neighbour list with acquire/relaxed
+// atomic loads, never locking, so a concurrent reader sees an old or new list of valid slots.
+// reserve() must not run concurrently with anything (the index holds an exclusive lock).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/visited.h"
+#include "storage/vector_store.h"
+#include "util/aligned_buffer.h"
+#include "util/bytes.h"
+
+namespace vecindex {
+
+struct Neighbor {
+  float distance;
+  uint32_t slot;
+  bool operator<(const Neighbor& other) const { return distance < other.distance; }
+  bool operator>(const Neighbor& other) const { return distance > other.distance; }
+};
+
+class HnswGraph {
+ public:
+  static constexpr int kMaxLevel = 16;
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+
+  HnswGraph(size_t M, size_t ef_construction, uint64_t seed);
+
+  size_t M() const { return M_; }
+  size_t max_degree0() const { return M0_; }
+  size_t ef_construction() const { return ef_construction_; }
+  uint64_t seed() const { return seed_; }
+  size_t capacity() const { return capacity_; }
+
+  void reserve(size_t capacity);
+
+  // Adds `slot` (its code already in `store`) using `vector` as the query while linking.
+  void insert(uint32_t slot, const float* vector, const VectorStore& store);
+
+  // Beam search from the entry point; returns up to `ef` candidates whose bit is set in
+  // `accept` (nullptr accepts all), nearest first.
+  std::vector<Neighbor> search(const QueryDistance& query, size_t ef, const uint64_t* accept,
+                               VisitedPool& visited_pool) const;
+
+  // Beam search at level 0 from given entry points (filtered strategies seed extra entries).
+  std::vector<Neighbor> search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
+                                      size_t ef, const uint64_t* accept, VisitedSet& visited) const;
+
+  // Greedy descent through the upper levels to a level-0 entry point.
+  uint32_t descend(const QueryDistance& query) const;
+
+  bool contains(uint32_t slot) const { return slot < capacity_ && levels_[slot] >= 0; }
+  int level_of(uint32_t slot) const { return levels_[slot]; }
+  uint32_t entry_point() const { return uint32_t(entry_.load() >> 8); }
+  int max_level() const;
+  bool empty() const { return entry_.load() == kEmptyEntry; }
+
+  // Copies the neighbours of `slot` at `level` into out; returns the count.
+  size_t neighbors(uint32_t slot, int level, uint32_t* out) const;
+  size_t max_degree(int level) const { return level == 0 ? M0_ : M_; }
+
+
+  void save(ByteWriter& out, size_t count) const;
+  // Validates levels, degrees, neighbour ranges and the entry point before accepting.
+  void load(ByteReader& in, size_t count);
+
+  // Structural check: no self-links, duplicates or links to absent nodes. Returns "" if sound.
+  std::string integrity_error(size_t count) const;
+
+  size_t memory_bytes() const;
+  double mean_degree0(size_t count) const;
+
+ private:
+  static constexpr uint64_t kEmptyEntry = ~uint64_t(0);
+
+  uint32_t* links(uint32_t slot, int level);
+  const uint32_t* links(uint32_t slot, int level) const;
+  int random_level(uint32_t slot) const;
+  std::mutex& node_lock(uint32_t slot) const { return node_locks_[slot & (kLockStripes - 1)]; }
+
+  std::vector<Neighbor> search_layer(const QueryDistance& query, uint32_t entry, size_t ef, int level,
+                                     VisitedSet& visited) const;
+  // The HNSW neighbour-selection heuristic: keep a candidate only if it is closer to the base
+  // than to every neighbour already kept, which favours links in diverse directions.
+  void select_neighbors(std::vector<Neighbor>& candidates, size_t max_count, const VectorStore& store) const;
+  void link_back(uint32_t target, uint32_t source, float distance, int level, const VectorStore& store);
+  void write_links(uint32_t slot, int level, const uint32_t* ids, size_t count);
+
+  size_t M_, M0_, ef_construction_;
+  uint64_t seed_;
+  double level_scale_;
+  size_t capacity_ = 0;
+  AlignedBuffer level0_;                           // capacity x (1 + M0) uint32: count, ids
+  std::vector<std::unique_ptr<uint32_t[]>> upper_;  // per slot: level x (1 + M) uint32
+  std::vector<int8_t> levels_;                     // -1 = not in the graph
+  std::atomic<uint64_t> entry_{kEmptyEntry};        // (entry slot << 8) | max level
+  std::mutex entry_mutex_;
+  static constexpr size_t kLockStripes = 4096;
+  mutable std::unique_ptr<std::mutex[]> node_locks_;
+  mutable VisitedPool build_visited_;
+};
+
+}  // namespace vecindex

@@ -1,0 +1,275 @@
+#include "index/index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <unordered_set>
+
+#include "util/errors.h"
+
+namespace vecindex {
+namespace {
+
+std::string list_ids(const std::vector<int64_t>& ids) {
+  std::string text;
+  for (size_t i = 0; i < ids.size() && i < 10; ++i) text += (i ? ", " : "") + std::to_string(ids[i]);
+  if (ids.size() > 10) text += ", ... (" + std::to_string(ids.size()) + " in all)";
+  return text;
+}
+
+}  // namespace
+
+void IndexConfig::validate() const {
+  if (dim < 1 || dim > 65536) throw InvalidArgument("dim must be between 1 and 65536, got " + std::to_string(dim));
+  if (M < 2 || M > 1024) throw InvalidArgument("M must be between 2 and 1024, got " + std::to_string(M));
+  if (ef_construction < 1 || ef_construction > 100000)
+    throw InvalidArgument("ef_construction must be between 1 and 100000, got " + std::to_string(ef_construction));
+  if (ef_search < 1 || ef_search > 100000)
+    throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef_search));
+}
+
+Index::Index(const IndexConfig& config)
+    : config_((config.validate(), config)),
+      store_(make_store(config.dtype, config.dim, config.metric, config.store)),
+      graph_(config.M, config.ef_construction, config.seed),
+      ef_search_(config.ef_search) {
+  if (config_.rerank && store_->dtype() != "f32") full_store_ = make_store("f32", config.dim, config.metric, config.store);
+}
+
+size_t Index::size() const { return live_count_.load(); }
+
+bool Index::contains(int64_t id) const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return id_to_slot_.count(id) != 0;
+}
+
+void Index::set_ef_search(size_t ef) {
+  if (ef < 1 || ef > 100000) throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef));
+  ef_search_ = ef;
+  config_.ef_search = ef;
+}
+
+void Index::check_vectors(const float* vectors, size_t n) const {
+  const size_t total = n * config_.dim;
+  for (size_t i = 0; i < total; ++i) {
+    if (!std::isfinite(vectors[i]))
+      throw InvalidArgument("vectors contain NaN or infinity (row " + std::to_string(i / config_.dim) + ")");
+  }
+}
+
+void Index::prepare_vector(const float* in, float* out) const {
+  std::memcpy(out, in, config_.dim * sizeof(float));
+  if (config_.metric != Metric::cosine) return;
+  double norm = 0;
+  for (size_t i = 0; i < config_.dim; ++i) norm += double(in[i]) * in[i];
+  // A zero vector has no direction; it is kept as zeros (cosine distance 1 to everything).
+  if (norm <= 0) return;
+  float scale = float(1.0 / std::sqrt(norm));
+  for (size_t i = 0; i < config_.dim; ++i) out[i] *= scale;
+}
+
+void Index::set_live(uint32_t slot, bool live) {
+  uint64_t bit = uint64_t(1) << (slot & 63);
+  if (live) {
+    uint64_t before = __atomic_fetch_or(&live_bits_[slot >> 6], bit, __ATOMIC_RELEASE);
+    if (!(before & bit)) ++live_count_;
+  } else {
+    uint64_t before = __atomic_fetch_and(&live_bits_[slot >> 6], ~bit, __ATOMIC_RELEASE);
+    if (before & bit) --live_count_;
+  }
+}
+
+void Index::ensure_capacity(size_t needed) {
+  if (needed > 0xFFFFFFF0u) throw InvalidArgument("an index holds at most 4,294,967,280 vectors");
+  size_t capacity = store_->capacity();
+  if (needed <= capacity) return;
+  size_t grown = std::max<size_t>({needed, capacity + capacity / 2, 1024});
+  store_->reserve(grown);
+  if (full_store_) full_store_->reserve(grown);
+  graph_.reserve(grown);
+  slot_to_id_.resize(grown, -1);
+  live_bits_.resize((grown + 63) / 64, 0);
+}
+
+void Index::train(const float* vectors, size_t n, size_t threads) {
+  check_vectors(vectors, n);
+  if (!store_->needs_training()) return;
+  if (n < store_->min_training_size())
+    throw InvalidArgument("dtype '" + store_->dtype() + "' needs at least " + std::to_string(store_->min_training_size()) +
+                          " training vectors, got " + std::to_string(n));
+  std::vector<float> prepared(n * config_.dim);
+  for (size_t i = 0; i < n; ++i) prepare_vector(vectors + i * config_.dim, prepared.data() + i * config_.dim);
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  if (slot_count_ > 0) throw StateError("train() must be called before the first add()");
+  store_->train(prepared.data(), n, threads);
+}
+
+std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
+                                const PollFn& poll) {
+  if (n == 0) return {};
+  check_vectors(vectors, n);
+  const size_t dim = config_.dim;
+  std::vector<float> prepared(n * dim);
+  for (size_t i = 0; i < n; ++i) prepare_vector(vectors + i * dim, prepared.data() + i * dim);
+  if (store_->needs_training() && !store_->is_trained()) {
+    if (n < store_->min_training_size())
+      throw InvalidArgument("dtype '" + store_->dtype() + "' must be trained first: call train() with at least " +
+                            std::to_string(store_->min_training_size()) + " vectors, or add that many at once (got " +
+                            std::to_string(n) + ")");
+    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+    if (!store_->is_trained()) store_->train(prepared.data(), n, threads);
+  }
+
+  std::vector<int64_t> assigned(n);
+  std::vector<uint32_t> slots(n);
+  {
+    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+    if (ids) {
+      std::vector<int64_t> negative, existing, repeated;
+      std::unordered_set<int64_t> batch;
+      batch.reserve(n * 2);
+      for (size_t i = 0; i < n; ++i) {
+        if (ids[i] < 0) negative.push_back(ids[i]);
+        else if (!batch.insert(ids[i]).second) repeated.push_back(ids[i]);
+        else if (!replace && id_to_slot_.count(ids[i])) existing.push_back(ids[i]);
+      }
+      if (!negative.empty()) throw InvalidArgument("ids must be non-negative; got " + list_ids(negative));
+      if (!repeated.empty()) throw InvalidArgument("ids repeat within one add(): " + list_ids(repeated));
+      if (!existing.empty())
+        throw InvalidArgument("ids already in the index: " + list_ids(existing) + " (pass replace=True to overwrite)");
+      assigned.assign(ids, ids + n);
+    } else {
+      if (next_auto_id_ > std::numeric_limits<int64_t>::max() - int64_t(n)) throw InvalidArgument("automatic ids overflow int64");
+      for (size_t i = 0; i < n; ++i) assigned[i] = next_auto_id_ + int64_t(i);
+    }
+    ensure_capacity(slot_count_ + n);
+    for (size_t i = 0; i < n; ++i) {
+      auto found = id_to_slot_.find(assigned[i]);
+      if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
+        set_live(found->second, false);
+        slot_to_id_[found->second] = -1;
+      }
+      uint32_t slot = uint32_t(slot_count_++);
+      slots[i] = slot;
+      id_to_slot_[assigned[i]] = slot;
+      slot_to_id_[slot] = assigned[i];
+      next_auto_id_ = std::max(next_auto_id_, assigned[i] + 1);
+    }
+  }
+
+  try {
+    std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+    parallel_for(n, threads, [&](size_t i, size_t) {
+      const float* row = prepared.data() + i * dim;
+      store_->set(slots[i], row);
+      if (full_store_) full_store_->set(slots[i], row);
+      graph_.insert(slots[i], row, *store_);
+      set_live(slots[i], true);
+    }, poll);
+  } catch (...) {
+    // Interrupted or failed: forget the ids whose vectors never went live, so the index stays valid.
+    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+    for (size_t i = 0; i < n; ++i) {
+      if (!slot_live(slots[i]) && slot_to_id_[slots[i]] == assigned[i]) {
+        id_to_slot_.erase(assigned[i]);
+        slot_to_id_[slots[i]] = -1;
+      }
+    }
+    throw;
+  }
+  return assigned;
+}
+
+void Index::search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
+                   float* out_distances, const PollFn& poll) const {
+  if (params.k < 1) throw InvalidArgument("k must be >= 1, got " + std::to_string(params.k));
+  if (params.k > 100000) throw InvalidArgument("k must be <= 100000, got " + std::to_string(params.k));
+  if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
+  if (params.rerank_factor < 1) throw InvalidArgument("rerank_factor must be >= 1");
+  check_vectors(queries, nq);
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  const uint64_t* accept = live_count_.load() == slot_count_ ? nullptr : live_bits_.data();
+  parallel_for(nq, params.threads, [&](size_t q, size_t) {
+    search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept,
+               visited_pool_);
+  }, poll);
+}
+
+void Index::search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
+                       const uint64_t* accept, VisitedPool& pool) const {
+  std::vector<float> prepared(config_.dim);
+  prepare_vector(query, prepared.data());
+  size_t ef = std::max(params.ef ? params.ef : ef_search_.load(), params.k);
+  const bool rerank = full_store_ != nullptr;
+  if (rerank) ef = std::max(ef, params.k * params.rerank_factor);
+  auto distance = store_->query(prepared.data());
+  std::vector<Neighbor> found = graph_.search(*distance, ef, accept, pool);
+  if (rerank) {
+    found.resize(std::min(found.size(), params.k * params.rerank_factor));
+    auto exact = full_store_->query(prepared.data());
+    for (Neighbor& n : found) n.distance = exact->distance(n.slot);
+    std::sort(found.begin(), found.end());
+  }
+  size_t filled = std::min(found.size(), params.k);
+  for (size_t i = 0; i < filled; ++i) {
+    out_ids[i] = slot_to_id_[found[i].slot];
+    out_distances[i] = found[i].distance;
+  }
+  for (size_t i = filled; i < params.k; ++i) {
+    out_ids[i] = -1;
+    out_distances[i] = std::numeric_limits<float>::infinity();
+  }
+}
+
+void Index::get(const int64_t* ids, size_t n, float* out) const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<int64_t> missing;
+  for (size_t i = 0; i < n; ++i)
+    if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);
+  if (!missing.empty()) throw KeyNotFound("ids not in the index: " + list_ids(missing));
+  const VectorStore& source = full_store_ ? *full_store_ : *store_;
+  for (size_t i = 0; i < n; ++i) source.decode(id_to_slot_.at(ids[i]), out + i * config_.dim);
+}
+
+void Index::remove(const int64_t* ids, size_t n) {
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<int64_t> missing;
+  for (size_t i = 0; i < n; ++i)
+    if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);
+  if (!missing.empty()) throw KeyNotFound("ids not in the index: " + list_ids(missing));
+  for (size_t i = 0; i < n; ++i) {
+    auto found = id_to_slot_.find(ids[i]);
+    if (found == id_to_slot_.end()) continue;  // listed twice in this call
+    set_live(found->second, false);
+    slot_to_id_[found->second] = -1;
+    id_to_slot_.erase(found);
+  }
+}
+
+std::vector<int64_t> Index::ids() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<int64_t> out;
+  out.reserve(id_to_slot_.size());
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    if (slot_to_id_[slot] >= 0) out.push_back(slot_to_id_[slot]);
+  return out;
+}
+
+std::string Index::integrity_error() const {
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  std::string graph_error = graph_.integrity_error(slot_count_);
+  if (!graph_error.empty()) return graph_error;
+  size_t live = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot) {
+    bool is_live = slot_live(uint32_t(slot));
+    live += is_live;
+    if (is_live && !graph_.contains(uint32_t(slot))) return "live slot " + std::to_string(slot) + " is not in the graph";
+    if (is_live != (slot_to_id_[slot] >= 0)) return "slot " + std::to_string(slot) + " has inconsistent id/live state";
+  }
+  if (live != live_count_.load() || live != id_to_slot_.size()) return "live count disagrees with the id map";
+  return "";
+}
+
+}  // namespace vecindex

@@ -1,0 +1,113 @@
+// Index = graph + storage + id map (+ optional full vectors for reranking).
+//
+// Thread safety: add(), search(), get() and remove() may be called from many threads at
+// once. Searches and inserts share `structure_mutex_`; only growing the arenas and changing
+// the id map take it exclusively, and those are short.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graph/hnsw_graph.h"
+#include "storage/vector_store.h"
+#include "util/parallel.h"
+
+namespace vecindex {
+
+struct IndexConfig {
+  size_t dim = 0;
+  Metric metric = Metric::l2;
+  std::string dtype = "f32";
+  size_t M = 16;
+  size_t ef_construction = 200;
+  size_t ef_search = 64;
+  uint64_t seed = 100;
+  StoreOptions store;
+  bool rerank = false;  // keep full f32 vectors beside compressed codes
+
+  void validate() const;  // throws InvalidArgument
+};
+
+struct SearchParams {
+  size_t k = 10;
+  size_t ef = 0;            // 0: config.ef_search
+  size_t rerank_factor = 4;  // candidates reranked with full vectors = k * rerank_factor
+  size_t threads = 1;        // 0: all cores
+};
+
+class Index {
+ public:
+  explicit Index(const IndexConfig& config);
+
+  const IndexConfig& config() const { return config_; }
+  size_t size() const;  // live vectors
+  bool contains(int64_t id) const;
+  void set_ef_search(size_t ef);
+
+  // Adds n row-major vectors. ids may be null (auto ids continue after the largest seen).
+  // With replace=false an existing id is an error; with replace=true its vector is replaced.
+  std::vector<int64_t> add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
+                           const PollFn& poll = nullptr);
+
+  // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
+  void train(const float* vectors, size_t n, size_t threads);
+  bool is_trained() const { return store_->is_trained(); }
+
+  // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
+  void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
+              float* out_distances, const PollFn& poll = nullptr) const;
+
+  // Copies the stored vectors of ids into out (n x dim). Throws KeyNotFound listing unknown ids.
+  void get(const int64_t* ids, size_t n, float* out) const;
+
+  // Tombstones ids: they never come back from search. Throws KeyNotFound listing unknown ids.
+  void remove(const int64_t* ids, size_t n);
+  std::vector<int64_t> ids() const;
+
+  std::vector<uint8_t> to_bytes() const;
+  static std::unique_ptr<Index> from_bytes(const uint8_t* data, size_t size);
+  void save(const std::string& path) const;
+  static std::unique_ptr<Index> load(const std::string& path);
+
+  std::string integrity_error() const;
+  size_t slot_count() const { return slot_count_; }
+  const HnswGraph& graph() const { return graph_; }
+  size_t memory_graph() const { return graph_.memory_bytes(); }
+  size_t memory_codes() const { return store_->memory_bytes(); }
+  size_t memory_full() const { return full_store_ ? full_store_->memory_bytes() : 0; }
+
+ private:
+  void check_vectors(const float* vectors, size_t n) const;
+  // Copies and normalises (cosine) one row into out.
+  void prepare_vector(const float* in, float* out) const;
+  void ensure_capacity(size_t needed);
+  bool slot_live(uint32_t slot) const {
+    return (__atomic_load_n(&live_bits_[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
+  }
+  void set_live(uint32_t slot, bool live);
+  void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
+                  const uint64_t* accept, VisitedPool& pool) const;
+  void load_sections(const uint8_t* data, size_t size);
+
+  IndexConfig config_;
+  std::unique_ptr<VectorStore> store_;
+  std::unique_ptr<VectorStore> full_store_;  // only with rerank on a compressed dtype
+  HnswGraph graph_;
+
+  mutable std::shared_mutex structure_mutex_;
+  std::unordered_map<int64_t, uint32_t> id_to_slot_;
+  std::vector<int64_t> slot_to_id_;  // -1: free or deleted
+  std::vector<uint64_t> live_bits_;
+  size_t slot_count_ = 0;   // slots handed out so far
+  std::atomic<size_t> live_count_{0};
+  int64_t next_auto_id_ = 0;
+  std::atomic<size_t> ef_search_;
+  mutable VisitedPool visited_pool_;
+};
+
+}  // namespace vecindex

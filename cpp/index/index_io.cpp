@@ -1,0 +1,148 @@
+// Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
+// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional).
+#include <bit>
+#include <mutex>
+
+#include "index/index.h"
+#include "io/container.h"
+#include "util/errors.h"
+
+namespace vecindex {
+namespace {
+
+constexpr uint32_t kMeta = io::make_tag("META");
+constexpr uint32_t kIds = io::make_tag("IDS_");
+constexpr uint32_t kGraph = io::make_tag("GRPH");
+constexpr uint32_t kVectors = io::make_tag("VECS");
+constexpr uint32_t kFull = io::make_tag("FULL");
+
+const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sections, uint32_t tag) {
+  auto found = sections.find(tag);
+  if (found == sections.end()) throw FormatError("file has no '" + io::tag_name(tag) + "' section");
+  return found->second;
+}
+
+}  // namespace
+
+std::vector<uint8_t> Index::to_bytes() const {
+  // Exclusive: an add in flight holds the lock shared, so a snapshot never sees half an add.
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  const size_t count = slot_count_;
+  ByteWriter meta;
+  meta.put<uint64_t>(config_.dim);
+  meta.put<uint32_t>(uint32_t(config_.metric));
+  meta.put_string(config_.dtype);
+  meta.put<uint64_t>(config_.M);
+  meta.put<uint64_t>(config_.ef_construction);
+  meta.put<uint64_t>(ef_search_.load());
+  meta.put<uint64_t>(config_.seed);
+  meta.put<uint64_t>(config_.store.pq_m);
+  meta.put<uint64_t>(config_.store.seed);
+  meta.put<uint8_t>(config_.rerank ? 1 : 0);
+  meta.put<uint64_t>(count);
+  meta.put<uint64_t>(live_count_.load());
+  meta.put<int64_t>(next_auto_id_);
+
+  ByteWriter ids;
+  ids.put_array(slot_to_id_.data(), count);
+  ids.put_array(live_bits_.data(), (count + 63) / 64);
+
+  ByteWriter graph, vectors, full;
+  graph_.save(graph, count);
+  store_->save(vectors, count);
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> sections;
+  sections.emplace_back(kMeta, meta.take());
+  sections.emplace_back(kIds, ids.take());
+  sections.emplace_back(kGraph, graph.take());
+  sections.emplace_back(kVectors, vectors.take());
+  if (full_store_) {
+    full_store_->save(full, count);
+    sections.emplace_back(kFull, full.take());
+  }
+  return io::build_container(sections);
+}
+
+std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
+  auto sections = io::parse_container(data, size);
+  const io::SectionView& meta_view = require(sections, kMeta);
+  ByteReader meta(meta_view.data, meta_view.size, "META section");
+  IndexConfig config;
+  config.dim = meta.get<uint64_t>();
+  uint32_t metric = meta.get<uint32_t>();
+  if (metric > uint32_t(Metric::cosine)) throw FormatError("unknown metric code " + std::to_string(metric));
+  config.metric = Metric(metric);
+  config.dtype = meta.get_string(64);
+  config.M = meta.get<uint64_t>();
+  config.ef_construction = meta.get<uint64_t>();
+  config.ef_search = meta.get<uint64_t>();
+  config.seed = meta.get<uint64_t>();
+  config.store.pq_m = meta.get<uint64_t>();
+  config.store.seed = meta.get<uint64_t>();
+  config.rerank = meta.get<uint8_t>() != 0;
+  std::unique_ptr<Index> index;
+  try {
+    index = std::make_unique<Index>(config);
+  } catch (const InvalidArgument& e) {
+    throw FormatError(std::string("file holds an invalid configuration: ") + e.what());
+  }
+  const uint64_t count = meta.get<uint64_t>();
+  const uint64_t live = meta.get<uint64_t>();
+  const int64_t next_auto_id = meta.get<int64_t>();
+  meta.expect_end();
+  if (count > 0xFFFFFFF0ull || live > count) throw FormatError("file declares impossible vector counts");
+  // Every slot needs at least its id and its level-0 links; refuse counts the file cannot hold
+  // before allocating for them.
+  if (count > size / (sizeof(int64_t) + sizeof(uint32_t))) throw FormatError("file declares more vectors than it can hold");
+  if (next_auto_id < 0) throw FormatError("file declares a negative next id");
+
+  index->ensure_capacity(std::max<size_t>(count, 1));
+  const io::SectionView& ids_view = require(sections, kIds);
+  ByteReader ids(ids_view.data, ids_view.size, "IDS_ section");
+  ids.get_array(index->slot_to_id_.data(), count);
+  ids.get_array(index->live_bits_.data(), (count + 63) / 64);
+  ids.expect_end();
+
+  const io::SectionView& graph_view = require(sections, kGraph);
+  ByteReader graph(graph_view.data, graph_view.size, "GRPH section");
+  index->graph_.load(graph, count);
+  const io::SectionView& vectors_view = require(sections, kVectors);
+  ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
+  index->store_->load(vectors, count);
+  vectors.expect_end();
+  if (index->full_store_) {
+    const io::SectionView& full_view = require(sections, kFull);
+    ByteReader full(full_view.data, full_view.size, "FULL section");
+    index->full_store_->load(full, count);
+    full.expect_end();
+  }
+
+  size_t live_seen = 0;
+  for (size_t slot = 0; slot < count; ++slot) {
+    int64_t id = index->slot_to_id_[slot];
+    bool is_live = index->slot_live(uint32_t(slot));
+    if (id < -1) throw FormatError("slot " + std::to_string(slot) + " has an invalid id");
+    if (is_live != (id >= 0)) throw FormatError("slot " + std::to_string(slot) + " has inconsistent id and live flag");
+    if (!is_live) continue;
+    if (!index->graph_.contains(uint32_t(slot))) throw FormatError("live slot " + std::to_string(slot) + " is not in the graph");
+    if (id >= next_auto_id) throw FormatError("an id is not below the stored next id");
+    if (!index->id_to_slot_.emplace(id, uint32_t(slot)).second) throw FormatError("id " + std::to_string(id) + " appears twice");
+    ++live_seen;
+  }
+  // Bits past the last slot must be clear, or the live count would drift.
+  for (size_t slot = count; slot < ((count + 63) / 64) * 64; ++slot)
+    if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
+  if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
+  index->slot_count_ = count;
+  index->live_count_ = live;
+  index->next_auto_id_ = next_auto_id;
+  return index;
+}
+
+void Index::save(const std::string& path) const { io::write_file_atomically(path, to_bytes()); }
+
+std::unique_ptr<Index> Index::load(const std::string& path) {
+  std::vector<uint8_t> bytes = io::read_file(path);
+  return from_bytes(bytes.data(), bytes.size());
+}
+
+}  // namespace vecindex

@@ -1,0 +1,50 @@
+// The vecindex file container: a fixed header, a section table, then 64-byte aligned
+// sections. Every section has a length and CRC-32; the header and table carry their own
+// CRC. Parsing checks every offset and length against the real size before anything is used.
+//
+// Layout (little-endian):
+//   0   magic "VECINDX\0"  (8 bytes)
+//   8   format version      u32
+//   12  endianness mark     u32 = 0x01020304 (reads 0x04030201 on a big-endian writer)
+//   16  section count       u32
+//   20  table CRC-32        u32   (over the section table bytes)
+//   24  section table: count x {tag u32, flags u32, offset u64, length u64, crc u32, reserved u32}
+//   ... sections, each starting on a 64-byte boundary
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vecindex::io {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kMaxSections = 64;
+
+constexpr uint32_t make_tag(const char (&name)[5]) {
+  return uint32_t(uint8_t(name[0])) | (uint32_t(uint8_t(name[1])) << 8) | (uint32_t(uint8_t(name[2])) << 16) |
+         (uint32_t(uint8_t(name[3])) << 24);
+}
+
+struct SectionView {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
+// Builds a complete file image from tagged sections.
+std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections);
+
+// Validates header, table and checksums; returns each section by tag. Throws FormatError.
+std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size, bool verify_checksums = true);
+
+std::string tag_name(uint32_t tag);
+
+// Atomic save: write a temp file beside `path`, fsync, rename over `path`, fsync the folder.
+// Throws IoError with the system's reason; on failure the previous file is left intact.
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// Reads a whole file; throws IoError.
+std::vector<uint8_t> read_file(const std::string& path);
+
+}  // namespace vecindex::io

@@ -1,0 +1,244 @@
+"""The user-facing Index: a thin, checked layer over the native HNSW core."""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from vecindex import _core
+from vecindex._validation import (
+    as_ids,
+    as_matrix,
+    check_metric,
+    check_positive_int,
+    check_threads,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Index:
+    """An HNSW approximate nearest-neighbour index.
+
+    Parameters
+    ----------
+    dim:
+        Number of dimensions of every vector.
+    metric:
+        ``"l2"`` (squared Euclidean distance), ``"ip"`` (distance = negative inner product) or
+        ``"cosine"`` (distance = 1 - cosine similarity; vectors are normalised on the way in).
+    M:
+        Links per node on the upper levels (2*M on the bottom level). Larger M: better recall,
+        more memory, slower build.
+    ef_construction:
+        Beam width while building. Larger: better graph, slower build.
+    ef_search:
+        Default beam width for searches (at least k is always used).
+    dtype:
+        Storage of vectors: ``"f32"`` (default).
+    seed:
+        Seed for level assignment; with one thread a build is deterministic for a fixed seed.
+
+    Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
+    ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
+    are safe, and so is ``add`` alongside ``search``.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        metric: str = "l2",
+        M: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 64,
+        dtype: str = "f32",
+        seed: int = 100,
+        *,
+        pq_m: int = 0,
+        rerank: bool = False,
+    ) -> None:
+        dim = check_positive_int(dim, "dim", 1, 65536)
+        metric = check_metric(metric)
+        M = check_positive_int(M, "M", 2, 1024)
+        ef_construction = check_positive_int(ef_construction, "ef_construction", 1, 100000)
+        ef_search = check_positive_int(ef_search, "ef_search", 1, 100000)
+        seed = check_positive_int(seed, "seed", 0, 2**64 - 1)
+        if not isinstance(dtype, str):
+            raise TypeError(f"dtype must be a string such as 'f32', got {type(dtype).__name__}")
+        pq_m = check_positive_int(pq_m, "pq_m", 0, dim)
+        self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank))
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def _wrap(cls, core: "_core.Index") -> "Index":
+        index = cls.__new__(cls)
+        index._core = core
+        return index
+
+    # -- properties -------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self._core.dim
+
+    @property
+    def metric(self) -> str:
+        """``"l2"``, ``"ip"`` or ``"cosine"``."""
+        return self._core.metric
+
+    @property
+    def dtype(self) -> str:
+        """Storage type of the vectors."""
+        return self._core.dtype
+
+    @property
+    def M(self) -> int:
+        """Links per node on the upper levels."""
+        return self._core.M
+
+    @property
+    def ef_construction(self) -> int:
+        """Beam width used while building."""
+        return self._core.ef_construction
+
+    @property
+    def ef_search(self) -> int:
+        """Default beam width for searches; set it to trade speed for recall."""
+        return self._core.ef_search
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self._core.ef_search = check_positive_int(value, "ef_search", 1, 100000)
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __contains__(self, id: Any) -> bool:
+        try:
+            value = int(id)
+        except (TypeError, ValueError):
+            return False
+        return value >= 0 and self._core.contains(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"vecindex.Index(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={len(self)}, "
+            f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search})"
+        )
+
+    # -- data -------------------------------------------------------------------------
+    def add(
+        self,
+        vectors: Any,
+        ids: Any = None,
+        *,
+        replace: bool = False,
+        threads: Optional[int] = None,
+    ) -> np.ndarray:
+        """Add vectors and return their int64 ids.
+
+        ``vectors`` is an array-like of shape (n, dim) (or (dim,) for one vector); float64 and
+        integer input is converted to float32. ``ids`` are non-negative integers; by default ids
+        continue after the largest id seen so far (0..n-1 for a new index). Adding an id that
+        already exists raises ``ValueError`` unless ``replace=True``, which replaces its vector.
+        NaN or infinite values raise ``ValueError``.
+        """
+        matrix, _ = as_matrix(vectors, self.dim, "vectors")
+        id_array = None if ids is None else as_ids(ids, matrix.shape[0])
+        if matrix.shape[0] == 0:
+            return np.empty(0, dtype=np.int64)
+        return self._core.add(matrix, id_array, bool(replace), check_threads(threads))
+
+    def search(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        ef: Optional[int] = None,
+        threads: Optional[int] = None,
+        rerank_factor: int = 4,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Find the k nearest neighbours of each query.
+
+        Returns ``(ids, distances)``: int64 and float32 arrays of shape (q, k), nearest first.
+        A 1-D query gives 1-D results of shape (k,). When fewer than k vectors can be found
+        (a small index), rows are padded with id -1 and distance +inf. ``ef`` overrides
+        ``ef_search`` for this call (at least k is used).
+        """
+        matrix, was_1d = as_matrix(queries, self.dim, "queries")
+        k = check_positive_int(k, "k", 1, 100000)
+        ef_value = 0 if ef is None else check_positive_int(ef, "ef", 1, 1000000)
+        rerank_factor = check_positive_int(rerank_factor, "rerank_factor", 1, 1000)
+        ids, distances = self._core.search(matrix, k, ef_value, rerank_factor, check_threads(threads))
+        if was_1d:
+            return ids[0], distances[0]
+        return ids, distances
+
+    def get(self, ids: Any) -> np.ndarray:
+        """Return the stored vectors of ``ids`` as float32 (m, dim).
+
+        For ``metric="cosine"`` these are the normalised vectors, since vectors are normalised
+        when added. Unknown ids raise ``KeyError``.
+        """
+        return self._core.get(as_ids(ids))
+
+    def delete(self, ids: Any) -> None:
+        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``."""
+        self._core.remove(as_ids(ids))
+
+    def ids(self) -> np.ndarray:
+        """All live ids, as int64."""
+        return self._core.ids()
+
+    def train(self, vectors: Any, *, threads: Optional[int] = None) -> None:
+        """Train the codec of a compressed dtype (no-op for f32)."""
+        matrix, _ = as_matrix(vectors, self.dim, "training vectors")
+        self._core.train(matrix, check_threads(threads))
+
+    # -- persistence ------------------------------------------------------------------
+    def save(self, path: PathLike) -> None:
+        """Write the index to ``path`` atomically (temp file, fsync, rename)."""
+        self._core.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Index":
+        """Read an index written by :meth:`save`.
+
+        A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
+        or unreadable file raises ``OSError``.
+        """
+        return cls._wrap(_core.Index.load(os.fspath(path)))
+
+    def to_bytes(self) -> bytes:
+        """The index as bytes, in the same format as :meth:`save`."""
+        return self._core.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Index":
+        """Rebuild an index from :meth:`to_bytes` output; raises FormatError if corrupt."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"from_bytes() takes bytes, got {type(data).__name__}")
+        return cls._wrap(_core.Index.from_bytes(data))
+
+    def __reduce__(self):
+        return (_from_bytes, (self.to_bytes(),))
+
+    # -- introspection ----------------------------------------------------------------
+    def memory_usage(self) -> dict:
+        """Bytes held, by part: graph, codes and full vectors."""
+        return dict(self._core.memory_usage())
+
+    def stats(self) -> dict:
+        """Graph statistics: levels, mean bottom-level degree, slots used."""
+        return dict(self._core.stats())
+
+    def check_integrity(self) -> None:
+        """Raise RuntimeError if the graph or id map is inconsistent (for tests and debugging)."""
+        error = self._core.integrity_error()
+        if error:
+            raise RuntimeError(f"index integrity check failed: {error}")
+
+
+def _from_bytes(data: bytes) -> Index:
+    return Index.from_bytes(data)
