@@ -6,8 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// TODO(merge): include "simd/kernel_table.h" (STL-free Level) once it lands on main.
-#include "simd/kernels.h"
+#include "simd/kernel_table.h"
 
 namespace vecindex::simd {
 
@@ -52,11 +51,3 @@ const CodecKernelTable* avx512_codec_kernels();
 const CodecKernelTable* neon_codec_kernels();
 
 }  // namespace vecindex::simd
-
-// Same definition as in simd/kernel_table.h (an identical redefinition is allowed): ISA code
-// sits in its own ELF section so tests can check none leaks into baseline code.
-#if defined(__ELF__)
-#define VECINDEX_ISA_SECTION(isa) __attribute__((section("vecindex_isa_" #isa)))
-#else
-#define VECINDEX_ISA_SECTION(isa)
-#endif
