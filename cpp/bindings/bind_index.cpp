@@ -163,17 +163,25 @@ void bind_index(py::module_& m) {
              self.save(path);
            },
            py::arg("path"))
-      .def_static("load", [](const std::string& path) {
+      .def_static("load", [](const std::string& path, bool mmap) {
              py::gil_scoped_release release;
-             return Index::load(path);
+             return Index::load(path, mmap);
            },
-           py::arg("path"))
+           py::arg("path"), py::arg("mmap") = false)
+      .def_property_readonly("read_only", &Index::read_only)
+      .def("compact", [](Index& self, size_t threads) {
+             py::gil_scoped_release release;
+             return self.compact(threads);
+           },
+           py::arg("threads"))
+      .def("deleted_count", &Index::deleted_count)
       .def("integrity_error", &Index::integrity_error)
       .def("memory_usage", [](const Index& self) {
              py::dict out;
              out["graph"] = self.memory_graph();
              out["codes"] = self.memory_codes();
              out["full_vectors"] = self.memory_full();
+             out["mapped"] = self.mapped_bytes();
              return out;
            })
       .def("stats", [](const Index& self) {
@@ -181,6 +189,7 @@ void bind_index(py::module_& m) {
              out["levels"] = self.graph().max_level() + 1;
              out["mean_degree0"] = self.graph().mean_degree0(self.slot_count());
              out["slots"] = self.slot_count();
+             out["deleted"] = self.deleted_count();
              return out;
            });
 }

@@ -94,6 +94,7 @@ void Index::ensure_capacity(size_t needed) {
 }
 
 void Index::train(const float* vectors, size_t n, size_t threads) {
+  require_writable("train");
   check_vectors(vectors, n);
   if (!store_->needs_training()) return;
   if (n < store_->min_training_size())
@@ -108,6 +109,7 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
                                 const PollFn& poll) {
+  require_writable("add");
   if (n == 0) return {};
   check_vectors(vectors, n);
   const size_t dim = config_.dim;
@@ -144,14 +146,20 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (next_auto_id_ > std::numeric_limits<int64_t>::max() - int64_t(n)) throw InvalidArgument("automatic ids overflow int64");
       for (size_t i = 0; i < n; ++i) assigned[i] = next_auto_id_ + int64_t(i);
     }
-    ensure_capacity(slot_count_ + n);
+    ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
     for (size_t i = 0; i < n; ++i) {
       auto found = id_to_slot_.find(assigned[i]);
       if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
         set_live(found->second, false);
         slot_to_id_[found->second] = -1;
       }
-      uint32_t slot = uint32_t(slot_count_++);
+      uint32_t slot;
+      if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+      } else {
+        slot = uint32_t(slot_count_++);
+      }
       slots[i] = slot;
       id_to_slot_[assigned[i]] = slot;
       slot_to_id_[slot] = assigned[i];
@@ -175,6 +183,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (!slot_live(slots[i]) && slot_to_id_[slots[i]] == assigned[i]) {
         id_to_slot_.erase(assigned[i]);
         slot_to_id_[slots[i]] = -1;
+        if (!graph_.contains(slots[i])) free_slots_.push_back(slots[i]);
       }
     }
     throw;
@@ -234,6 +243,7 @@ void Index::get(const int64_t* ids, size_t n, float* out) const {
 }
 
 void Index::remove(const int64_t* ids, size_t n) {
+  require_writable("delete");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
@@ -246,6 +256,34 @@ void Index::remove(const int64_t* ids, size_t n) {
     slot_to_id_[found->second] = -1;
     id_to_slot_.erase(found);
   }
+}
+
+size_t Index::deleted_count() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  size_t tombstones = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    tombstones += graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot));
+  return tombstones;
+}
+
+size_t Index::compact(size_t threads) {
+  require_writable("compact");
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<uint8_t> removed(slot_count_, 0);
+  size_t freed = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot) {
+    if (graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot))) {
+      removed[slot] = 1;
+      ++freed;
+    }
+  }
+  if (freed == 0) return 0;
+  graph_.remove_nodes(removed, slot_count_, *store_, threads);
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    if (removed[slot]) free_slots_.push_back(uint32_t(slot));
+  // Lowest slots are reused first, keeping the used range dense.
+  std::sort(free_slots_.begin(), free_slots_.end(), std::greater<uint32_t>());
+  return freed;
 }
 
 std::vector<int64_t> Index::ids() const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "graph/hnsw_graph.h"
+#include "io/mapped_file.h"
 #include "storage/vector_store.h"
 #include "util/parallel.h"
 
@@ -69,10 +70,19 @@ class Index {
   void remove(const int64_t* ids, size_t n);
   std::vector<int64_t> ids() const;
 
+  // Unlinks tombstoned vectors from the graph (repairing their neighbours' links) and frees
+  // their slots for later adds. Blocks other calls while it runs. Returns slots freed.
+  size_t compact(size_t threads);
+  size_t deleted_count() const;
+
   std::vector<uint8_t> to_bytes() const;
   static std::unique_ptr<Index> from_bytes(const uint8_t* data, size_t size);
   void save(const std::string& path) const;
-  static std::unique_ptr<Index> load(const std::string& path);
+  // With mmap=true the file is mapped read-only and full-precision vectors are searched in
+  // place (no copy); the index then refuses add/delete/compact/train with StateError.
+  static std::unique_ptr<Index> load(const std::string& path, bool mmap = false);
+  bool read_only() const { return mapping_ != nullptr; }
+  size_t mapped_bytes() const;
 
   std::string integrity_error() const;
   size_t slot_count() const { return slot_count_; }
@@ -92,7 +102,8 @@ class Index {
   void set_live(uint32_t slot, bool live);
   void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
                   const uint64_t* accept, VisitedPool& pool) const;
-  void load_sections(const uint8_t* data, size_t size);
+  static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);
+  void require_writable(const char* operation) const;
 
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;
@@ -103,11 +114,13 @@ class Index {
   std::unordered_map<int64_t, uint32_t> id_to_slot_;
   std::vector<int64_t> slot_to_id_;  // -1: free or deleted
   std::vector<uint64_t> live_bits_;
+  std::vector<uint32_t> free_slots_;  // unlinked by compact(), reused by add()
   size_t slot_count_ = 0;   // slots handed out so far
   std::atomic<size_t> live_count_{0};
   int64_t next_auto_id_ = 0;
   std::atomic<size_t> ef_search_;
   mutable VisitedPool visited_pool_;
+  std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
 };
 
 }  // namespace vecindex

@@ -1,6 +1,6 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
 // bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional).
-#include <bit>
+#include <algorithm>
 #include <mutex>
 
 #include "index/index.h"
@@ -62,7 +62,9 @@ std::vector<uint8_t> Index::to_bytes() const {
   return io::build_container(sections);
 }
 
-std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
+std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) { return from_image(data, size, false); }
+
+std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool view) {
   auto sections = io::parse_container(data, size);
   const io::SectionView& meta_view = require(sections, kMeta);
   ByteReader meta(meta_view.data, meta_view.size, "META section");
@@ -107,12 +109,14 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   index->graph_.load(graph, count);
   const io::SectionView& vectors_view = require(sections, kVectors);
   ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
-  index->store_->load(vectors, count);
+  if (view) index->store_->load_view(vectors, count);
+  else index->store_->load(vectors, count);
   vectors.expect_end();
   if (index->full_store_) {
     const io::SectionView& full_view = require(sections, kFull);
     ByteReader full(full_view.data, full_view.size, "FULL section");
-    index->full_store_->load(full, count);
+    if (view) index->full_store_->load_view(full, count);
+    else index->full_store_->load(full, count);
     full.expect_end();
   }
 
@@ -122,7 +126,10 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
     bool is_live = index->slot_live(uint32_t(slot));
     if (id < -1) throw FormatError("slot " + std::to_string(slot) + " has an invalid id");
     if (is_live != (id >= 0)) throw FormatError("slot " + std::to_string(slot) + " has inconsistent id and live flag");
-    if (!is_live) continue;
+    if (!is_live) {
+      if (!index->graph_.contains(uint32_t(slot))) index->free_slots_.push_back(uint32_t(slot));
+      continue;
+    }
     if (!index->graph_.contains(uint32_t(slot))) throw FormatError("live slot " + std::to_string(slot) + " is not in the graph");
     if (id >= next_auto_id) throw FormatError("an id is not below the stored next id");
     if (!index->id_to_slot_.emplace(id, uint32_t(slot)).second) throw FormatError("id " + std::to_string(id) + " appears twice");
@@ -132,6 +139,7 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   for (size_t slot = count; slot < ((count + 63) / 64) * 64; ++slot)
     if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
   if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
+  std::reverse(index->free_slots_.begin(), index->free_slots_.end());
   index->slot_count_ = count;
   index->live_count_ = live;
   index->next_auto_id_ = next_auto_id;
@@ -140,9 +148,23 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
 
 void Index::save(const std::string& path) const { io::write_file_atomically(path, to_bytes()); }
 
-std::unique_ptr<Index> Index::load(const std::string& path) {
-  std::vector<uint8_t> bytes = io::read_file(path);
-  return from_bytes(bytes.data(), bytes.size());
+std::unique_ptr<Index> Index::load(const std::string& path, bool mmap) {
+  if (!mmap) {
+    std::vector<uint8_t> bytes = io::read_file(path);
+    return from_bytes(bytes.data(), bytes.size());
+  }
+  auto mapping = std::make_shared<const io::MappedFile>(path);
+  std::unique_ptr<Index> index = from_image(mapping->data(), mapping->size(), true);
+  index->mapping_ = std::move(mapping);
+  return index;
+}
+
+size_t Index::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void Index::require_writable(const char* operation) const {
+  if (mapping_)
+    throw StateError(std::string(operation) +
+                     "() is not allowed: this index is a read-only memory map; load it with mmap=False to modify it");
 }
 
 }  // namespace vecindex

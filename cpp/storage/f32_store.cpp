@@ -62,7 +62,9 @@ F32Store::F32Store(size_t dim, Metric metric)
 
 void F32Store::reserve(size_t capacity) {
   if (capacity <= capacity_) return;
+  if (base_ != buffer_.data()) throw StateError("vectors are a read-only view of a mapped file");
   buffer_.resize(capacity * row_bytes_);
+  base_ = buffer_.data();
   if (metric_ == Metric::ip) norms_squared_.resize(capacity, 0.0f);
   capacity_ = capacity;
 }
@@ -127,20 +129,45 @@ float F32Store::distance_between(uint32_t a, uint32_t b) const {
 }
 
 void F32Store::save(ByteWriter& out, size_t count) const {
+  // Rows are written with their in-memory padding, after a header padded to 64 bytes, so a
+  // mapped file can be searched in place.
   out.put<uint64_t>(dim_);
   out.put<uint64_t>(count);
-  for (size_t slot = 0; slot < count; ++slot) out.put_array(row(uint32_t(slot)), dim_);
+  out.put<uint64_t>(row_bytes_);
+  static const uint8_t zeros[64] = {};
+  out.append(zeros, 64 - 3 * sizeof(uint64_t));
+  out.append(base_, count * row_bytes_);
+}
+
+const uint8_t* F32Store::read_rows(ByteReader& in, size_t count) {
+  uint64_t dim = in.get<uint64_t>();
+  uint64_t stored = in.get<uint64_t>();
+  uint64_t row_bytes = in.get<uint64_t>();
+  if (dim != dim_) throw FormatError("f32 vectors have dim " + std::to_string(dim) + ", header says " + std::to_string(dim_));
+  if (stored != count) throw FormatError("f32 vectors section holds " + std::to_string(stored) + " rows, header says " + std::to_string(count));
+  if (row_bytes != row_bytes_) throw FormatError("f32 vectors section has an unexpected row size");
+  in.take(64 - 3 * sizeof(uint64_t));
+  if (count != 0 && in.remaining() / count < row_bytes_) throw FormatError("f32 vectors section is truncated");
+  return in.take(count * row_bytes_);
 }
 
 void F32Store::load(ByteReader& in, size_t count) {
-  uint64_t dim = in.get<uint64_t>();
-  uint64_t stored = in.get<uint64_t>();
-  if (dim != dim_) throw FormatError("f32 vectors have dim " + std::to_string(dim) + ", header says " + std::to_string(dim_));
-  if (stored != count) throw FormatError("f32 vectors section holds " + std::to_string(stored) + " rows, header says " + std::to_string(count));
-  if (count != 0 && in.remaining() / count < dim_ * sizeof(float)) throw FormatError("f32 vectors section is truncated");
-  reserve(count);
-  for (size_t slot = 0; slot < count; ++slot) in.get_array(mutable_row(uint32_t(slot)), dim_);
+  const uint8_t* rows = read_rows(in, count);
+  reserve(std::max<size_t>(count, 1));
+  if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
   for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 
+void F32Store::load_view(ByteReader& in, size_t count) {
+  const uint8_t* rows = read_rows(in, count);
+  if (reinterpret_cast<uintptr_t>(rows) % 64 != 0) {  // not a mapped file: fall back to a copy
+    reserve(std::max<size_t>(count, 1));
+    if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
+  } else {
+    base_ = rows;
+    capacity_ = count;
+  }
+  if (metric_ == Metric::ip) norms_squared_.resize(std::max(norms_squared_.size(), count), 0.0f);
+  for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
+}
 }  // namespace vecindex

@@ -184,8 +184,20 @@ class Index:
         return self._core.get(as_ids(ids))
 
     def delete(self, ids: Any) -> None:
-        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``."""
+        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``
+        (listing them) and nothing is deleted. A deleted id may be added again. Deleted
+        vectors stay in the graph as routing points until :meth:`compact` frees their slots.
+        """
         self._core.remove(as_ids(ids))
+
+    def compact(self, *, threads: Optional[int] = None) -> int:
+        """Unlink deleted vectors from the graph and free their slots for later adds.
+
+        Neighbours of deleted nodes are re-linked through the deleted nodes' own links, so
+        search quality holds. Other calls on this index wait while it runs. Returns the
+        number of slots freed.
+        """
+        return self._core.compact(check_threads(threads))
 
     def ids(self) -> np.ndarray:
         """All live ids, as int64."""
@@ -202,13 +214,23 @@ class Index:
         self._core.save(os.fspath(path))
 
     @classmethod
-    def load(cls, path: PathLike) -> "Index":
+    def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
         """Read an index written by :meth:`save`.
+
+        With ``mmap=True`` the file is memory-mapped read-only and full-precision vectors are
+        searched in place without being copied into RAM (the graph and ids are still read and
+        validated). Such an index is read-only: ``add``, ``delete``, ``compact`` and ``train``
+        raise ``RuntimeError``. Do not modify or truncate the file while it is mapped.
 
         A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
         or unreadable file raises ``OSError``.
         """
-        return cls._wrap(_core.Index.load(os.fspath(path)))
+        return cls._wrap(_core.Index.load(os.fspath(path), bool(mmap)))
+
+    @property
+    def read_only(self) -> bool:
+        """True for an index loaded with ``mmap=True``."""
+        return self._core.read_only
 
     def to_bytes(self) -> bytes:
         """The index as bytes, in the same format as :meth:`save`."""
@@ -226,7 +248,9 @@ class Index:
 
     # -- introspection ----------------------------------------------------------------
     def memory_usage(self) -> dict:
-        """Bytes held, by part: graph, codes and full vectors."""
+        """Bytes held in RAM, by part: graph, codes and full vectors; ``mapped`` is the size of
+        the memory-mapped file for an index loaded with ``mmap=True`` (its vectors are not in
+        the other parts)."""
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
