@@ -147,3 +147,15 @@ def test_nearest_centroid(level, count, dim):
         distances = ((centroids.astype(np.float64) - point) ** 2).sum(1)
         # Ties within rounding may pick either centroid; the distance must be the minimum.
         assert distances[got] <= distances.min() + 1e-5 * max(1.0, distances.min())
+
+
+@pytest.mark.parametrize("dim", DIMS + [1000])
+def test_weighted_bytes_i16_is_exact(level, dim):
+    rng = np.random.default_rng(dim + 200)
+    limit = min(32767, (2**31 - 1) // (255 * dim))  # the caller's overflow rule
+    weights = rng.integers(-limit, limit + 1, dim).astype(np.int16)
+    weights[0] = -limit
+    codes = rng.integers(0, 256, dim, dtype=np.uint8)
+    codes[0] = 255
+    expected = int(weights.astype(np.int64) @ codes.astype(np.int64))
+    assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected

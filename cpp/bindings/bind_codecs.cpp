@@ -150,6 +150,10 @@ void bind_kernel_hooks(py::module_& m) {
     if (weights.size() != codes.size()) throw InvalidArgument("weights and codes differ in length");
     return table_for(level).weighted_bytes(weights.data(), codes.data(), static_cast<size_t>(weights.size()));
   });
+  m.def("_codec_weighted_bytes_i16", [](const std::string& level, const Array<int16_t>& weights, const Array<uint8_t>& codes) {
+    if (weights.size() != codes.size()) throw InvalidArgument("weights and codes differ in length");
+    return table_for(level).weighted_bytes_i16(weights.data(), codes.data(), static_cast<size_t>(weights.size()));
+  });
   m.def("_codec_table_lookup", [](const std::string& level, const Array<float>& table, const Array<uint8_t>& codes) {
     if (static_cast<size_t>(table.size()) != static_cast<size_t>(codes.size()) * 256)
       throw InvalidArgument("table must hold 256 entries per code");

@@ -14,6 +14,9 @@ namespace vecindex::simd {
 using HalfPairKernel = float (*)(const float* query, const uint16_t* codes, size_t dim);
 // sum_i weights[i] * codes[i]: the core of SQ8 distances once the query is folded into weights.
 using WeightedBytesKernel = float (*)(const float* weights, const uint8_t* codes, size_t dim);
+// sum_i weights[i] * codes[i] in exact integer arithmetic; callers keep |weights| small enough
+// (<= 2^31 / (255 * dim)) that the int32 sum cannot overflow. The fast SQ8 path.
+using Int16WeightedBytesKernel = int32_t (*)(const int16_t* weights, const uint8_t* codes, size_t dim);
 // sum_j table[j * 256 + codes[j]] for j < subspaces: asymmetric PQ distance from a lookup table.
 using TableLookupKernel = float (*)(const float* table, const uint8_t* codes, size_t subspaces);
 using PopcountKernel = uint64_t (*)(const uint64_t* words, size_t word_count);
@@ -36,6 +39,7 @@ struct CodecKernelTable {
   HalfPairKernel bf16_dot;
   HalfPairKernel bf16_l2sq;
   WeightedBytesKernel weighted_bytes;
+  Int16WeightedBytesKernel weighted_bytes_i16;
   TableLookupKernel table_lookup;
   PopcountKernel popcount;
   PairPopcountKernel and_popcount;

@@ -47,6 +47,12 @@ float weighted_bytes_scalar(const float* w, const uint8_t* codes, size_t dim) {
   return (s0 + s1) + (s2 + s3);
 }
 
+int32_t weighted_bytes_i16_scalar(const int16_t* w, const uint8_t* codes, size_t dim) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < dim; ++i) sum += static_cast<int32_t>(w[i]) * codes[i];
+  return sum;
+}
+
 float table_lookup_scalar(const float* table, const uint8_t* codes, size_t m) {
   float s0 = 0, s1 = 0;
   size_t j = 0;
@@ -121,6 +127,7 @@ const CodecKernelTable kScalarCodecTable = {
     half_dot<bf16_convert>,
     half_l2sq<bf16_convert>,
     weighted_bytes_scalar,
+    weighted_bytes_i16_scalar,
     table_lookup_scalar,
     popcount_scalar,
     and_popcount_scalar,

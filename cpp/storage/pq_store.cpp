@@ -6,6 +6,7 @@
 #include <exception>
 #include <thread>
 
+#include "simd/kernels.h"
 #include "storage/kmeans.h"
 
 namespace vecindex {
@@ -151,21 +152,17 @@ std::unique_ptr<QueryDistance> PqStore::query(const float* vector) const {
   return std::make_unique<PqQueryDistance>(*this, vector);
 }
 
-// Symmetric distance between two codes: sum over sub-spaces of centroid-to-centroid terms.
+// Symmetric distance between two codes: both decoded to their centroids, then the f32 kernels
+// (graph building calls this a lot).
 float PqStore::distance_between(uint32_t a, uint32_t b) const {
-  require_trained("computing distances");
-  codes_.check_slot(a);
-  codes_.check_slot(b);
-  const uint8_t* code_a = codes_.slot(a);
-  const uint8_t* code_b = codes_.slot(b);
-  float total = 0;
-  for (size_t j = 0; j < subspaces_; ++j) {
-    const float* x = centroid(j, code_a[j]);
-    const float* y = centroid(j, code_b[j]);
-    for (size_t d = 0; d < subspace_dim_; ++d)
-      total += metric_ == Metric::l2 ? (x[d] - y[d]) * (x[d] - y[d]) : x[d] * y[d];
-  }
-  return metric_ == Metric::l2 ? total : distance_from_dot(metric_, total);
+  thread_local std::vector<float> first, second;
+  first.resize(dim_);
+  second.resize(dim_);
+  decode(a, first.data());
+  decode(b, second.data());
+  const simd::KernelTable& kernels = simd::active_kernels();
+  if (metric_ == Metric::l2) return kernels.l2sq(first.data(), second.data(), dim_);
+  return distance_from_dot(metric_, kernels.dot(first.data(), second.data(), dim_));
 }
 
 void PqStore::save(ByteWriter& out, size_t count) const {

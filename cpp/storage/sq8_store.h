@@ -4,7 +4,8 @@
 // range [low, low + 255 * step]; values outside are clamped (rare outliers should not spend the
 // 256 levels). Each slot stores its codes plus ||decoded||^2, so for a query q
 //   q.x = q.low + sum_i (q_i * step_i) * code_i
-// is one f32-weights x u8-codes dot product, and l2 = ||q||^2 - 2 q.x + ||x||^2.
+// is one weights x u8-codes dot product (weights rounded to int16 per query), and
+// l2 = ||q||^2 - 2 q.x + ||x||^2.
 #pragma once
 
 #include <vector>
@@ -45,7 +46,7 @@ class Sq8Store final : public VectorStore {
   float stored_norm_sq(uint32_t slot) const;
   const std::vector<float>& low() const { return low_; }
   const std::vector<float>& step() const { return step_; }
-  simd::WeightedBytesKernel weighted_bytes() const { return weighted_bytes_; }
+  simd::Int16WeightedBytesKernel weighted_bytes_i16() const { return weighted_bytes_i16_; }
 
  private:
   void require_trained(const char* operation) const;
@@ -56,7 +57,7 @@ class Sq8Store final : public VectorStore {
   std::vector<float> low_;
   std::vector<float> step_;
   CodeArena codes_;  // dim code bytes, then the f32 ||decoded||^2
-  simd::WeightedBytesKernel weighted_bytes_;
+  simd::Int16WeightedBytesKernel weighted_bytes_i16_;
 };
 
 }  // namespace vecindex
