@@ -109,7 +109,7 @@ class FaissConfig:
         self.build_seconds = time.perf_counter() - start
         n = len(train)
         graph_bytes = self.hnsw.neighbors.size() * 4 + self.hnsw.offsets.size() * 8 + self.hnsw.levels.size() * 4
-        code_size = base.sa_code_size() if hasattr(base, "sa_code_size") else dim * 4
+        code_size = faiss.downcast_index(base.storage).sa_code_size()
         self.memory = {"graph_bytes_per_vector": graph_bytes / n, "codes_bytes_per_vector": float(code_size),
                        "full_bytes_per_vector": float(dim * 4 if self.refine is not None else 0)}
         self.cosine = dataset.metric == "cosine"
