@@ -85,6 +85,8 @@ class VecindexAdapter(Adapter):
                                     ef_construction=ef_construction)
         self.index.add(data, threads=threads)
         self.config = {"simd": vecindex.simd_info().get("level")}
+        if hasattr(self.index, "memory_usage"):  # in-RAM bytes by part, beside the file size
+            self.config["memory_usage"] = self.index.memory_usage()
 
     def search(self, queries, k, ef, threads):
         ids, _ = self.index.search(queries, k=k, ef=ef, threads=threads)
@@ -163,7 +165,8 @@ class UsearchAdapter(Adapter):
         self.index = Index(ndim=self.dim, metric=self.METRICS[self.metric], dtype="f32",
                            connectivity=M, expansion_add=ef_construction)
         self.index.add(np.arange(data.shape[0], dtype=np.uint64), data, threads=threads)
-        self.config = {"dtype": str(self.index.dtype), "metric": self.METRICS[self.metric]}
+        self.config = {"dtype": str(self.index.dtype), "metric": self.METRICS[self.metric],
+                       "memory_usage": int(self.index.memory_usage)}
 
     def search(self, queries, k, ef, threads):
         self.index.expansion_search = ef

@@ -24,7 +24,9 @@ def plot_results(report: dict, path: Path) -> Path:
         axes.axvline(target, color="0.85", linewidth=0.8, zorder=0)
     axes.set_yscale("log")
     axes.set_xlabel(f"recall@{report['params']['k']}")
-    axes.set_ylabel(f"queries per second ({report['params']['threads']} thread(s), batch)")
+    clock = report["params"].get("clock", "wall")
+    per = "CPU-second" if clock == "cpu" else "second"
+    axes.set_ylabel(f"queries per {per} ({report['params']['threads']} search thread(s), batch)")
     dataset, params = report["dataset"], report["params"]
     axes.set_title(f"{dataset['name']} ({dataset['n_train']:,} x {dataset['dim']}, {dataset['metric']})"
                    f"  M={params['M']} efC={params['ef_construction']}", fontsize=10)

@@ -58,11 +58,12 @@ def format_tables(report: dict) -> str:
             notes.append(f"  {name}: {why}")
             continue
         summary_rows.append([name, result["version"], _fmt(result["build_seconds"], ".2f"),
+                             _fmt(result.get("build_cpu_seconds"), ".2f"),
                              _fmt(result["index_bytes"] / 2**20, ".1f"),
                              _fmt(max(p["recall"] for p in result["points"]), ".4f")]
                             + [_fmt(result[f"qps_at_recall_{clock}"][t], ",.0f")
                                for clock in CLOCKS for t in targets])
-    sections.append(_table(["library", "version", "build s", "index MiB", "max recall"]
+    sections.append(_table(["library", "version", "build s", "build cpu s", "index MiB", "max recall"]
                            + [f"{clock} QPS@{t}" for clock in CLOCKS for t in targets], summary_rows)
                     + ("\n" + "\n".join(notes) if notes else ""))
 

@@ -35,6 +35,7 @@ Index::Index(const IndexConfig& config)
     : config_((config.validate(), config)),
       store_(make_store(config.dtype, config.dim, config.metric, config.store)),
       graph_(config.M, config.ef_construction, config.seed),
+      attributes_(config.attributes),
       ef_search_(config.ef_search) {
   if (config_.rerank && store_->dtype() != "f32") full_store_ = make_store("f32", config.dim, config.metric, config.store);
 }
@@ -90,6 +91,7 @@ void Index::ensure_capacity(size_t needed) {
   store_->reserve(grown);
   if (full_store_) full_store_->reserve(grown);
   graph_.reserve(grown);
+  attributes_.resize(grown);
   slot_to_id_.resize(grown, -1);
   live_bits_.resize((grown + 63) / 64, 0);
 }
@@ -109,9 +111,15 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 }
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
-                                const PollFn& poll) {
+                                const PollFn& poll, const AttributeBatch* attributes) {
   require_writable("add");
   if (n == 0) return {};
+  if (attributes) {
+    if (attributes->rows() != n)
+      throw InvalidArgument("got attributes for " + std::to_string(attributes->rows()) + " rows and " +
+                            std::to_string(n) + " vectors");
+    if (!attributes->fits(attributes_)) throw InvalidArgument("attributes do not follow this index's attribute schema");
+  }
   check_vectors(vectors, n);
   const size_t dim = config_.dim;
   std::vector<float> prepared(n * dim);
@@ -153,6 +161,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
         set_live(found->second, false);
         slot_to_id_[found->second] = -1;
+        attributes_.clear_row(found->second);
       }
       uint32_t slot;
       if (!free_slots_.empty()) {
@@ -165,6 +174,12 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       id_to_slot_[assigned[i]] = slot;
       slot_to_id_[slot] = assigned[i];
       next_auto_id_ = std::max(next_auto_id_, assigned[i] + 1);
+    }
+    // Rows are written before the vectors go live, so a search never sees one without the other.
+    if (attributes) {
+      attributes->write(attributes_, slots.data());
+    } else {
+      for (uint32_t slot : slots) attributes_.set_row(slot);
     }
   }
 
@@ -187,6 +202,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (!slot_live(slots[i]) && slot_to_id_[slots[i]] == assigned[i]) {
         id_to_slot_.erase(assigned[i]);
         slot_to_id_[slots[i]] = -1;
+        attributes_.clear_row(slots[i]);
         if (!graph_.contains(slots[i])) free_slots_.push_back(slots[i]);
       }
     }
@@ -256,6 +272,7 @@ void Index::remove(const int64_t* ids, size_t n) {
     if (found == id_to_slot_.end()) continue;  // listed twice in this call
     set_live(found->second, false);
     slot_to_id_[found->second] = -1;
+    attributes_.clear_row(found->second);
     id_to_slot_.erase(found);
   }
 }

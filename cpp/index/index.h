@@ -13,6 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "filter/attribute_batch.h"
+#include "filter/attribute_store.h"
+#include "filter/bitmap.h"
+#include "filter/filter_expr.h"
+#include "filter/planner.h"
 #include "graph/hnsw_graph.h"
 #include "io/mapped_file.h"
 #include "storage/vector_store.h"
@@ -30,6 +35,7 @@ struct IndexConfig {
   uint64_t seed = 100;
   StoreOptions store;
   bool rerank = false;  // keep full f32 vectors beside compressed codes
+  std::vector<AttributeField> attributes;  // typed attribute columns for filtering
 
   void validate() const;  // throws InvalidArgument
 };
@@ -52,8 +58,9 @@ class Index {
 
   // Adds n row-major vectors. ids may be null (auto ids continue after the largest seen).
   // With replace=false an existing id is an error; with replace=true its vector is replaced.
+  // `attributes` (optional) holds one row per vector; rows become visible with the vectors.
   std::vector<int64_t> add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
-                           const PollFn& poll = nullptr);
+                           const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
 
   // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
   void train(const float* vectors, size_t n, size_t threads);
@@ -62,6 +69,18 @@ class Index {
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
               float* out_distances, const PollFn& poll = nullptr) const;
+
+  // Filtered search (index_filtered.cpp): `filters` holds one expression for every query or
+  // one per query. A planner picks exact scan / filtered graph walk / post-filter per query
+  // from the exact match count, unless `strategy` forces one.
+  void search_filtered(const float* queries, size_t nq, const SearchParams& params,
+                       const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
+                       float* out_distances, const PollFn& poll = nullptr) const;
+  // The plan search_filtered would use for this filter (k and ef as in SearchParams).
+  FilterPlan explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const;
+  // Attribute rows of ids (schema order). Throws KeyNotFound listing unknown ids.
+  std::vector<AttributeRow> get_attributes(const int64_t* ids, size_t n) const;
+  const std::vector<AttributeField>& attribute_schema() const { return attributes_.schema(); }
 
   // Copies the stored vectors of ids into out (n x dim). Throws KeyNotFound listing unknown ids.
   void get(const int64_t* ids, size_t n, float* out) const;
@@ -104,11 +123,17 @@ class Index {
                   const uint64_t* accept, VisitedPool& pool) const;
   static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);
   void require_writable(const char* operation) const;
+  // Match bitmap of a filter over live slots; caller holds structure_mutex_ (shared).
+  Bitmap match_bitmap(const FilterExpr& filter) const;
+  void search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
+                           const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
+                           float* out_distances, VisitedPool& pool) const;
 
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;
   std::unique_ptr<VectorStore> full_store_;  // only with rerank on a compressed dtype
   HnswGraph graph_;
+  AttributeStore attributes_;  // written only under an exclusive structure_mutex_
 
   mutable std::shared_mutex structure_mutex_;
   std::unordered_map<int64_t, uint32_t> id_to_slot_;

@@ -1,5 +1,7 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
-// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional).
+// Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
+// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional), ATTR
+// (attribute columns; optional, absent means no attributes).
 #include <algorithm>
 #include <mutex>
 
@@ -15,6 +17,7 @@ constexpr uint32_t kIds = io::make_tag("IDS_");
 constexpr uint32_t kGraph = io::make_tag("GRPH");
 constexpr uint32_t kVectors = io::make_tag("VECS");
 constexpr uint32_t kFull = io::make_tag("FULL");
+constexpr uint32_t kAttributes = io::make_tag("ATTR");
 
 const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sections, uint32_t tag) {
   auto found = sections.find(tag);
@@ -59,6 +62,11 @@ std::vector<uint8_t> Index::to_bytes() const {
     full_store_->save(full, count);
     sections.emplace_back(kFull, full.take());
   }
+  if (!attributes_.schema().empty()) {
+    ByteWriter attributes;
+    attributes_.save(attributes);
+    sections.emplace_back(kAttributes, attributes.take());
+  }
   return io::build_container(sections);
 }
 
@@ -81,6 +89,14 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   config.store.pq_m = meta.get<uint64_t>();
   config.store.seed = meta.get<uint64_t>();
   config.rerank = meta.get<uint8_t>() != 0;
+  auto attributes_section = sections.find(kAttributes);
+  AttributeStore attributes;
+  if (attributes_section != sections.end()) {
+    ByteReader reader(attributes_section->second.data, attributes_section->second.size, "ATTR section");
+    attributes = AttributeStore::load(reader);
+    reader.expect_end();
+    config.attributes = attributes.schema();
+  }
   std::unique_ptr<Index> index;
   try {
     index = std::make_unique<Index>(config);
@@ -140,6 +156,19 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
     if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
   if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
   std::reverse(index->free_slots_.begin(), index->free_slots_.end());
+  if (attributes_section != sections.end()) {
+    // Attribute rows must exist exactly for the live vectors.
+    for (size_t slot = 0; slot < std::max(count, attributes.slot_count()); ++slot) {
+      bool vector_live = slot < count && index->slot_live(uint32_t(slot));
+      if (attributes.live().test(uint32_t(slot)) != vector_live)
+        throw FormatError("attribute rows disagree with the live vectors at slot " + std::to_string(slot));
+    }
+    attributes.resize(index->attributes_.slot_count());
+    index->attributes_ = std::move(attributes);
+  } else {
+    for (size_t slot = 0; slot < count; ++slot)
+      if (index->slot_live(uint32_t(slot))) index->attributes_.set_row(uint32_t(slot));
+  }
   index->slot_count_ = count;
   index->live_count_ = live;
   index->next_auto_id_ = next_auto_id;
