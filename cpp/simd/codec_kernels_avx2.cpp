@@ -7,7 +7,7 @@
 namespace vecindex::simd {
 namespace {
 
-inline VECINDEX_ISA_SECTION(avx2) float horizontal_sum(__m256 v) {
+inline __attribute__((always_inline)) float horizontal_sum(__m256 v) {
   __m128 low = _mm256_castps256_ps128(v);
   __m128 high = _mm256_extractf128_ps(v, 1);
   __m128 sum = _mm_add_ps(low, high);
@@ -16,17 +16,17 @@ inline VECINDEX_ISA_SECTION(avx2) float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(sum);
 }
 
-inline VECINDEX_ISA_SECTION(avx2) __m256 load_f16(const uint16_t* x) {
+inline __attribute__((always_inline)) __m256 load_f16(const uint16_t* x) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
 }
 
-inline VECINDEX_ISA_SECTION(avx2) __m256 load_bf16(const uint16_t* x) {
+inline __attribute__((always_inline)) __m256 load_bf16(const uint16_t* x) {
   __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 
-inline VECINDEX_ISA_SECTION(avx2) float scalar_f16(uint16_t v) { return _cvtsh_ss(v); }
-inline VECINDEX_ISA_SECTION(avx2) float scalar_bf16(uint16_t v) {
+inline __attribute__((always_inline)) float scalar_f16(uint16_t v) { return _cvtsh_ss(v); }
+inline __attribute__((always_inline)) float scalar_bf16(uint16_t v) {
   uint32_t bits = static_cast<uint32_t>(v) << 16;
   float out;
   __builtin_memcpy(&out, &bits, sizeof out);
@@ -34,7 +34,7 @@ inline VECINDEX_ISA_SECTION(avx2) float scalar_bf16(uint16_t v) {
 }
 
 template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
-VECINDEX_ISA_SECTION(avx2) float half_dot(const float* q, const uint16_t* x, size_t dim) {
+inline __attribute__((always_inline)) float half_dot(const float* q, const uint16_t* x, size_t dim) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
@@ -48,7 +48,7 @@ VECINDEX_ISA_SECTION(avx2) float half_dot(const float* q, const uint16_t* x, siz
 }
 
 template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
-VECINDEX_ISA_SECTION(avx2) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
+inline __attribute__((always_inline)) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
@@ -64,6 +64,20 @@ VECINDEX_ISA_SECTION(avx2) float half_l2sq(const float* q, const uint16_t* x, si
   float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
   for (; i < dim; ++i) { float d = q[i] - Scalar(x[i]); sum += d * d; }
   return sum;
+}
+
+// Concrete kernels: a template instance would ignore the section attribute.
+VECINDEX_ISA_SECTION(avx2) float f16_dot_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_f16, scalar_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float f16_l2sq_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_f16, scalar_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float bf16_dot_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_bf16, scalar_bf16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float bf16_l2sq_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_bf16, scalar_bf16>(q, x, dim);
 }
 
 VECINDEX_ISA_SECTION(avx2) float weighted_bytes_avx2(const float* w, const uint8_t* codes, size_t dim) {
@@ -197,10 +211,10 @@ VECINDEX_ISA_SECTION(avx2) uint32_t nearest_centroid_avx2(const float* x, const 
 
 const CodecKernelTable kAvx2CodecTable = {
     Level::avx2,
-    half_dot<load_f16, scalar_f16>,
-    half_l2sq<load_f16, scalar_f16>,
-    half_dot<load_bf16, scalar_bf16>,
-    half_l2sq<load_bf16, scalar_bf16>,
+    f16_dot_avx2,
+    f16_l2sq_avx2,
+    bf16_dot_avx2,
+    bf16_l2sq_avx2,
     weighted_bytes_avx2,
     weighted_bytes_i16_avx2,
     table_lookup_avx2,

@@ -8,21 +8,21 @@
 namespace vecindex::simd {
 namespace {
 
-inline VECINDEX_ISA_SECTION(avx512) __mmask16 tail_mask(size_t remaining) {
+inline __attribute__((always_inline)) __mmask16 tail_mask(size_t remaining) {
   return remaining >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << remaining) - 1u);
 }
 
-inline VECINDEX_ISA_SECTION(avx512) __m512 load_f16(const uint16_t* x, __mmask16 mask) {
+inline __attribute__((always_inline)) __m512 load_f16(const uint16_t* x, __mmask16 mask) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, x));
 }
 
-inline VECINDEX_ISA_SECTION(avx512) __m512 load_bf16(const uint16_t* x, __mmask16 mask) {
+inline __attribute__((always_inline)) __m512 load_bf16(const uint16_t* x, __mmask16 mask) {
   __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x));
   return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
 template <__m512 (*Load)(const uint16_t*, __mmask16)>
-VECINDEX_ISA_SECTION(avx512) float half_dot(const float* q, const uint16_t* x, size_t dim) {
+inline __attribute__((always_inline)) float half_dot(const float* q, const uint16_t* x, size_t dim) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 32 <= dim; i += 32) {
@@ -37,7 +37,7 @@ VECINDEX_ISA_SECTION(avx512) float half_dot(const float* q, const uint16_t* x, s
 }
 
 template <__m512 (*Load)(const uint16_t*, __mmask16)>
-VECINDEX_ISA_SECTION(avx512) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
+inline __attribute__((always_inline)) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 32 <= dim; i += 32) {
@@ -52,6 +52,20 @@ VECINDEX_ISA_SECTION(avx512) float half_l2sq(const float* q, const uint16_t* x, 
     acc0 = _mm512_fmadd_ps(d, d, acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// Concrete kernels: a template instance would ignore the section attribute.
+VECINDEX_ISA_SECTION(avx512) float f16_dot_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float f16_l2sq_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float bf16_dot_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_bf16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float bf16_l2sq_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_bf16>(q, x, dim);
 }
 
 VECINDEX_ISA_SECTION(avx512) float weighted_bytes_avx512(const float* w, const uint8_t* codes, size_t dim) {
@@ -97,7 +111,7 @@ VECINDEX_ISA_SECTION(avx512) float table_lookup_avx512(const float* table, const
   return _mm512_reduce_add_ps(acc);
 }
 
-inline VECINDEX_ISA_SECTION(avx512) __mmask8 word_mask(size_t remaining) {
+inline __attribute__((always_inline)) __mmask8 word_mask(size_t remaining) {
   return remaining >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << remaining) - 1u);
 }
 
@@ -169,10 +183,10 @@ VECINDEX_ISA_SECTION(avx512) uint32_t nearest_centroid_avx512(const float* x, co
 
 const CodecKernelTable kAvx512CodecTable = {
     Level::avx512,
-    half_dot<load_f16>,
-    half_l2sq<load_f16>,
-    half_dot<load_bf16>,
-    half_l2sq<load_bf16>,
+    f16_dot_avx512,
+    f16_l2sq_avx512,
+    bf16_dot_avx512,
+    bf16_l2sq_avx512,
     weighted_bytes_avx512,
     weighted_bytes_i16_avx512,
     table_lookup_avx512,
