@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/bind.h"
+#include "bindings/filter_types.h"
 #include "index/index.h"
 #include "util/errors.h"
 
@@ -42,7 +43,8 @@ void check_ids(const IdArray& ids) {
 void bind_index(py::module_& m) {
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
-                       size_t ef_search, uint64_t seed, size_t pq_m, bool rerank) {
+                       size_t ef_search, uint64_t seed, size_t pq_m, bool rerank,
+                       const std::vector<std::pair<std::string, std::string>>& attributes) {
              IndexConfig config;
              config.dim = dim;
              config.metric = parse_metric(metric);
@@ -54,10 +56,13 @@ void bind_index(py::module_& m) {
              config.store.pq_m = pq_m;
              config.store.seed = seed;
              config.rerank = rerank;
+             for (const auto& [name, kind] : attributes) config.attributes.push_back({name, parse_attribute_kind(kind)});
              return std::make_unique<Index>(config);
            }),
            py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("M"), py::arg("ef_construction"),
-           py::arg("ef_search"), py::arg("seed"), py::arg("pq_m"), py::arg("rerank"))
+           py::arg("ef_search"), py::arg("seed"), py::arg("pq_m"), py::arg("rerank"),
+           py::arg("attributes") = std::vector<std::pair<std::string, std::string>>())
+      .def_property_readonly("attribute_schema", [](const Index& self) { return schema_to_python(self.attribute_schema()); })
       .def_property_readonly("dim", [](const Index& self) { return self.config().dim; })
       .def_property_readonly("metric", [](const Index& self) { return metric_name(self.config().metric); })
       .def_property_readonly("dtype", [](const Index& self) { return self.config().dtype; })
@@ -70,7 +75,8 @@ void bind_index(py::module_& m) {
       .def_property_readonly("is_trained", &Index::is_trained)
       .def("__len__", &Index::size)
       .def("contains", &Index::contains, py::arg("id"))
-      .def("add", [](Index& self, const FloatArray& vectors, std::optional<IdArray> ids, bool replace, size_t threads) {
+      .def("add", [](Index& self, const FloatArray& vectors, std::optional<IdArray> ids, bool replace, size_t threads,
+                     const AttributeBatch* attributes) {
              check_matrix(vectors, self.config().dim, "vectors");
              size_t n = size_t(vectors.shape(0));
              const int64_t* id_data = nullptr;
@@ -83,13 +89,14 @@ void bind_index(py::module_& m) {
              std::vector<int64_t> assigned;
              {
                py::gil_scoped_release release;
-               assigned = self.add(vectors.data(), n, id_data, replace, threads, signal_poll());
+               assigned = self.add(vectors.data(), n, id_data, replace, threads, signal_poll(), attributes);
              }
              IdArray out(assigned.size());
              std::copy(assigned.begin(), assigned.end(), out.mutable_data());
              return out;
            },
-           py::arg("vectors"), py::arg("ids"), py::arg("replace"), py::arg("threads"))
+           py::arg("vectors"), py::arg("ids"), py::arg("replace"), py::arg("threads"),
+           py::arg("attributes") = nullptr)
       .def("train", [](Index& self, const FloatArray& vectors, size_t threads) {
              check_matrix(vectors, self.config().dim, "training vectors");
              py::gil_scoped_release release;
@@ -118,6 +125,67 @@ void bind_index(py::module_& m) {
              return py::make_tuple(ids, distances);
            },
            py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"))
+      .def("search_filtered", [](const Index& self, const FloatArray& queries, size_t k, size_t ef, size_t rerank_factor,
+                                 size_t threads, const std::vector<PyFilter>& filters, const std::string& strategy) {
+             check_matrix(queries, self.config().dim, "queries");
+             size_t nq = size_t(queries.shape(0));
+             SearchParams params;
+             params.k = k;
+             params.ef = ef;
+             params.rerank_factor = rerank_factor;
+             params.threads = threads;
+             if (k < 1 || k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(k));
+             std::vector<FilterExprPtr> exprs;
+             for (const auto& filter : filters) exprs.push_back(filter.expr);
+             FilterStrategy forced = parse_filter_strategy(strategy);
+             py::array_t<int64_t> ids({nq, k});
+             py::array_t<float> distances({nq, k});
+             int64_t* id_out = ids.mutable_data();
+             float* distance_out = distances.mutable_data();
+             {
+               py::gil_scoped_release release;
+               self.search_filtered(queries.data(), nq, params, exprs, forced, id_out, distance_out,
+                                    nq >= 64 ? signal_poll() : PollFn());
+             }
+             return py::make_tuple(ids, distances);
+           },
+           py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"),
+           py::arg("filters"), py::arg("strategy"))
+      .def("explain", [](const Index& self, const PyFilter& filter, size_t k, size_t ef, const std::string& strategy) {
+             FilterPlan plan;
+             {
+               py::gil_scoped_release release;
+               plan = self.explain(*filter.expr, k, ef, parse_filter_strategy(strategy));
+             }
+             py::dict out;
+             out["strategy"] = filter_strategy_name(plan.strategy);
+             out["matches"] = plan.matches;
+             out["live"] = plan.live;
+             out["selectivity"] = plan.selectivity;
+             out["ef"] = plan.ef;
+             out["visit_budget"] = plan.budget;
+             out["reason"] = plan.reason;
+             out["filter"] = describe_filter(*filter.expr);
+             return out;
+           },
+           py::arg("filter"), py::arg("k"), py::arg("ef"), py::arg("strategy"))
+      .def("get_attributes", [](const Index& self, const IdArray& ids) {
+             check_ids(ids);
+             std::vector<AttributeRow> rows;
+             {
+               py::gil_scoped_release release;
+               rows = self.get_attributes(ids.data(), size_t(ids.shape(0)));
+             }
+             py::dict out;
+             const auto& schema = self.attribute_schema();
+             for (size_t field = 0; field < schema.size(); ++field) {
+               py::list column;
+               for (const auto& row : rows) column.append(attribute_value_to_python(row[field]));
+               out[py::str(schema[field].name)] = column;
+             }
+             return out;
+           },
+           py::arg("ids"))
       .def("get", [](const Index& self, const IdArray& ids) {
              check_ids(ids);
              py::array_t<float> out({size_t(ids.shape(0)), self.config().dim});
@@ -165,17 +233,25 @@ void bind_index(py::module_& m) {
              self.save(path);
            },
            py::arg("path"))
-      .def_static("load", [](const std::string& path) {
+      .def_static("load", [](const std::string& path, bool mmap) {
              py::gil_scoped_release release;
-             return Index::load(path);
+             return Index::load(path, mmap);
            },
-           py::arg("path"))
+           py::arg("path"), py::arg("mmap") = false)
+      .def_property_readonly("read_only", &Index::read_only)
+      .def("compact", [](Index& self, size_t threads) {
+             py::gil_scoped_release release;
+             return self.compact(threads);
+           },
+           py::arg("threads"))
+      .def("deleted_count", &Index::deleted_count)
       .def("integrity_error", &Index::integrity_error)
       .def("memory_usage", [](const Index& self) {
              py::dict out;
              out["graph"] = self.memory_graph();
              out["codes"] = self.memory_codes();
              out["full_vectors"] = self.memory_full();
+             out["mapped"] = self.mapped_bytes();
              return out;
            })
       .def("stats", [](const Index& self) {
@@ -183,6 +259,7 @@ void bind_index(py::module_& m) {
              out["levels"] = self.graph().max_level() + 1;
              out["mean_degree0"] = self.graph().mean_degree0(self.slot_count());
              out["slots"] = self.slot_count();
+             out["deleted"] = self.deleted_count();
              return out;
            });
 }

@@ -17,8 +17,6 @@ uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t pack_entry(uint32_t slot, int level) { return (uint64_t(slot) << 8) | uint64_t(level); }
-
 bool bit_set(const uint64_t* bits, uint32_t slot) { return (bits[slot >> 6] >> (slot & 63)) & 1; }
 
 using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;

@@ -69,6 +69,10 @@ class HnswGraph {
   size_t max_degree(int level) const { return level == 0 ? M0_ : M_; }
 
 
+  // Takes the nodes flagged in `removed` out of the graph for good, repairing the links of
+  // nodes that pointed at them. Must not run concurrently with insert or search.
+  void remove_nodes(const std::vector<uint8_t>& removed, size_t count, const VectorStore& store, size_t threads);
+
   void save(ByteWriter& out, size_t count) const;
   // Validates levels, degrees, neighbour ranges and the entry point before accepting.
   void load(ByteReader& in, size_t count);
@@ -81,6 +85,7 @@ class HnswGraph {
 
  private:
   static constexpr uint64_t kEmptyEntry = ~uint64_t(0);
+  static uint64_t pack_entry(uint32_t slot, int level) { return (uint64_t(slot) << 8) | uint64_t(level); }
 
   uint32_t* links(uint32_t slot, int level);
   const uint32_t* links(uint32_t slot, int level) const;

@@ -34,6 +34,7 @@ Index::Index(const IndexConfig& config)
     : config_((config.validate(), config)),
       store_(make_store(config.dtype, config.dim, config.metric, config.store)),
       graph_(config.M, config.ef_construction, config.seed),
+      attributes_(config.attributes),
       ef_search_(config.ef_search) {
   if (config_.rerank && store_->dtype() != "f32") full_store_ = make_store("f32", config.dim, config.metric, config.store);
 }
@@ -98,11 +99,13 @@ void Index::ensure_capacity(size_t needed) {
   store_->reserve(grown);
   if (full_store_) full_store_->reserve(grown);
   graph_.reserve(grown);
+  attributes_.resize(grown);
   slot_to_id_.resize(grown, -1);
   live_bits_.resize((grown + 63) / 64, 0);
 }
 
 void Index::train(const float* vectors, size_t n, size_t threads) {
+  require_writable("train");
   check_vectors(vectors, n);
   if (!store_->needs_training()) return;
   if (n < store_->min_training_size())
@@ -116,8 +119,15 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 }
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
-                                const PollFn& poll) {
+                                const PollFn& poll, const AttributeBatch* attributes) {
+  require_writable("add");
   if (n == 0) return {};
+  if (attributes) {
+    if (attributes->rows() != n)
+      throw InvalidArgument("got attributes for " + std::to_string(attributes->rows()) + " rows and " +
+                            std::to_string(n) + " vectors");
+    if (!attributes->fits(attributes_)) throw InvalidArgument("attributes do not follow this index's attribute schema");
+  }
   check_vectors(vectors, n);
   const size_t dim = config_.dim;
   std::vector<float> prepared(n * dim);
@@ -153,20 +163,33 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (next_auto_id_ > std::numeric_limits<int64_t>::max() - int64_t(n)) throw InvalidArgument("automatic ids overflow int64");
       for (size_t i = 0; i < n; ++i) assigned[i] = next_auto_id_ + int64_t(i);
     }
-    ensure_capacity(slot_count_ + n);
+    ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
     for (size_t i = 0; i < n; ++i) {
       auto found = id_to_slot_.find(assigned[i]);
       if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
         set_live(found->second, false);
         slot_to_id_[found->second] = -1;
+        attributes_.clear_row(found->second);
       }
-      uint32_t slot = uint32_t(slot_count_++);
+      uint32_t slot;
+      if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+      } else {
+        slot = uint32_t(slot_count_++);
+      }
       slots[i] = slot;
       id_to_slot_[assigned[i]] = slot;
       slot_to_id_[slot] = assigned[i];
       // Saturates: id INT64_MAX must not overflow (auto ids then report exhaustion).
       const int64_t after = assigned[i] == std::numeric_limits<int64_t>::max() ? assigned[i] : assigned[i] + 1;
       next_auto_id_ = std::max(next_auto_id_, after);
+    }
+    // Rows are written before the vectors go live, so a search never sees one without the other.
+    if (attributes) {
+      attributes->write(attributes_, slots.data());
+    } else {
+      for (uint32_t slot : slots) attributes_.set_row(slot);
     }
   }
 
@@ -186,6 +209,8 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       if (!slot_live(slots[i]) && slot_to_id_[slots[i]] == assigned[i]) {
         id_to_slot_.erase(assigned[i]);
         slot_to_id_[slots[i]] = -1;
+        attributes_.clear_row(slots[i]);
+        if (!graph_.contains(slots[i])) free_slots_.push_back(slots[i]);
       }
     }
     throw;
@@ -245,6 +270,7 @@ void Index::get(const int64_t* ids, size_t n, float* out) const {
 }
 
 void Index::remove(const int64_t* ids, size_t n) {
+  require_writable("delete");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
@@ -255,8 +281,37 @@ void Index::remove(const int64_t* ids, size_t n) {
     if (found == id_to_slot_.end()) continue;  // listed twice in this call
     set_live(found->second, false);
     slot_to_id_[found->second] = -1;
+    attributes_.clear_row(found->second);
     id_to_slot_.erase(found);
   }
+}
+
+size_t Index::deleted_count() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  size_t tombstones = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    tombstones += graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot));
+  return tombstones;
+}
+
+size_t Index::compact(size_t threads) {
+  require_writable("compact");
+  std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<uint8_t> removed(slot_count_, 0);
+  size_t freed = 0;
+  for (size_t slot = 0; slot < slot_count_; ++slot) {
+    if (graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot))) {
+      removed[slot] = 1;
+      ++freed;
+    }
+  }
+  if (freed == 0) return 0;
+  graph_.remove_nodes(removed, slot_count_, *store_, threads);
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    if (removed[slot]) free_slots_.push_back(uint32_t(slot));
+  // Lowest slots are reused first, keeping the used range dense.
+  std::sort(free_slots_.begin(), free_slots_.end(), std::greater<uint32_t>());
+  return freed;
 }
 
 std::vector<int64_t> Index::ids() const {

@@ -13,7 +13,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "filter/attribute_batch.h"
+#include "filter/attribute_store.h"
+#include "filter/bitmap.h"
+#include "filter/filter_expr.h"
+#include "filter/planner.h"
 #include "graph/hnsw_graph.h"
+#include "io/mapped_file.h"
 #include "storage/vector_store.h"
 #include "util/parallel.h"
 
@@ -29,6 +35,7 @@ struct IndexConfig {
   uint64_t seed = 100;
   StoreOptions store;
   bool rerank = false;  // keep full f32 vectors beside compressed codes
+  std::vector<AttributeField> attributes;  // typed attribute columns for filtering
 
   void validate() const;  // throws InvalidArgument
 };
@@ -51,8 +58,9 @@ class Index {
 
   // Adds n row-major vectors. ids may be null (auto ids continue after the largest seen).
   // With replace=false an existing id is an error; with replace=true its vector is replaced.
+  // `attributes` (optional) holds one row per vector; rows become visible with the vectors.
   std::vector<int64_t> add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
-                           const PollFn& poll = nullptr);
+                           const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
 
   // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
   void train(const float* vectors, size_t n, size_t threads);
@@ -62,6 +70,18 @@ class Index {
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
               float* out_distances, const PollFn& poll = nullptr) const;
 
+  // Filtered search (index_filtered.cpp): `filters` holds one expression for every query or
+  // one per query. A planner picks exact scan / filtered graph walk / post-filter per query
+  // from the exact match count, unless `strategy` forces one.
+  void search_filtered(const float* queries, size_t nq, const SearchParams& params,
+                       const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
+                       float* out_distances, const PollFn& poll = nullptr) const;
+  // The plan search_filtered would use for this filter (k and ef as in SearchParams).
+  FilterPlan explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const;
+  // Attribute rows of ids (schema order). Throws KeyNotFound listing unknown ids.
+  std::vector<AttributeRow> get_attributes(const int64_t* ids, size_t n) const;
+  const std::vector<AttributeField>& attribute_schema() const { return attributes_.schema(); }
+
   // Copies the stored vectors of ids into out (n x dim). Throws KeyNotFound listing unknown ids.
   void get(const int64_t* ids, size_t n, float* out) const;
 
@@ -69,10 +89,19 @@ class Index {
   void remove(const int64_t* ids, size_t n);
   std::vector<int64_t> ids() const;
 
+  // Unlinks tombstoned vectors from the graph (repairing their neighbours' links) and frees
+  // their slots for later adds. Blocks other calls while it runs. Returns slots freed.
+  size_t compact(size_t threads);
+  size_t deleted_count() const;
+
   std::vector<uint8_t> to_bytes() const;
   static std::unique_ptr<Index> from_bytes(const uint8_t* data, size_t size);
   void save(const std::string& path) const;
-  static std::unique_ptr<Index> load(const std::string& path);
+  // With mmap=true the file is mapped read-only and full-precision vectors are searched in
+  // place (no copy); the index then refuses add/delete/compact/train with StateError.
+  static std::unique_ptr<Index> load(const std::string& path, bool mmap = false);
+  bool read_only() const { return mapping_ != nullptr; }
+  size_t mapped_bytes() const;
 
   std::string integrity_error() const;
   size_t slot_count() const { return slot_count_; }
@@ -92,22 +121,31 @@ class Index {
   void set_live(uint32_t slot, bool live);
   void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
                   const uint64_t* accept, VisitedPool& pool) const;
-  void load_sections(const uint8_t* data, size_t size);
+  static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);
+  void require_writable(const char* operation) const;
+  // Match bitmap of a filter over live slots; caller holds structure_mutex_ (shared).
+  Bitmap match_bitmap(const FilterExpr& filter) const;
+  void search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
+                           const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
+                           float* out_distances, VisitedPool& pool) const;
 
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;
   std::unique_ptr<VectorStore> full_store_;  // only with rerank on a compressed dtype
   HnswGraph graph_;
+  AttributeStore attributes_;  // written only under an exclusive structure_mutex_
 
   mutable std::shared_mutex structure_mutex_;
   std::unordered_map<int64_t, uint32_t> id_to_slot_;
   std::vector<int64_t> slot_to_id_;  // -1: free or deleted
   std::vector<uint64_t> live_bits_;
+  std::vector<uint32_t> free_slots_;  // unlinked by compact(), reused by add()
   size_t slot_count_ = 0;   // slots handed out so far
   std::atomic<size_t> live_count_{0};
   int64_t next_auto_id_ = 0;
   std::atomic<size_t> ef_search_;
   mutable VisitedPool visited_pool_;
+  std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
 };
 
 }  // namespace vecindex

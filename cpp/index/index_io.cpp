@@ -1,6 +1,7 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
-// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional).
-#include <bit>
+// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional), ATTR
+// (attribute columns; optional, absent means no attributes).
+#include <algorithm>
 #include <limits>
 #include <mutex>
 
@@ -16,6 +17,7 @@ constexpr uint32_t kIds = io::make_tag("IDS_");
 constexpr uint32_t kGraph = io::make_tag("GRPH");
 constexpr uint32_t kVectors = io::make_tag("VECS");
 constexpr uint32_t kFull = io::make_tag("FULL");
+constexpr uint32_t kAttributes = io::make_tag("ATTR");
 
 const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sections, uint32_t tag) {
   auto found = sections.find(tag);
@@ -48,8 +50,12 @@ std::vector<uint8_t> Index::to_bytes() const {
   // An add between its two phases has ids assigned to slots that are not live yet; the
   // snapshot leaves them out (as if that add had not started), so the file stays consistent.
   std::vector<int64_t> snapshot_ids(slot_to_id_.begin(), slot_to_id_.begin() + count);
-  for (size_t slot = 0; slot < count; ++slot)
-    if (!slot_live(uint32_t(slot))) snapshot_ids[slot] = -1;
+  std::vector<uint32_t> in_flight;
+  for (size_t slot = 0; slot < count; ++slot) {
+    if (slot_live(uint32_t(slot))) continue;
+    if (snapshot_ids[slot] >= 0) in_flight.push_back(uint32_t(slot));
+    snapshot_ids[slot] = -1;
+  }
   ids.put_array(snapshot_ids.data(), count);
   ids.put_array(live_bits_.data(), (count + 63) / 64);
 
@@ -65,10 +71,23 @@ std::vector<uint8_t> Index::to_bytes() const {
     full_store_->save(full, count);
     sections.emplace_back(kFull, full.take());
   }
+  if (!attributes_.schema().empty()) {
+    ByteWriter attributes;
+    if (in_flight.empty()) {
+      attributes_.save(attributes);
+    } else {  // rare: copy, so the in-flight rows are left out as their ids are
+      AttributeStore snapshot = attributes_;
+      for (uint32_t slot : in_flight) snapshot.clear_row(slot);
+      snapshot.save(attributes);
+    }
+    sections.emplace_back(kAttributes, attributes.take());
+  }
   return io::build_container(sections);
 }
 
-std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
+std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) { return from_image(data, size, false); }
+
+std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool view) {
   auto sections = io::parse_container(data, size);
   const io::SectionView& meta_view = require(sections, kMeta);
   ByteReader meta(meta_view.data, meta_view.size, "META section");
@@ -88,6 +107,14 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   config.store.pq_m = meta.get<uint64_t>();
   config.store.seed = meta.get<uint64_t>();
   config.rerank = meta.get<uint8_t>() != 0;
+  auto attributes_section = sections.find(kAttributes);
+  AttributeStore attributes;
+  if (attributes_section != sections.end()) {
+    ByteReader reader(attributes_section->second.data, attributes_section->second.size, "ATTR section");
+    attributes = AttributeStore::load(reader);
+    reader.expect_end();
+    config.attributes = attributes.schema();
+  }
   std::unique_ptr<Index> index;
   try {
     index = std::make_unique<Index>(config);
@@ -116,12 +143,14 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   index->graph_.load(graph, count);
   const io::SectionView& vectors_view = require(sections, kVectors);
   ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
-  index->store_->load(vectors, count);
+  if (view) index->store_->load_view(vectors, count);
+  else index->store_->load(vectors, count);
   vectors.expect_end();
   if (index->full_store_) {
     const io::SectionView& full_view = require(sections, kFull);
     ByteReader full(full_view.data, full_view.size, "FULL section");
-    index->full_store_->load(full, count);
+    if (view) index->full_store_->load_view(full, count);
+    else index->full_store_->load(full, count);
     full.expect_end();
   }
 
@@ -131,7 +160,10 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
     bool is_live = index->slot_live(uint32_t(slot));
     if (id < -1) throw FormatError("slot " + std::to_string(slot) + " has an invalid id");
     if (is_live != (id >= 0)) throw FormatError("slot " + std::to_string(slot) + " has inconsistent id and live flag");
-    if (!is_live) continue;
+    if (!is_live) {
+      if (!index->graph_.contains(uint32_t(slot))) index->free_slots_.push_back(uint32_t(slot));
+      continue;
+    }
     if (!index->graph_.contains(uint32_t(slot))) throw FormatError("live slot " + std::to_string(slot) + " is not in the graph");
     // next_auto_id saturates at INT64_MAX, so the largest id may equal it.
     if (id >= next_auto_id && !(id == std::numeric_limits<int64_t>::max() && next_auto_id == id))
@@ -143,6 +175,20 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
   for (size_t slot = count; slot < ((count + 63) / 64) * 64; ++slot)
     if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
   if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
+  std::reverse(index->free_slots_.begin(), index->free_slots_.end());
+  if (attributes_section != sections.end()) {
+    // Attribute rows must exist exactly for the live vectors.
+    for (size_t slot = 0; slot < std::max(count, attributes.slot_count()); ++slot) {
+      bool vector_live = slot < count && index->slot_live(uint32_t(slot));
+      if (attributes.live().test(uint32_t(slot)) != vector_live)
+        throw FormatError("attribute rows disagree with the live vectors at slot " + std::to_string(slot));
+    }
+    attributes.resize(index->attributes_.slot_count());
+    index->attributes_ = std::move(attributes);
+  } else {
+    for (size_t slot = 0; slot < count; ++slot)
+      if (index->slot_live(uint32_t(slot))) index->attributes_.set_row(uint32_t(slot));
+  }
   index->slot_count_ = count;
   index->live_count_ = live;
   index->next_auto_id_ = next_auto_id;
@@ -151,9 +197,23 @@ std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) {
 
 void Index::save(const std::string& path) const { io::write_file_atomically(path, to_bytes()); }
 
-std::unique_ptr<Index> Index::load(const std::string& path) {
-  std::vector<uint8_t> bytes = io::read_file(path);
-  return from_bytes(bytes.data(), bytes.size());
+std::unique_ptr<Index> Index::load(const std::string& path, bool mmap) {
+  if (!mmap) {
+    std::vector<uint8_t> bytes = io::read_file(path);
+    return from_bytes(bytes.data(), bytes.size());
+  }
+  auto mapping = std::make_shared<const io::MappedFile>(path);
+  std::unique_ptr<Index> index = from_image(mapping->data(), mapping->size(), true);
+  index->mapping_ = std::move(mapping);
+  return index;
+}
+
+size_t Index::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void Index::require_writable(const char* operation) const {
+  if (mapping_)
+    throw StateError(std::string(operation) +
+                     "() is not allowed: this index is a read-only memory map; load it with mmap=False to modify it");
 }
 
 }  // namespace vecindex

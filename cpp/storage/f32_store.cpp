@@ -62,7 +62,9 @@ F32Store::F32Store(size_t dim, Metric metric)
 
 void F32Store::reserve(size_t capacity) {
   if (capacity <= capacity_) return;
+  if (base_ != buffer_.data()) throw StateError("vectors are a read-only view of a mapped file");
   buffer_.resize(capacity * row_bytes_);
+  base_ = buffer_.data();
   if (metric_ == Metric::ip) norms_squared_.resize(capacity, 0.0f);
   capacity_ = capacity;
 }
@@ -127,31 +129,61 @@ float F32Store::distance_between(uint32_t a, uint32_t b) const {
 }
 
 void F32Store::save(ByteWriter& out, size_t count) const {
+  // Rows are written with their in-memory padding, after a header padded to 64 bytes, so a
+  // mapped file can be searched in place.
   out.put<uint64_t>(dim_);
   out.put<uint64_t>(count);
-  for (size_t slot = 0; slot < count; ++slot) out.put_array(row(uint32_t(slot)), dim_);
+  out.put<uint64_t>(row_bytes_);
+  static const uint8_t zeros[64] = {};
+  out.append(zeros, 64 - 3 * sizeof(uint64_t));
+  out.append(base_, count * row_bytes_);
 }
 
-void F32Store::load(ByteReader& in, size_t count) {
+const uint8_t* F32Store::read_rows(ByteReader& in, size_t count) {
   uint64_t dim = in.get<uint64_t>();
   uint64_t stored = in.get<uint64_t>();
+  uint64_t row_bytes = in.get<uint64_t>();
   if (dim != dim_) throw FormatError("f32 vectors have dim " + std::to_string(dim) + ", header says " + std::to_string(dim_));
   if (stored != count) throw FormatError("f32 vectors section holds " + std::to_string(stored) + " rows, header says " + std::to_string(count));
-  if (count != 0 && in.remaining() / count < dim_ * sizeof(float)) throw FormatError("f32 vectors section is truncated");
-  reserve(count);
+  if (row_bytes != row_bytes_) throw FormatError("f32 vectors section has an unexpected row size");
+  in.take(64 - 3 * sizeof(uint64_t));
+  if (count != 0 && in.remaining() / count < row_bytes_) throw FormatError("f32 vectors section is truncated");
+  const uint8_t* rows = in.take(count * row_bytes_);
+  // add() refuses NaN, infinity and overflowing norms; a file must not smuggle them in (NaN or
+  // infinite distances break search). Cosine rows are unit vectors, so the bound holds for them.
   for (size_t slot = 0; slot < count; ++slot) {
-    float* row = mutable_row(uint32_t(slot));
-    in.get_array(row, dim_);
-    // add() refuses NaN, infinity and overflowing norms; a file must not smuggle them in
-    // (NaN or infinite distances break search). Cosine rows are unit vectors, so the bound holds.
+    float row[64];
     double squared_norm = 0;
-    for (size_t i = 0; i < dim_; ++i) {
-      if (!std::isfinite(row[i])) throw FormatError("f32 vectors section holds NaN or infinity");
-      squared_norm += double(row[i]) * row[i];
+    for (size_t begin = 0; begin < dim_; begin += 64) {
+      size_t n = std::min<size_t>(64, dim_ - begin);
+      std::memcpy(row, rows + slot * row_bytes_ + begin * sizeof(float), n * sizeof(float));  // may be unaligned
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(row[i])) throw FormatError("f32 vectors section holds NaN or infinity");
+        squared_norm += double(row[i]) * row[i];
+      }
     }
     if (squared_norm > kMaxSquaredNorm) throw FormatError("f32 vectors section holds a vector too large to search");
   }
+  return rows;
+}
+
+void F32Store::load(ByteReader& in, size_t count) {
+  const uint8_t* rows = read_rows(in, count);
+  reserve(std::max<size_t>(count, 1));
+  if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
   for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 
+void F32Store::load_view(ByteReader& in, size_t count) {
+  const uint8_t* rows = read_rows(in, count);
+  if (reinterpret_cast<uintptr_t>(rows) % 64 != 0) {  // not a mapped file: fall back to a copy
+    reserve(std::max<size_t>(count, 1));
+    if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
+  } else {
+    base_ = rows;
+    capacity_ = count;
+  }
+  if (metric_ == Metric::ip) norms_squared_.resize(std::max(norms_squared_.size(), count), 0.0f);
+  for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
+}
 }  // namespace vecindex

@@ -33,21 +33,23 @@ class F32Store final : public VectorStore {
 
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
+  void load_view(ByteReader& in, size_t count) override;
   size_t memory_bytes() const override { return buffer_.size(); }
 
-  const float* row(uint32_t slot) const {
-    return reinterpret_cast<const float*>(buffer_.data() + size_t(slot) * row_bytes_);
-  }
+  const float* row(uint32_t slot) const { return reinterpret_cast<const float*>(base_ + size_t(slot) * row_bytes_); }
 
  private:
   void update_norm(uint32_t slot);
   float* mutable_row(uint32_t slot) { return reinterpret_cast<float*>(buffer_.data() + size_t(slot) * row_bytes_); }
+  // Reads the section header and returns a pointer to `count` padded rows inside `in`.
+  const uint8_t* read_rows(ByteReader& in, size_t count);
 
   size_t dim_;
   Metric metric_;
   size_t row_bytes_;  // dim floats rounded up to 64 bytes
   size_t capacity_ = 0;
   AlignedBuffer buffer_;
+  const uint8_t* base_ = nullptr;  // buffer_.data(), or a read-only view into a mapped file
   std::vector<float> norms_squared_;         // per slot, only for Metric::ip
   std::atomic<float> max_norm_squared_{0.0f};
   const simd::KernelTable& kernels_;

@@ -76,6 +76,9 @@ class VectorStore {
   // Serialise the first `count` slots plus codec parameters; load() validates everything.
   virtual void save(ByteWriter& out, size_t count) const = 0;
   virtual void load(ByteReader& in, size_t count) = 0;
+  // Like load(), but a store may point into `in`'s memory instead of copying (the caller keeps
+  // that memory alive and read-only: an mmap-ed file). The default copies.
+  virtual void load_view(ByteReader& in, size_t count) { load(in, count); }
   virtual size_t memory_bytes() const = 0;
 };
 

@@ -7,7 +7,8 @@
 array([0])
 """
 from vecindex._core import FormatError, simd_info
+from vecindex.filters import AllowList, F
 from vecindex.index import Index
 
-__all__ = ["FormatError", "Index", "simd_info"]
+__all__ = ["AllowList", "F", "FormatError", "Index", "simd_info"]
 __version__ = "0.1.0"

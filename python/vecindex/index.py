@@ -7,6 +7,8 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 
 from vecindex import _core
+from vecindex import attributes as _attributes
+from vecindex.filters import AllowList, Filter
 from vecindex._validation import (
     as_ids,
     as_matrix,
@@ -39,6 +41,10 @@ class Index:
         Storage of vectors: ``"f32"`` (default).
     seed:
         Seed for level assignment; with one thread a build is deterministic for a fixed seed.
+    attributes:
+        Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
+        "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
+        :meth:`add` (``attrs=``) and may be missing (None).
 
     Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
     ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
@@ -57,6 +63,7 @@ class Index:
         *,
         pq_m: int = 0,
         rerank: bool = False,
+        attributes: Optional[dict] = None,
     ) -> None:
         dim = check_positive_int(dim, "dim", 1, 65536)
         metric = check_metric(metric)
@@ -67,7 +74,8 @@ class Index:
         if not isinstance(dtype, str):
             raise TypeError(f"dtype must be a string such as 'f32', got {type(dtype).__name__}")
         pq_m = check_positive_int(pq_m, "pq_m", 0, dim)
-        self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank))
+        schema = _attributes.normalize_schema(attributes)
+        self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank), schema)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -103,6 +111,11 @@ class Index:
         return self._core.ef_construction
 
     @property
+    def attributes(self) -> dict:
+        """The attribute schema: name -> kind."""
+        return dict(self._core.attribute_schema)
+
+    @property
     def ef_search(self) -> int:
         """Default beam width for searches; set it to trade speed for recall."""
         return self._core.ef_search
@@ -133,6 +146,7 @@ class Index:
         vectors: Any,
         ids: Any = None,
         *,
+        attrs: Any = None,
         replace: bool = False,
         threads: Optional[int] = None,
     ) -> np.ndarray:
@@ -143,12 +157,22 @@ class Index:
         continue after the largest id seen so far (0..n-1 for a new index). Adding an id that
         already exists raises ``ValueError`` unless ``replace=True``, which replaces its vector.
         NaN or infinite values raise ``ValueError``.
+
+        ``attrs`` gives the declared attributes of the new vectors: a dict of columns (one
+        value per vector, None where missing), a list of per-vector dicts, or a pandas
+        DataFrame. Attributes left out are missing. Every column is checked before anything
+        is added.
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
         id_array = None if ids is None else as_ids(ids, matrix.shape[0])
+        batch = None
+        if attrs is not None:
+            schema = list(self._core.attribute_schema)
+            prepared = _attributes.prepare(schema, attrs, matrix.shape[0])
+            batch = _attributes.build_batch(schema, prepared, matrix.shape[0])
         if matrix.shape[0] == 0:
             return np.empty(0, dtype=np.int64)
-        return self._core.add(matrix, id_array, bool(replace), check_threads(threads))
+        return self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch)
 
     def search(
         self,
@@ -158,6 +182,8 @@ class Index:
         ef: Optional[int] = None,
         threads: Optional[int] = None,
         rerank_factor: int = 4,
+        filter: Any = None,
+        strategy: str = "auto",
     ) -> Tuple[np.ndarray, np.ndarray]:
         """Find the k nearest neighbours of each query.
 
@@ -165,15 +191,70 @@ class Index:
         A 1-D query gives 1-D results of shape (k,). When fewer than k vectors can be found
         (a small index), rows are padded with id -1 and distance +inf. ``ef`` overrides
         ``ef_search`` for this call (at least k is used).
+
+        ``filter`` restricts results to matching vectors:
+
+        - an expression such as ``(F.section == "python") & (F.size < 500)``;
+        - an array or list of ids (an allow-list);
+        - a Python callable ``f(id) -> bool``: the slow path, called once per live id on
+          every search call to build an allow-list;
+        - a list with one of the above (or None) per query.
+
+        Filtered results are exact-or-near-exact at every selectivity: a planner picks an
+        exact scan of the matches, a graph walk over matching nodes, or an ordinary walk with
+        a widened beam, from the exact match count (see :meth:`explain`). ``strategy`` forces
+        one of ``"exact"``, ``"filtered_graph"``, ``"post_filter"`` (for benchmarking).
+        Rows with fewer than k matches are padded with id -1 and distance +inf.
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
         k = check_positive_int(k, "k", 1, 100000)
         ef_value = 0 if ef is None else check_positive_int(ef, "ef", 1, 1000000)
         rerank_factor = check_positive_int(rerank_factor, "rerank_factor", 1, 1000)
-        ids, distances = self._core.search(matrix, k, ef_value, rerank_factor, check_threads(threads))
+        if filter is None and strategy == "auto":
+            ids, distances = self._core.search(matrix, k, ef_value, rerank_factor, check_threads(threads))
+        else:
+            filters = self._core_filters(filter, matrix.shape[0])
+            ids, distances = self._core.search_filtered(matrix, k, ef_value, rerank_factor, check_threads(threads),
+                                                        filters, _check_strategy(strategy))
         if was_1d:
             return ids[0], distances[0]
         return ids, distances
+
+    def explain(self, filter: Any, k: int = 10, *, ef: Optional[int] = None, strategy: str = "auto") -> dict:
+        """How a search with this filter would run: strategy, exact match count, selectivity, why."""
+        k = check_positive_int(k, "k", 1, 100000)
+        ef_value = 0 if ef is None else check_positive_int(ef, "ef", 1, 1000000)
+        (core_filter,) = self._core_filters(filter, 1, allow_per_query=False)
+        return dict(self._core.explain(core_filter, k, ef_value, _check_strategy(strategy)))
+
+    def get_attrs(self, ids: Any) -> dict:
+        """Attributes of ``ids`` as a dict of columns (lists, None where missing).
+
+        Unknown ids raise ``KeyError``.
+        """
+        return dict(self._core.get_attributes(as_ids(ids)))
+
+    def _core_filters(self, filter: Any, queries: int, allow_per_query: bool = True) -> list:
+        if allow_per_query and isinstance(filter, list) and any(
+                item is None or isinstance(item, (Filter, list, tuple, np.ndarray)) or callable(item) for item in filter):
+            if len(filter) != queries:
+                raise ValueError(f"got {len(filter)} filters for {queries} queries; pass one filter, or one per query")
+            return [self._one_filter(item) for item in filter]
+        return [self._one_filter(filter)]
+
+    def _one_filter(self, filter: Any) -> "_core.FilterExpr":
+        if filter is None:
+            return _core.FilterExpr.all()
+        if isinstance(filter, Filter):
+            return filter.to_core()
+        if callable(filter):
+            live = self._core.ids()
+            keep = np.fromiter((bool(filter(int(i))) for i in live), dtype=bool, count=live.size)
+            return AllowList(live[keep]).to_core()
+        if isinstance(filter, (list, tuple, np.ndarray, range)):
+            return AllowList(np.asarray(filter, dtype=np.int64) if len(filter) else np.empty(0, np.int64)).to_core()
+        raise TypeError(f"filter must be an F expression, an array of ids, a callable or a list of those, "
+                        f"not {type(filter).__name__}")
 
     def get(self, ids: Any) -> np.ndarray:
         """Return the stored vectors of ``ids`` as float32 (m, dim).
@@ -184,8 +265,20 @@ class Index:
         return self._core.get(as_ids(ids))
 
     def delete(self, ids: Any) -> None:
-        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``."""
+        """Remove ids; they never come back from search. Unknown ids raise ``KeyError``
+        (listing them) and nothing is deleted. A deleted id may be added again. Deleted
+        vectors stay in the graph as routing points until :meth:`compact` frees their slots.
+        """
         self._core.remove(as_ids(ids))
+
+    def compact(self, *, threads: Optional[int] = None) -> int:
+        """Unlink deleted vectors from the graph and free their slots for later adds.
+
+        Neighbours of deleted nodes are re-linked through the deleted nodes' own links, so
+        search quality holds. Other calls on this index wait while it runs. Returns the
+        number of slots freed.
+        """
+        return self._core.compact(check_threads(threads))
 
     def ids(self) -> np.ndarray:
         """All live ids, as int64."""
@@ -202,13 +295,23 @@ class Index:
         self._core.save(_checked_path(path))
 
     @classmethod
-    def load(cls, path: PathLike) -> "Index":
+    def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
         """Read an index written by :meth:`save`.
+
+        With ``mmap=True`` the file is memory-mapped read-only and full-precision vectors are
+        searched in place without being copied into RAM (the graph and ids are still read and
+        validated). Such an index is read-only: ``add``, ``delete``, ``compact`` and ``train``
+        raise ``RuntimeError``. Do not modify or truncate the file while it is mapped.
 
         A corrupt, truncated or foreign file raises :class:`vecindex.FormatError`; a missing
         or unreadable file raises ``OSError``.
         """
-        return cls._wrap(_core.Index.load(_checked_path(path)))
+        return cls._wrap(_core.Index.load(_checked_path(path), bool(mmap)))
+
+    @property
+    def read_only(self) -> bool:
+        """True for an index loaded with ``mmap=True``."""
+        return self._core.read_only
 
     def to_bytes(self) -> bytes:
         """The index as bytes, in the same format as :meth:`save`."""
@@ -229,7 +332,9 @@ class Index:
 
     # -- introspection ----------------------------------------------------------------
     def memory_usage(self) -> dict:
-        """Bytes held, by part: graph, codes and full vectors."""
+        """Bytes held in RAM, by part: graph, codes and full vectors; ``mapped`` is the size of
+        the memory-mapped file for an index loaded with ``mmap=True`` (its vectors are not in
+        the other parts)."""
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
@@ -249,6 +354,12 @@ def _checked_path(path: PathLike) -> Union[str, bytes]:
     if ("\0" if isinstance(path, str) else b"\0") in path:
         raise ValueError("embedded null byte in path")
     return path
+
+
+def _check_strategy(strategy: str) -> str:
+    if strategy not in ("auto", "exact", "filtered_graph", "post_filter"):
+        raise ValueError(f"strategy must be 'auto', 'exact', 'filtered_graph' or 'post_filter', not {strategy!r}")
+    return strategy
 
 
 def _from_bytes(data: bytes) -> Index:

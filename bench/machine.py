@@ -1,0 +1,68 @@
+"""What the numbers were measured on: CPU, cores, SIMD level, library versions."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+# Distributions whose versions change the numbers.
+VERSIONED = ("vecindex", "hnswlib", "faiss-cpu", "usearch", "numpy", "h5py", "matplotlib")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """The SIMD flags that matter for distance kernels, as the kernel reports them."""
+    wanted = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512dq", "avx512_vnni", "avx512_vpopcntdq", "asimd", "sve"}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):
+                    return sorted(wanted & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return []
+
+
+def simd_info() -> dict | str:
+    try:
+        import vecindex
+        return vecindex.simd_info()
+    except Exception as error:  # noqa: BLE001 - machine info must never stop a run
+        return f"unavailable ({error})"
+
+
+def library_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def load_average() -> tuple[float, float, float] | None:
+    """1/5/15-minute load: a busy machine explains noisy QPS."""
+    return os.getloadavg() if hasattr(os, "getloadavg") else None
+
+
+def describe() -> dict:
+    return {"cpu_model": cpu_model(), "cpu_flags": cpu_flags(), "logical_cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "platform": platform.platform(), "python": sys.version.split()[0],
+            "load_average_at_start": load_average(),
+            "simd_info": simd_info(), "libraries": library_versions(),
+            "env": {key: os.environ[key] for key in ("VECINDEX_SIMD", "OMP_NUM_THREADS")
+                    if key in os.environ}}

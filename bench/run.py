@@ -1,0 +1,115 @@
+"""Benchmark vecindex against its peers on one dataset; write JSON + PNG and print tables.
+
+    python bench/run.py --quick
+    python bench/run.py --dataset /work/shared/data/debian-minilm-384-angular.hdf5
+    python bench/run.py --dataset base.fvecs --queries query.fvecs --groundtruth gt.ivecs --metric l2
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make `bench` importable from the repository root. vecindex itself lives in
+    # python/, so this cannot shadow the installed package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import datasets, machine, report as reporting  # noqa: E402
+from bench.peers import ADAPTERS  # noqa: E402
+from bench.runner import BenchParams, run_libraries  # noqa: E402
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_argument_group("data")
+    source.add_argument("--dataset", help="ann-benchmarks .hdf5, or base vectors as .npy/.fvecs")
+    source.add_argument("--quick", action="store_true",
+                        help="synthetic clustered data (5000 x 64), finishes in under a minute")
+    source.add_argument("--queries", help="query vectors (.npy/.fvecs) when --dataset is .npy/.fvecs")
+    source.add_argument("--groundtruth", help="true neighbour ids (.ivecs/.npy); computed if absent")
+    source.add_argument("--metric", choices=datasets.METRICS,
+                        help="required for .npy/.fvecs; overrides the HDF5 'distance' attribute")
+    source.add_argument("--limit-train", type=int, help="use only the first N base vectors")
+    source.add_argument("--limit-queries", type=int, help="use only the first N queries")
+    index = parser.add_argument_group("index and search")
+    index.add_argument("--M", type=int, default=16)
+    index.add_argument("--ef-construction", type=int, default=200)
+    index.add_argument("--k", type=int, default=10)
+    index.add_argument("--ef", type=_int_list, default=BenchParams.efs, help="comma-separated ef sweep")
+    index.add_argument("--threads", type=int, default=1, help="search threads (default 1)")
+    index.add_argument("--build-threads", type=int, default=2)
+    index.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds over all libraries; best time per ef is kept")
+    index.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                       help="clock for QPS: wall (default), or process CPU time, steadier when other "
+                            "jobs share the machine (meaningful for --threads 1); both are recorded")
+    index.add_argument("--libs", default=",".join(ADAPTERS),
+                       help=f"comma-separated subset of {','.join(ADAPTERS)}")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", default="results", help="results root; writes OUT/<dataset>/<time>.json")
+    output.add_argument("--cache-dir", help="ground-truth cache (default OUT/cache)")
+    output.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+
+    if not args.quick and not args.dataset:
+        parser.error("pass --dataset PATH or --quick")
+    unknown = [name for name in args.libs.split(",") if name and name not in ADAPTERS]
+    if unknown:
+        parser.error(f"unknown libraries {unknown}; expected a subset of {list(ADAPTERS)}")
+    for name in ("M", "ef_construction", "k", "threads", "build_threads", "repeats"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out_root = Path(args.out)
+    started = time.time()
+    machine_info = machine.describe()  # before the run, so the load average shows other work
+    dataset = datasets.load(args.dataset, quick=args.quick, metric=args.metric, queries=args.queries,
+                            groundtruth_file=args.groundtruth, limit_train=args.limit_train,
+                            limit_queries=args.limit_queries, k=args.k,
+                            cache_dir=Path(args.cache_dir) if args.cache_dir else out_root / "cache")
+    print(f"dataset {dataset.name}: {dataset.train.shape[0]:,} x {dataset.dim} train, "
+          f"{dataset.test.shape[0]:,} queries, metric={dataset.metric}", flush=True)
+
+    params = BenchParams(M=args.M, ef_construction=args.ef_construction, k=args.k, efs=args.ef,
+                         threads=args.threads, build_threads=args.build_threads, repeats=args.repeats,
+                         clock=args.clock)
+    libraries = run_libraries([ADAPTERS[name] for name in args.libs.split(",") if name], dataset,
+                              params, log=lambda line: print(line, flush=True))
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    report = {"timestamp": stamp, "command": sys.argv, "dataset": dataset.describe(),
+              "params": {**vars(params), "efs": list(params.efs)}, "machine": machine_info,
+              "libraries": libraries, "wall_seconds": time.time() - started}
+    machine_info["load_average_at_end"] = machine.load_average()
+    reporting.add_ratios(report)
+    run_dir = out_root / dataset.name
+    json_path = reporting.write_json(report, run_dir / f"{stamp}.json")
+    print()
+    print(reporting.format_tables(report))
+    print(f"\nwrote {json_path}")
+    if not args.no_plot:
+        from bench.plot import plot_results  # matplotlib only when plotting
+        print(f"wrote {plot_results(report, run_dir / f'{stamp}.png')}")
+
+    measured = [r for r in libraries.values() if r.get("points")]
+    failed = [name for name, r in libraries.items() if "error" in r]
+    return 1 if failed or not measured else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

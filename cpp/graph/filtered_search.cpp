@@ -1,0 +1,94 @@
+#include "graph/filtered_search.h"
+
+#include <algorithm>
+#include <limits>
+#include <queue>
+
+namespace vecindex {
+namespace {
+
+using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;
+using MaxHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::less<Neighbor>>;
+
+bool accepted(const uint64_t* accept, uint32_t slot) { return (accept[slot >> 6] >> (slot & 63)) & 1; }
+
+}  // namespace
+
+FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDistance& query,
+                                           const std::vector<uint32_t>& entries, size_t ef, const uint64_t* accept,
+                                           size_t budget, VisitedSet& visited) {
+  FilteredSearchResult result;
+  MinHeap candidates;
+  MaxHeap best;
+  const float inf = std::numeric_limits<float>::infinity();
+  const size_t degree = graph.max_degree(0);
+  // Look two hops away until a node has this many matching neighbours to score: enough
+  // to keep the beam moving, few enough that a broad filter costs no more than plain HNSW.
+  const size_t wanted = std::max<size_t>(degree / 2, 4);
+  std::vector<uint32_t> direct(degree), second(degree), matching, failing;
+  std::vector<float> distances;
+  matching.reserve(degree * 2);
+  failing.reserve(degree);
+
+  for (uint32_t entry : entries) {
+    if (!graph.contains(entry) || visited.test_and_set(entry)) continue;
+    float d = query.distance(entry);
+    ++result.distance_count;
+    candidates.push({d, entry});
+    if (accepted(accept, entry)) {
+      best.push({d, entry});
+      if (best.size() > ef) best.pop();
+    }
+  }
+  float bound = best.size() >= ef ? best.top().distance : inf;
+
+  while (!candidates.empty()) {
+    Neighbor current = candidates.top();
+    if (current.distance > bound) break;
+    candidates.pop();
+    matching.clear();
+    failing.clear();
+    size_t count = graph.neighbors(current.slot, 0, direct.data());
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t next = direct[i];
+      if (accepted(accept, next)) {
+        if (!visited.test_and_set(next)) matching.push_back(next);
+      } else {
+        failing.push_back(next);
+      }
+    }
+    // Too few matching neighbours: walk through the failing ones (each at most once).
+    for (size_t f = 0; f < failing.size() && matching.size() < wanted; ++f) {
+      if (visited.test_and_set(failing[f])) continue;
+      size_t hop_count = graph.neighbors(failing[f], 0, second.data());
+      for (size_t i = 0; i < hop_count && matching.size() < degree; ++i) {
+        uint32_t next = second[i];
+        if (accepted(accept, next) && !visited.test_and_set(next)) matching.push_back(next);
+      }
+    }
+    if (matching.empty()) continue;
+    distances.resize(matching.size());
+    query.distances(matching.data(), matching.size(), distances.data());
+    result.distance_count += matching.size();
+    for (size_t i = 0; i < matching.size(); ++i) {
+      float d = distances[i];
+      if (d >= bound) continue;
+      candidates.push({d, matching[i]});
+      best.push({d, matching[i]});
+      if (best.size() > ef) best.pop();
+      if (best.size() >= ef) bound = best.top().distance;
+    }
+    if (result.distance_count > budget) {
+      result.over_budget = true;
+      break;
+    }
+  }
+  result.neighbors.resize(best.size());
+  for (size_t i = best.size(); i-- > 0;) {
+    result.neighbors[i] = best.top();
+    best.pop();
+  }
+  return result;
+}
+
+}  // namespace vecindex

@@ -1,0 +1,174 @@
+// Filtered search: filter -> exact match bitmap -> per-query plan -> one of three strategies.
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <queue>
+#include <unordered_map>
+
+#include "filter/filter_eval.h"
+#include "graph/filtered_search.h"
+#include "index/index.h"
+#include "util/errors.h"
+
+namespace vecindex {
+namespace {
+
+// Extra entry points spread over the match set, so a filtered walk can reach matching
+// regions the unfiltered descent does not lead to.
+constexpr size_t kExtraEntries = 16;
+
+std::vector<uint32_t> spread_sample(const Bitmap& matches, size_t match_count, size_t wanted) {
+  std::vector<uint32_t> sample;
+  size_t seen = 0, step = std::max<size_t>(1, match_count / wanted);
+  matches.for_each([&](uint32_t slot) {
+    if (seen++ % step == step / 2 && sample.size() < wanted) sample.push_back(slot);
+  });
+  return sample;
+}
+
+// The k nearest of the matching slots by brute force, in batches so the kernel can prefetch.
+std::vector<Neighbor> exact_scan(const QueryDistance& query, const std::vector<uint32_t>& slots, size_t k) {
+  std::priority_queue<Neighbor> best;  // max-heap of the k nearest so far
+  float distances[256];
+  for (size_t start = 0; start < slots.size(); start += 256) {
+    size_t count = std::min<size_t>(256, slots.size() - start);
+    query.distances(slots.data() + start, count, distances);
+    for (size_t i = 0; i < count; ++i) {
+      if (best.size() < k) best.push({distances[i], slots[start + i]});
+      else if (distances[i] < best.top().distance) {
+        best.pop();
+        best.push({distances[i], slots[start + i]});
+      }
+    }
+  }
+  std::vector<Neighbor> out(best.size());
+  for (size_t i = out.size(); i-- > 0;) {
+    out[i] = best.top();
+    best.pop();
+  }
+  return out;
+}
+
+}  // namespace
+
+Bitmap Index::match_bitmap(const FilterExpr& filter) const {
+  SlotResolver resolver = [this](int64_t id, uint32_t& slot) {
+    auto found = id_to_slot_.find(id);
+    if (found == id_to_slot_.end()) return false;
+    slot = found->second;
+    return true;
+  };
+  Bitmap matches = evaluate_filter(filter, attributes_, resolver);
+  // Attribute rows are written before their vectors go live; only live vectors may match.
+  auto& words = matches.mutable_words();
+  for (size_t w = 0; w < words.size() && w < live_bits_.size(); ++w)
+    words[w] &= __atomic_load_n(&live_bits_[w], __ATOMIC_ACQUIRE);
+  return matches;
+}
+
+FilterPlan Index::explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  Bitmap matches = match_bitmap(filter);
+  return plan_filter(matches.count(), live_count_.load(), k, ef ? ef : ef_search_.load(), strategy);
+}
+
+void Index::search_filtered(const float* queries, size_t nq, const SearchParams& params,
+                            const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
+                            float* out_distances, const PollFn& poll) const {
+  if (params.k < 1 || params.k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(params.k));
+  if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
+  if (filters.size() != 1 && filters.size() != nq)
+    throw InvalidArgument("got " + std::to_string(filters.size()) + " filters for " + std::to_string(nq) +
+                          " queries; pass one filter, or one per query");
+  for (const auto& filter : filters)
+    if (!filter) throw InvalidArgument("a filter is empty");
+  check_vectors(queries, nq);
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  // Each distinct filter is evaluated once per call, however many queries share it.
+  std::unordered_map<const FilterExpr*, size_t> distinct;
+  std::vector<Bitmap> bitmaps;
+  std::vector<FilterPlan> plans;
+  std::vector<std::vector<uint32_t>> slot_lists;  // exact plans: the matches; graph plans: extra entries
+  std::vector<size_t> plan_of(filters.size());
+  const size_t ef = params.ef ? params.ef : ef_search_.load();
+  for (size_t i = 0; i < filters.size(); ++i) {
+    auto [it, inserted] = distinct.emplace(filters[i].get(), bitmaps.size());
+    if (inserted) {
+      bitmaps.push_back(match_bitmap(*filters[i]));
+      plans.push_back(plan_filter(bitmaps.back().count(), live_count_.load(), params.k, ef, strategy));
+      if (plans.back().strategy == FilterStrategy::exact) slot_lists.push_back(bitmaps.back().to_slots());
+      else if (plans.back().strategy == FilterStrategy::filtered_graph)
+        slot_lists.push_back(spread_sample(bitmaps.back(), plans.back().matches, kExtraEntries));
+      else slot_lists.emplace_back();
+    }
+    plan_of[i] = it->second;
+  }
+  parallel_for(nq, params.threads, [&](size_t q, size_t) {
+    size_t which = plan_of[filters.size() == 1 ? 0 : q];
+    search_one_filtered(queries + q * config_.dim, params, bitmaps[which], plans[which], slot_lists[which],
+                        out_ids + q * params.k,
+                        out_distances + q * params.k, visited_pool_);
+  }, poll);
+}
+
+void Index::search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
+                                const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
+                                float* out_distances, VisitedPool& pool) const {
+  std::vector<float> prepared(config_.dim);
+  prepare_vector(query, prepared.data());
+  auto distance = store_->query(prepared.data());
+  const bool rerank = full_store_ != nullptr;
+  const size_t keep = rerank ? params.k * params.rerank_factor : params.k;
+  std::vector<Neighbor> found;
+  bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
+  if (!scan && plan.strategy == FilterStrategy::post_filter) {
+    auto visited = pool.borrow(graph_.capacity());
+    found = graph_.search_level0(*distance, {graph_.descend(*distance)}, std::max(plan.ef, keep),
+                                 matches.words().data(), *visited);
+  } else if (!scan) {
+    auto visited = pool.borrow(graph_.capacity());
+    std::vector<uint32_t> entries = {graph_.descend(*distance)};
+    entries.insert(entries.end(), slot_list.begin(), slot_list.end());
+    FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, std::max(plan.ef, keep),
+                                                      matches.words().data(), plan.budget, *visited);
+    if (walk.over_budget) scan = true;
+    else found = std::move(walk.neighbors);
+  }
+  if (scan) {
+    if (plan.strategy == FilterStrategy::exact) found = exact_scan(*distance, slot_list, keep);
+    else found = exact_scan(*distance, matches.to_slots(), keep);
+  }
+  if (rerank) {
+    found.resize(std::min(found.size(), keep));
+    auto exact = full_store_->query(prepared.data());
+    for (Neighbor& n : found) n.distance = exact->distance(n.slot);
+    std::sort(found.begin(), found.end());
+  }
+  size_t filled = std::min(found.size(), params.k);
+  for (size_t i = 0; i < filled; ++i) {
+    out_ids[i] = slot_to_id_[found[i].slot];
+    out_distances[i] = found[i].distance;
+  }
+  for (size_t i = filled; i < params.k; ++i) {
+    out_ids[i] = -1;
+    out_distances[i] = std::numeric_limits<float>::infinity();
+  }
+}
+
+std::vector<AttributeRow> Index::get_attributes(const int64_t* ids, size_t n) const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  std::vector<int64_t> missing;
+  for (size_t i = 0; i < n; ++i)
+    if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);
+  if (!missing.empty()) {
+    std::string text;
+    for (size_t i = 0; i < missing.size() && i < 10; ++i) text += (i ? ", " : "") + std::to_string(missing[i]);
+    throw KeyNotFound("ids not in the index: " + text);
+  }
+  std::vector<AttributeRow> rows;
+  rows.reserve(n);
+  for (size_t i = 0; i < n; ++i) rows.push_back(attributes_.get_row(id_to_slot_.at(ids[i])));
+  return rows;
+}
+
+}  // namespace vecindex

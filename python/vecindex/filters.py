@@ -1,0 +1,316 @@
+"""The filter language: ``F.section == "python"``, ``F.size.between(10, 100)``, ``&``, ``|``, ``~``.
+
+Expressions are small immutable Python objects. They are checked against an index's
+attribute schema, and compiled to a C++ match bitmap, only when used in a search, so the
+same expression can be reused across indexes and pickled.
+
+Semantics of missing values: a missing value matches no comparison (not even ``!=``) and no
+``isin``/``contains_*`` test. Only ``F.x.is_missing()`` and negations (``~``) select rows
+where ``x`` is missing.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Iterable
+
+import numpy as np
+
+from vecindex import _core
+
+__all__ = ["F", "Field", "Filter", "AllowList"]
+
+_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+_NO_TRUTH_VALUE = (
+    "a filter expression has no truth value. Combine filters with & (and), | (or) and ~ (not), "
+    "with parentheses: (F.a == 1) & (F.b < 2). Python's `and`, `or`, `not`, `in` and chained "
+    "comparisons (1 < F.x < 5) cannot be overloaded; write F.x.between(1, 5) instead."
+)
+
+
+def _literal(value, where: str):
+    """Normalises one user value to str, int, float or bool, or raises TypeError."""
+    if value is None:
+        raise TypeError(f"{where}: None is not a filter value; use F.<field>.is_missing() to select missing values")
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    hint = " (for several values use .isin([...]))" if isinstance(value, (list, tuple, set, np.ndarray)) else ""
+    raise TypeError(f"{where}: filter values must be str, int, float or bool, not {type(value).__name__}{hint}")
+
+
+def _literal_list(values, where: str) -> tuple:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{where} takes a list of values, not {type(values).__name__}; wrap a single value in a list")
+    return tuple(_literal(value, where) for value in values)
+
+
+def _field_repr(name: str) -> str:
+    return f"F.{name}" if name.isidentifier() else f"F[{name!r}]"
+
+
+class Filter:
+    """Base of every filter expression. Combine with ``&``, ``|`` and ``~``."""
+
+    __slots__ = ()
+    __array_ufunc__ = None  # keeps numpy from trying to broadcast over an expression
+
+    def __and__(self, other) -> Filter:
+        return _Logic.combine("and", self, _as_filter(other, "&"))
+
+    def __rand__(self, other) -> Filter:
+        return _Logic.combine("and", _as_filter(other, "&"), self)
+
+    def __or__(self, other) -> Filter:
+        return _Logic.combine("or", self, _as_filter(other, "|"))
+
+    def __ror__(self, other) -> Filter:
+        return _Logic.combine("or", _as_filter(other, "|"), self)
+
+    def __invert__(self) -> Filter:
+        return _Not(self)
+
+    def __bool__(self):
+        raise TypeError(_NO_TRUTH_VALUE)
+
+    def to_core(self) -> _core.FilterExpr:
+        """Builds the C++ expression tree (checked against a schema only when evaluated)."""
+        raise NotImplementedError
+
+    def fields(self) -> set[str]:
+        """Attribute names this expression reads."""
+        return set()
+
+
+def _as_filter(value, operator: str) -> Filter:
+    if isinstance(value, Filter):
+        return value
+    if isinstance(value, Field):
+        raise TypeError(f"{value!r} is a field, not a filter; compare it first, e.g. {value!r} == 'x' or {value!r}.is_missing()")
+    raise TypeError(f"{operator} combines filters (F.x == 1), not {type(value).__name__}")
+
+
+class _Compare(Filter):
+    __slots__ = ("field", "op", "value")
+
+    def __init__(self, field: str, op: str, value):
+        self.field, self.op, self.value = field, op, value
+
+    def to_core(self):
+        return _core.FilterExpr.compare(self.op, self.field, self.value)
+
+    def fields(self):
+        return {self.field}
+
+    def __repr__(self):
+        return f"{_field_repr(self.field)} {_SYMBOLS[self.op]} {self.value!r}"
+
+
+class _Between(Filter):
+    __slots__ = ("field", "low", "high")
+
+    def __init__(self, field: str, low, high):
+        self.field, self.low, self.high = field, low, high
+
+    def to_core(self):
+        return _core.FilterExpr.between(self.field, self.low, self.high)
+
+    def fields(self):
+        return {self.field}
+
+    def __repr__(self):
+        return f"{_field_repr(self.field)}.between({self.low!r}, {self.high!r})"
+
+
+class _SetTest(Filter):
+    __slots__ = ("field", "op", "values")
+
+    def __init__(self, field: str, op: str, values: tuple):
+        self.field, self.op, self.values = field, op, values
+
+    def to_core(self):
+        return _core.FilterExpr.set(self.op, self.field, list(self.values))
+
+    def fields(self):
+        return {self.field}
+
+    def __repr__(self):
+        return f"{_field_repr(self.field)}.{self.op}({list(self.values)!r})"
+
+
+class _IsMissing(Filter):
+    __slots__ = ("field",)
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def to_core(self):
+        return _core.FilterExpr.is_missing(self.field)
+
+    def fields(self):
+        return {self.field}
+
+    def __repr__(self):
+        return f"{_field_repr(self.field)}.is_missing()"
+
+
+class _Logic(Filter):
+    __slots__ = ("op", "children")
+
+    def __init__(self, op: str, children: tuple):
+        self.op, self.children = op, children
+
+    @staticmethod
+    def combine(op: str, left: Filter, right: Filter) -> Filter:
+        # Flattening keeps long chains (a & b & c & ...) one level deep.
+        parts = []
+        for side in (left, right):
+            parts.extend(side.children if isinstance(side, _Logic) and side.op == op else (side,))
+        return _Logic(op, tuple(parts))
+
+    def to_core(self):
+        return _core.FilterExpr.logic(self.op, [child.to_core() for child in self.children])
+
+    def fields(self):
+        return set().union(*(child.fields() for child in self.children))
+
+    def __repr__(self):
+        joiner = " & " if self.op == "and" else " | "
+        return joiner.join(f"({child!r})" for child in self.children)
+
+
+class _Not(Filter):
+    __slots__ = ("child",)
+
+    def __init__(self, child: Filter):
+        self.child = child
+
+    def to_core(self):
+        return _core.FilterExpr.negate(self.child.to_core())
+
+    def fields(self):
+        return self.child.fields()
+
+    def __repr__(self):
+        return f"~({self.child!r})"
+
+
+class AllowList(Filter):
+    """Matches exactly the given external ids (unknown ids match nothing)."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids):
+        ids = np.asarray(ids)
+        if ids.ndim != 1:
+            raise ValueError(f"an id allow-list must be 1-d; got shape {ids.shape}")
+        if ids.size and ids.dtype.kind not in "iu":
+            raise TypeError(f"an id allow-list must hold integer ids, not {ids.dtype}")
+        self.ids = ids.astype(np.int64, copy=False)
+
+    def to_core(self):
+        return _core.FilterExpr.allow_ids(self.ids)
+
+    def __repr__(self):
+        return f"AllowList(<{self.ids.size} ids>)"
+
+
+class Field:
+    """One attribute in a filter; made by ``F.name`` or ``F["name"]``."""
+
+    __slots__ = ("name",)
+    __array_ufunc__ = None  # so `np.int64(5) < F.x` defers to F.x.__gt__
+    __hash__ = None
+
+    def __init__(self, name: str):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a field name must be a non-empty str, not {name!r}")
+        self.name = name
+
+    def _compare(self, op: str, value) -> Filter:
+        if value is None and op in ("eq", "ne"):
+            hint = "" if op == "eq" else "~"
+            raise TypeError(f"compare with None is not supported; use {hint}{self!r}.is_missing()")
+        if isinstance(value, (Field, Filter)):
+            raise TypeError(f"{self!r} can only be compared with a constant, not with {value!r}")
+        return _Compare(self.name, op, _literal(value, f"{self!r} {_SYMBOLS[op]} ..."))
+
+    def __eq__(self, value):  # type: ignore[override]
+        return self._compare("eq", value)
+
+    def __ne__(self, value):  # type: ignore[override]
+        return self._compare("ne", value)
+
+    def __lt__(self, value):
+        return self._compare("lt", value)
+
+    def __le__(self, value):
+        return self._compare("le", value)
+
+    def __gt__(self, value):
+        return self._compare("gt", value)
+
+    def __ge__(self, value):
+        return self._compare("ge", value)
+
+    def between(self, low, high) -> Filter:
+        """``low <= value <= high`` (both ends inclusive)."""
+        where = f"{self!r}.between"
+        return _Between(self.name, _literal(low, where), _literal(high, where))
+
+    def isin(self, values) -> Filter:
+        """The value equals one of ``values`` (keyword, int, float or bool fields)."""
+        return _SetTest(self.name, "isin", _literal_list(values, f"{self!r}.isin"))
+
+    def contains_any(self, values) -> Filter:
+        """A ``keywords`` row holds at least one of ``values``."""
+        return _SetTest(self.name, "contains_any", _literal_list(values, f"{self!r}.contains_any"))
+
+    def contains_all(self, values) -> Filter:
+        """A ``keywords`` row holds every one of ``values`` (an empty list matches every present row)."""
+        return _SetTest(self.name, "contains_all", _literal_list(values, f"{self!r}.contains_all"))
+
+    def is_missing(self) -> Filter:
+        return _IsMissing(self.name)
+
+    def __contains__(self, value):
+        raise TypeError(f"`x in {self!r}` cannot build a filter; use {self!r}.contains_any([x])")
+
+    def __bool__(self):
+        raise TypeError(_NO_TRUTH_VALUE)
+
+    def __invert__(self):
+        raise TypeError(f"~ negates a filter, not a field; compare {self!r} first")
+
+    def __and__(self, other):
+        raise TypeError(f"{self!r} is a field, not a filter; compare it first, e.g. ({self!r} == 'x') & ...")
+
+    __rand__ = __or__ = __ror__ = __and__
+
+    def __repr__(self):
+        return _field_repr(self.name)
+
+
+class _FieldNamespace:
+    """``F.size`` and ``F["odd name"]`` make a :class:`Field`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Field:
+        if name.startswith("__"):
+            raise AttributeError(name)  # keep copy/pickle/introspection protocols working
+        return Field(name)
+
+    def __getitem__(self, name: str) -> Field:
+        return Field(name)
+
+    def __repr__(self):
+        return "F"
+
+
+F = _FieldNamespace()
