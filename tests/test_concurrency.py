@@ -28,7 +28,7 @@ class Ledger:
         self.sequence = 0
         self.next_id = 0
         self.violations: list[str] = []
-        self.counts = {"adds": 0, "deletes": 0, "searches": 0}
+        self.counts = {"adds": 0, "deletes": 0, "searches": 0, "compactions": 0}
 
     def reserve(self, rows: np.ndarray) -> list[int]:
         with self.lock:
@@ -50,7 +50,10 @@ def adder(index, ledger, stop, seed):
 
 
 def deleter(index, ledger, stop, seed):
+    """Deletes small batches of finished adds; every 20th batch also compacts, which unlinks
+    the deleted nodes and frees their slots for reuse by the adders."""
     rng = np.random.default_rng(seed)
+    batches = 0
     while not stop.is_set():
         with ledger.lock:
             candidates = [i for i in ledger.added[-400:] if i not in ledger.deleted_seq]
@@ -64,6 +67,11 @@ def deleter(index, ledger, stop, seed):
                 ledger.deleted_seq[id_] = ledger.sequence
             ledger.sequence += 1
             ledger.counts["deletes"] += len(batch)
+        batches += 1
+        if batches % 20 == 0:
+            index.compact(threads=1)
+            with ledger.lock:
+                ledger.counts["compactions"] += 1
         time.sleep(0.002)  # keep most of what is added, so the index grows
 
 
@@ -121,10 +129,11 @@ def run_stress(seconds: float, capsys) -> None:
 
     with capsys.disabled():
         print(f"\n[stress] {elapsed:.1f} s with {ADDERS} adder, {DELETERS} deleter and {SEARCHERS} searcher threads: "
-              f"{ledger.counts['adds']} adds, {ledger.counts['deletes']} deletes, {ledger.counts['searches']} queries")
+              f"{ledger.counts['adds']} adds, {ledger.counts['deletes']} deletes, {ledger.counts['compactions']} "
+              f"compactions, {ledger.counts['searches']} queries")
     assert not errors, f"a worker raised: {errors[0]!r}"
     assert not ledger.violations, "\n".join(ledger.violations[:20])
-    assert ledger.counts["searches"] > 0 and ledger.counts["deletes"] > 0 and ledger.counts["adds"] > 0
+    assert min(ledger.counts.values()) > 0, ledger.counts
 
     index.check_integrity()
     expected = set(ledger.added) - set(ledger.deleted_seq)
