@@ -43,7 +43,8 @@ def adder(index, ledger, stop, seed):
     while not stop.is_set():
         rows = rng.normal(size=(int(rng.integers(1, 40)), DIM)).astype(np.float32)
         ids = ledger.reserve(rows)
-        index.add(rows, ids=ids, threads=1)
+        attrs = {"tag": [f"t{i % 3}" for i in ids]} if index.attributes else None
+        index.add(rows, ids=ids, attrs=attrs, threads=1)
         with ledger.lock:
             ledger.added += ids
             ledger.counts["adds"] += len(ids)
@@ -156,11 +157,11 @@ def test_add_delete_search_stress_long(capsys):
     run_stress(30.0, capsys)
 
 
-def test_snapshots_while_adding_are_consistent(tmp_path):
+@pytest.mark.parametrize("attributes", [None, {"tag": "keyword"}])
+def test_snapshots_while_adding_are_consistent(tmp_path, attributes):
     """to_bytes and save during adds give files that load, pass the integrity check, hold every
     add that finished before the snapshot began, and map each id to its own vector."""
-    rng = np.random.default_rng(3)
-    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=48)
+    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=48, attributes=attributes)
     ledger = Ledger()
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -201,5 +202,7 @@ def test_snapshots_while_adding_are_consistent(tmp_path):
             np.testing.assert_array_equal(snapshot.get(ids), np.stack([ledger.vectors[i] for i in ids]))
             found, _ = snapshot.search(snapshot.get(ids), k=1, ef=100)
             assert np.mean(found[:, 0] == ids) >= 0.99
+            if attributes:
+                assert snapshot.get_attrs(ids)["tag"] == [f"t{i % 3}" for i in ids]
         sizes.append(len(snapshot))
     assert sizes == sorted(sizes) and sizes[-1] > 0
