@@ -15,7 +15,6 @@ import vx_file
 U64_EDGES = [0, 1, 2, 7, 63, 64, 65, 255, 2**16, 2**31 - 1, 2**31, 2**32 - 16, 2**32 - 1, 2**32, 2**62,
              2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
 U32_EDGES = [0, 1, 2, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF0, 0xFFFFFFFE, 0xFFFFFFFF]
-SEALED_TAGS = ("META", "IDS_", "GRPH", "VECS")
 
 
 def _put(data: bytes, offset: int, fmt: str, value: int) -> bytes:
@@ -74,8 +73,7 @@ def raw_bit_flips(blob: bytes, rng: np.random.Generator, count: int) -> list[tup
 
 def sealed_bit_flips(blob: bytes, rng: np.random.Generator, count: int) -> list[tuple[str, bytes]]:
     out = []
-    for tag in SEALED_TAGS:
-        payload = _section(blob, tag)
+    for tag, payload in vx_file.sections(blob):
         for _ in range(count if payload else 0):
             mutated = bytearray(payload)
             for _ in range(int(rng.integers(1, 4))):
@@ -87,8 +85,7 @@ def sealed_bit_flips(blob: bytes, rng: np.random.Generator, count: int) -> list[
 
 def sealed_byte_writes(blob: bytes, rng: np.random.Generator, count: int) -> list[tuple[str, bytes]]:
     out = []
-    for tag in SEALED_TAGS:
-        payload = _section(blob, tag)
+    for tag, payload in vx_file.sections(blob):
         for _ in range(count if payload else 0):
             mutated = bytearray(payload)
             position = int(rng.integers(0, len(mutated)))
@@ -193,16 +190,19 @@ def id_values(blob: bytes, rng: np.random.Generator, count_per_kind: int) -> lis
 
 
 def vector_values(blob: bytes, rng: np.random.Generator, count_per_kind: int) -> list[tuple[str, bytes]]:
+    """VECS: a 64-byte header {dim, count, row_bytes u64, padding}, then count padded rows."""
     count, _, dim = _shape(blob)
     vectors = _section(blob, "VECS")
+    row_bytes = _get(vectors, 16, "<Q")
     out = []
-    for name, value in (("dim", dim + 1), ("dim", 0), ("dim", 2**64 - 1), ("count", count + 1), ("count", 2**63)):
-        at = 0 if name == "dim" else 8
+    for name, at, value in (("dim", 0, dim + 1), ("dim", 0, 0), ("dim", 0, 2**64 - 1), ("count", 8, count + 1),
+                            ("count", 8, 2**63), ("row_bytes", 16, row_bytes + 4), ("row_bytes", 16, row_bytes - 64),
+                            ("row_bytes", 16, 0), ("row_bytes", 16, 2**64 - 64)):
         out.append((f"VECS.{name}={value}", _with_section(blob, "VECS", _put(vectors, at, "<Q", value))))
     if count == 0:
         return out
     for _ in range(count_per_kind):
-        at = 16 + 4 * int(rng.integers(0, count * dim))
+        at = 64 + row_bytes * int(rng.integers(0, count)) + 4 * int(rng.integers(0, dim))
         for bad in (np.nan, np.inf, -np.inf, 3.0e38, 1.0e-45):
             mutated = bytearray(vectors)
             struct.pack_into("<f", mutated, at, bad)
@@ -263,8 +263,9 @@ def stacked(blob: bytes, rng: np.random.Generator, count: int) -> list[tuple[str
     out = []
     for _ in range(count):
         mutated = bytearray(blob)
+        tags = [tag for tag, _ in vx_file.sections(blob)]
         for _ in range(int(rng.integers(2, 6))):
-            tag = SEALED_TAGS[int(rng.integers(0, len(SEALED_TAGS)))]
+            tag = tags[int(rng.integers(0, len(tags)))]
             offset, length = vx_file.section_span(blob, tag)
             if length:
                 mutated[offset + int(rng.integers(0, length))] = int(rng.integers(0, 256))

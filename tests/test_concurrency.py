@@ -28,7 +28,7 @@ class Ledger:
         self.sequence = 0
         self.next_id = 0
         self.violations: list[str] = []
-        self.counts = {"adds": 0, "deletes": 0, "searches": 0}
+        self.counts = {"adds": 0, "deletes": 0, "searches": 0, "compactions": 0}
 
     def reserve(self, rows: np.ndarray) -> list[int]:
         with self.lock:
@@ -43,14 +43,18 @@ def adder(index, ledger, stop, seed):
     while not stop.is_set():
         rows = rng.normal(size=(int(rng.integers(1, 40)), DIM)).astype(np.float32)
         ids = ledger.reserve(rows)
-        index.add(rows, ids=ids, threads=1)
+        attrs = {"tag": [f"t{i % 3}" for i in ids]} if index.attributes else None
+        index.add(rows, ids=ids, attrs=attrs, threads=1)
         with ledger.lock:
             ledger.added += ids
             ledger.counts["adds"] += len(ids)
 
 
 def deleter(index, ledger, stop, seed):
+    """Deletes small batches of finished adds; every 20th batch also compacts, which unlinks
+    the deleted nodes and frees their slots for reuse by the adders."""
     rng = np.random.default_rng(seed)
+    batches = 0
     while not stop.is_set():
         with ledger.lock:
             candidates = [i for i in ledger.added[-400:] if i not in ledger.deleted_seq]
@@ -64,6 +68,11 @@ def deleter(index, ledger, stop, seed):
                 ledger.deleted_seq[id_] = ledger.sequence
             ledger.sequence += 1
             ledger.counts["deletes"] += len(batch)
+        batches += 1
+        if batches % 20 == 0:
+            index.compact(threads=1)
+            with ledger.lock:
+                ledger.counts["compactions"] += 1
         time.sleep(0.002)  # keep most of what is added, so the index grows
 
 
@@ -121,10 +130,11 @@ def run_stress(seconds: float, capsys) -> None:
 
     with capsys.disabled():
         print(f"\n[stress] {elapsed:.1f} s with {ADDERS} adder, {DELETERS} deleter and {SEARCHERS} searcher threads: "
-              f"{ledger.counts['adds']} adds, {ledger.counts['deletes']} deletes, {ledger.counts['searches']} queries")
+              f"{ledger.counts['adds']} adds, {ledger.counts['deletes']} deletes, {ledger.counts['compactions']} "
+              f"compactions, {ledger.counts['searches']} queries")
     assert not errors, f"a worker raised: {errors[0]!r}"
     assert not ledger.violations, "\n".join(ledger.violations[:20])
-    assert ledger.counts["searches"] > 0 and ledger.counts["deletes"] > 0 and ledger.counts["adds"] > 0
+    assert min(ledger.counts.values()) > 0, ledger.counts
 
     index.check_integrity()
     expected = set(ledger.added) - set(ledger.deleted_seq)
@@ -147,11 +157,11 @@ def test_add_delete_search_stress_long(capsys):
     run_stress(30.0, capsys)
 
 
-def test_snapshots_while_adding_are_consistent(tmp_path):
+@pytest.mark.parametrize("attributes", [None, {"tag": "keyword"}])
+def test_snapshots_while_adding_are_consistent(tmp_path, attributes):
     """to_bytes and save during adds give files that load, pass the integrity check, hold every
     add that finished before the snapshot began, and map each id to its own vector."""
-    rng = np.random.default_rng(3)
-    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=48)
+    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=48, attributes=attributes)
     ledger = Ledger()
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -192,5 +202,7 @@ def test_snapshots_while_adding_are_consistent(tmp_path):
             np.testing.assert_array_equal(snapshot.get(ids), np.stack([ledger.vectors[i] for i in ids]))
             found, _ = snapshot.search(snapshot.get(ids), k=1, ef=100)
             assert np.mean(found[:, 0] == ids) >= 0.99
+            if attributes:
+                assert snapshot.get_attrs(ids)["tag"] == [f"t{i % 3}" for i in ids]
         sizes.append(len(snapshot))
     assert sizes == sorted(sizes) and sizes[-1] > 0

@@ -27,7 +27,7 @@ LOADER = textwrap.dedent(
     rng = np.random.default_rng(0)
     for number, path in enumerate(sys.argv[1:]):
         try:
-            index = vecindex.Index.load(path)
+            index = vecindex.Index.load(path, mmap=number % 2 == 1)  # both load paths
         except vecindex.FormatError:
             print(number, "format-error", flush=True)
             continue
@@ -45,11 +45,17 @@ LOADER = textwrap.dedent(
             if live:
                 some = sorted(live)[:3]
                 assert np.isfinite(index.get(some)).all(), "stored vectors are not finite"
-                index.delete(some[:1])
-            # Explicit ids: a file may legitimately have used up the automatic ids.
-            fresh = [i for i in range(len(live) + 3) if i not in live][:3]
-            index.add(rng.normal(size=(3, index.dim)), ids=fresh)
-            index.check_integrity()
+                allowed, _ = index.search(queries, k=5, filter=some)
+                assert set(allowed.ravel().tolist()) - {-1} <= set(some), "filtered search broke its filter"
+                if index.attributes:
+                    index.get_attrs(some)
+                if not index.read_only:
+                    index.delete(some[:1])
+            if not index.read_only:
+                # Explicit ids: a file may legitimately have used up the automatic ids.
+                fresh = [i for i in range(len(live) + 3) if i not in live][:3]
+                index.add(rng.normal(size=(3, index.dim)), ids=fresh)
+                index.check_integrity()
             vecindex.Index.from_bytes(index.to_bytes()).check_integrity()
             print(number, "loaded", flush=True)
         except BaseException as error:
@@ -89,7 +95,7 @@ def fuzz(tmp_path, base_files: dict[str, bytes], scale: int) -> dict[str, int]:
 
 
 def make_base_files(n: int) -> dict[str, bytes]:
-    """Small saved indexes covering each metric, deletions, custom ids, one node and empty."""
+    """Small saved indexes: each metric, deletions, custom ids, one node, empty, attributes."""
     rng = np.random.default_rng(11)
     files = {}
     l2 = vecindex.Index(dim=8, metric="l2", M=4, ef_construction=20)
@@ -104,6 +110,12 @@ def make_base_files(n: int) -> dict[str, bytes]:
     ip.add(rng.normal(size=(1, 3)))
     files["ip-one"] = ip.to_bytes()
     files["empty"] = vecindex.Index(dim=4).to_bytes()
+    tagged = vecindex.Index(dim=6, M=4, ef_construction=16, attributes={"tag": "keyword", "size": "int"})
+    rows = n // 3
+    tagged.add(rng.normal(size=(rows, 6)), attrs={"tag": [f"t{i % 5}" for i in range(rows)],
+                                                  "size": [i if i % 7 else None for i in range(rows)]})
+    tagged.delete([1, 2])
+    files["attributes"] = tagged.to_bytes()
     return files
 
 

@@ -274,3 +274,24 @@ def test_from_bytes_inputs(index):
         assert snapshot(vecindex.Index.from_bytes(good)) == expected
     if len(blob) % 4 == 0:  # a typed, contiguous view of the same bytes
         assert snapshot(vecindex.Index.from_bytes(memoryview(blob).cast("I"))) == expected
+
+
+# -- compact, strategy, read-only maps -----------------------------------------------------
+def test_compact_and_strategy_inputs(index):
+    refused(index, lambda i: i.compact(threads=0), ValueError)
+    refused(index, lambda i: i.compact(threads=-1), ValueError)
+    refused(index, lambda i: i.search(QUERY, strategy="fastest"), ValueError)
+    index.delete([10, 20])
+    assert index.compact() >= 0
+    assert index.compact() == 0  # nothing left to free
+    index.check_integrity()
+    assert not {10, 20} & set(index.search(BASE, k=8)[0].ravel().tolist())
+
+
+def test_mmap_index_refuses_writes(index, tmp_path):
+    index.save(tmp_path / "m.vx")
+    mapped = vecindex.Index.load(tmp_path / "m.vx", mmap=True)
+    for call in (lambda i: i.add(np.ones((1, DIM))), lambda i: i.delete([0]), lambda i: i.compact(),
+                 lambda i: i.train(np.ones((5, DIM)))):
+        refused(mapped, call, RuntimeError)
+    assert snapshot(mapped) == snapshot(index)

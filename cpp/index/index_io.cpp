@@ -50,8 +50,12 @@ std::vector<uint8_t> Index::to_bytes() const {
   // An add between its two phases has ids assigned to slots that are not live yet; the
   // snapshot leaves them out (as if that add had not started), so the file stays consistent.
   std::vector<int64_t> snapshot_ids(slot_to_id_.begin(), slot_to_id_.begin() + count);
-  for (size_t slot = 0; slot < count; ++slot)
-    if (!slot_live(uint32_t(slot))) snapshot_ids[slot] = -1;
+  std::vector<uint32_t> in_flight;
+  for (size_t slot = 0; slot < count; ++slot) {
+    if (slot_live(uint32_t(slot))) continue;
+    if (snapshot_ids[slot] >= 0) in_flight.push_back(uint32_t(slot));
+    snapshot_ids[slot] = -1;
+  }
   ids.put_array(snapshot_ids.data(), count);
   ids.put_array(live_bits_.data(), (count + 63) / 64);
 
@@ -69,7 +73,13 @@ std::vector<uint8_t> Index::to_bytes() const {
   }
   if (!attributes_.schema().empty()) {
     ByteWriter attributes;
-    attributes_.save(attributes);
+    if (in_flight.empty()) {
+      attributes_.save(attributes);
+    } else {  // rare: copy, so the in-flight rows are left out as their ids are
+      AttributeStore snapshot = attributes_;
+      for (uint32_t slot : in_flight) snapshot.clear_row(slot);
+      snapshot.save(attributes);
+    }
     sections.emplace_back(kAttributes, attributes.take());
   }
   return io::build_container(sections);

@@ -139,20 +139,6 @@ void F32Store::save(ByteWriter& out, size_t count) const {
   out.append(base_, count * row_bytes_);
 }
 
-void F32Store::check_rows(const uint8_t* rows, size_t count) const {
-  // add() refuses NaN, infinity and overflowing norms; a file must not smuggle them in
-  // (NaN or infinite distances break search). Cosine rows are unit vectors, so the bound holds.
-  for (size_t slot = 0; slot < count; ++slot) {
-    const float* row = reinterpret_cast<const float*>(rows + slot * row_bytes_);
-    double squared_norm = 0;
-    for (size_t i = 0; i < dim_; ++i) {
-      if (!std::isfinite(row[i])) throw FormatError("f32 vectors section holds NaN or infinity");
-      squared_norm += double(row[i]) * row[i];
-    }
-    if (squared_norm > kMaxSquaredNorm) throw FormatError("f32 vectors section holds a vector too large to search");
-  }
-}
-
 const uint8_t* F32Store::read_rows(ByteReader& in, size_t count) {
   uint64_t dim = in.get<uint64_t>();
   uint64_t stored = in.get<uint64_t>();
@@ -162,20 +148,34 @@ const uint8_t* F32Store::read_rows(ByteReader& in, size_t count) {
   if (row_bytes != row_bytes_) throw FormatError("f32 vectors section has an unexpected row size");
   in.take(64 - 3 * sizeof(uint64_t));
   if (count != 0 && in.remaining() / count < row_bytes_) throw FormatError("f32 vectors section is truncated");
-  return in.take(count * row_bytes_);
+  const uint8_t* rows = in.take(count * row_bytes_);
+  // add() refuses NaN, infinity and overflowing norms; a file must not smuggle them in (NaN or
+  // infinite distances break search). Cosine rows are unit vectors, so the bound holds for them.
+  for (size_t slot = 0; slot < count; ++slot) {
+    float row[64];
+    double squared_norm = 0;
+    for (size_t begin = 0; begin < dim_; begin += 64) {
+      size_t n = std::min<size_t>(64, dim_ - begin);
+      std::memcpy(row, rows + slot * row_bytes_ + begin * sizeof(float), n * sizeof(float));  // may be unaligned
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(row[i])) throw FormatError("f32 vectors section holds NaN or infinity");
+        squared_norm += double(row[i]) * row[i];
+      }
+    }
+    if (squared_norm > kMaxSquaredNorm) throw FormatError("f32 vectors section holds a vector too large to search");
+  }
+  return rows;
 }
 
 void F32Store::load(ByteReader& in, size_t count) {
   const uint8_t* rows = read_rows(in, count);
   reserve(std::max<size_t>(count, 1));
   if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
-  check_rows(rows, count);
   for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 
 void F32Store::load_view(ByteReader& in, size_t count) {
   const uint8_t* rows = read_rows(in, count);
-  check_rows(rows, count);
   if (reinterpret_cast<uintptr_t>(rows) % 64 != 0) {  // not a mapped file: fall back to a copy
     reserve(std::max<size_t>(count, 1));
     if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);

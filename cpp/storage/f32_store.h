@@ -43,7 +43,6 @@ class F32Store final : public VectorStore {
   float* mutable_row(uint32_t slot) { return reinterpret_cast<float*>(buffer_.data() + size_t(slot) * row_bytes_); }
   // Reads the section header and returns a pointer to `count` padded rows inside `in`.
   const uint8_t* read_rows(ByteReader& in, size_t count);
-  void check_rows(const uint8_t* rows, size_t count) const;
 
   size_t dim_;
   Metric metric_;

@@ -348,16 +348,18 @@ class Index:
             raise RuntimeError(f"index integrity check failed: {error}")
 
 
-def _check_strategy(strategy: str) -> str:
-    if strategy not in ("auto", "exact", "filtered_graph", "post_filter"):
-        raise ValueError(f"strategy must be 'auto', 'exact', 'filtered_graph' or 'post_filter', not {strategy!r}")
-    return strategy
 def _checked_path(path: PathLike) -> Union[str, bytes]:
     path = os.fspath(path)
     # The core takes C strings: an embedded NUL would silently cut the path short.
     if ("\0" if isinstance(path, str) else b"\0") in path:
         raise ValueError("embedded null byte in path")
     return path
+
+
+def _check_strategy(strategy: str) -> str:
+    if strategy not in ("auto", "exact", "filtered_graph", "post_filter"):
+        raise ValueError(f"strategy must be 'auto', 'exact', 'filtered_graph' or 'post_filter', not {strategy!r}")
+    return strategy
 
 
 def _from_bytes(data: bytes) -> Index:
