@@ -9,6 +9,7 @@ import numpy as np
 from vecindex import _core
 from vecindex import attributes as _attributes
 from vecindex.filters import AllowList, Filter
+from vecindex.progress import ProgressArg, ProgressReporter
 from vecindex._validation import (
     as_ids,
     as_matrix,
@@ -149,6 +150,7 @@ class Index:
         attrs: Any = None,
         replace: bool = False,
         threads: Optional[int] = None,
+        progress: ProgressArg = False,
     ) -> np.ndarray:
         """Add vectors and return their int64 ids.
 
@@ -162,6 +164,12 @@ class Index:
         value per vector, None where missing), a list of per-vector dicts, or a pandas
         DataFrame. Attributes left out are missing. Every column is checked before anything
         is added.
+
+        ``progress=True`` shows a progress bar (tqdm if installed, else plain lines on stderr);
+        ``progress=callable(done, total)`` is called about every 50 ms and returning False
+        cancels: :class:`vecindex.Cancelled` is raised, the vectors linked so far stay and
+        the rest are forgotten (see :mod:`vecindex.progress`). Ctrl-C works the same way and
+        raises ``KeyboardInterrupt``.
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
         id_array = None if ids is None else as_ids(ids, matrix.shape[0])
@@ -170,9 +178,16 @@ class Index:
             schema = list(self._core.attribute_schema)
             prepared = _attributes.prepare(schema, attrs, matrix.shape[0])
             batch = _attributes.build_batch(schema, prepared, matrix.shape[0])
-        if matrix.shape[0] == 0:
+        count = matrix.shape[0]
+        if count == 0:
             return np.empty(0, dtype=np.int64)
-        return self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch)
+        with ProgressReporter(progress, "add") as reporter:
+            if reporter.callback is not None:
+                reporter.start(count)
+            ids_added = self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch,
+                                       reporter.callback)
+            reporter.finish(count)
+        return ids_added
 
     def search(
         self,
@@ -284,10 +299,24 @@ class Index:
         """All live ids, as int64."""
         return self._core.ids()
 
-    def train(self, vectors: Any, *, threads: Optional[int] = None) -> None:
-        """Train the codec of a compressed dtype (no-op for f32)."""
+    def train(self, vectors: Any, *, threads: Optional[int] = None, progress: ProgressArg = False) -> None:
+        """Learn the codec parameters of a compressed dtype from sample vectors.
+
+        ``"sq8"`` needs at least 32 vectors, ``"pq"`` at least 256 (k-means codebooks),
+        ``"rabitq"`` at least 16; fewer raise ``ValueError``. For these dtypes call it before
+        the first :meth:`add`; afterwards it raises ``RuntimeError``. ``"f32"``, ``"f16"`` and
+        ``"bf16"`` need no training and ignore the call. If never called, the first ``add`` trains on its own
+        vectors (when there are enough of them).
+
+        ``progress`` is as for :meth:`add`, but training reports only its start ``(0, n)`` and
+        its end ``(n, n)``; returning False at the start cancels before any training.
+        """
         matrix, _ = as_matrix(vectors, self.dim, "training vectors")
-        self._core.train(matrix, check_threads(threads))
+        with ProgressReporter(progress, "train") as reporter:
+            if reporter.callback is not None:
+                reporter.start(matrix.shape[0])
+            self._core.train(matrix, check_threads(threads))
+            reporter.finish(matrix.shape[0])
 
     # -- persistence ------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
@@ -338,8 +367,17 @@ class Index:
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
-        """Graph statistics: levels, mean bottom-level degree, slots used."""
-        return dict(self._core.stats())
+        """Graph statistics and memory.
+
+        Keys: ``levels`` (HNSW levels in use), ``mean_degree0`` (mean number of links per
+        node on the bottom level), ``slots`` (node slots in use, deleted ones included),
+        ``deleted`` (deleted vectors not yet compacted), ``size`` (live vectors) and
+        ``memory`` (bytes by part, as :meth:`memory_usage`).
+        """
+        stats = dict(self._core.stats())
+        stats["size"] = len(self)
+        stats["memory"] = self.memory_usage()
+        return stats
 
     def check_integrity(self) -> None:
         """Raise RuntimeError if the graph or id map is inconsistent (for tests and debugging)."""
