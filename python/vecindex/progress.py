@@ -94,4 +94,4 @@ def _make_tqdm(total: int, description: str) -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=f"vecindex {description}", unit="vec", leave=False)
+    return tqdm(total=total, desc=f"vecindex {description}", unit="vec")
