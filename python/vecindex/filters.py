@@ -168,7 +168,7 @@ class _Logic(Filter):
     @staticmethod
     def combine(op: str, left: Filter, right: Filter) -> Filter:
         # Flattening keeps long chains (a & b & c & ...) one level deep.
-        parts = []
+        parts: list[Filter] = []
         for side in (left, right):
             parts.extend(side.children if isinstance(side, _Logic) and side.op == op else (side,))
         return _Logic(op, tuple(parts))
@@ -225,7 +225,7 @@ class Field:
 
     __slots__ = ("name",)
     __array_ufunc__ = None  # so `np.int64(5) < F.x` defers to F.x.__gt__
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # == builds a filter, so fields are unhashable
 
     def __init__(self, name: str):
         if not isinstance(name, str) or not name:

@@ -353,8 +353,8 @@ class Index:
             raise TypeError(f"from_bytes() takes bytes, got {type(data).__name__}")
         view = memoryview(data)
         # The core reads one contiguous run of bytes: copy strided views, flatten typed ones.
-        data = view.cast("B") if view.c_contiguous else view.tobytes()
-        return cls._wrap(_core.Index.from_bytes(data))
+        flat = view.cast("B") if view.c_contiguous else view.tobytes()
+        return cls._wrap(_core.Index.from_bytes(flat))
 
     def __reduce__(self):
         return (_from_bytes, (self.to_bytes(),))

@@ -91,7 +91,7 @@ class ProgressReporter:
 
 def _make_tqdm(total: int, description: str) -> Any:
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         return None
     return tqdm(total=total, desc=f"vecindex {description}", unit="vec")
