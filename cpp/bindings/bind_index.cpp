@@ -256,6 +256,7 @@ void bind_index(py::module_& m) {
              out["graph"] = self.memory_graph();
              out["codes"] = self.memory_codes();
              out["full_vectors"] = self.memory_full();
+             out["attributes"] = self.memory_attributes();
              out["mapped"] = self.mapped_bytes();
              return out;
            })

@@ -276,6 +276,7 @@ class Field:
         return _SetTest(self.name, "contains_all", _literal_list(values, f"{self!r}.contains_all"))
 
     def is_missing(self) -> Filter:
+        """Rows where this attribute has no value (the only test a missing value passes)."""
         return _IsMissing(self.name)
 
     def __contains__(self, value):
@@ -297,7 +298,15 @@ class Field:
 
 
 class _FieldNamespace:
-    """``F.size`` and ``F["odd name"]`` make a :class:`Field`."""
+    """Builds filter expressions: ``F.size`` and ``F["odd name"]`` make a :class:`Field`.
+
+    Compare a field with a constant (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``), or use
+    ``.between(low, high)``, ``.isin([...])``, ``.contains_any([...])``,
+    ``.contains_all([...])`` (for ``keywords`` fields) and ``.is_missing()``. Combine with
+    ``&``, ``|`` and ``~``, with parentheses::
+
+        index.search(q, k=10, filter=(F.section == "python") & F.size.between(10, 500))
+    """
 
     __slots__ = ()
 

@@ -39,9 +39,24 @@ class Index:
     ef_search:
         Default beam width for searches (at least k is always used).
     dtype:
-        Storage of vectors: ``"f32"`` (default).
+        How vectors are stored and compared while searching:
+
+        - ``"f32"`` (default): full precision, 4 bytes per dimension;
+        - ``"f16"``, ``"bf16"``: half precision, 2 bytes per dimension, no training;
+        - ``"sq8"``: one byte per dimension (per-dimension ranges, trained);
+        - ``"pq"``: product quantisation, ``pq_m`` bytes per vector (k-means codebooks, trained);
+        - ``"rabitq"``: bit codes after a random rotation, 32 bytes for dim=128 (trained).
+
+        Trained dtypes learn their parameters from :meth:`train`, or from the first large
+        enough :meth:`add`. Compressed distances are approximate unless ``rerank=True``.
     seed:
         Seed for level assignment; with one thread a build is deterministic for a fixed seed.
+    pq_m:
+        For ``dtype="pq"``: sub-quantisers (bytes per vector); must divide ``dim``. 0 picks a
+        default.
+    rerank:
+        Keep the full-precision vectors beside the codes (more memory) and rerank the best
+        ``k * rerank_factor`` candidates with them, so returned distances are exact.
     attributes:
         Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
         "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
@@ -49,7 +64,12 @@ class Index:
 
     Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
     ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
-    are safe, and so is ``add`` alongside ``search``.
+    are safe, and so is ``add`` alongside ``search``. ``add(..., progress=True)`` shows a
+    progress bar; a progress callable can cancel (see :mod:`vecindex.progress`).
+
+    >>> index = Index(dim=3, metric="cosine")
+    >>> index
+    vecindex.Index(dim=3, metric='cosine', dtype='f32', size=0, M=16, ef_construction=200, ef_search=64)
     """
 
     def __init__(
@@ -126,9 +146,11 @@ class Index:
         self._core.ef_search = check_positive_int(value, "ef_search", 1, 100000)
 
     def __len__(self) -> int:
+        """Number of live (not deleted) vectors."""
         return len(self._core)
 
     def __contains__(self, id: Any) -> bool:
+        """``id in index``: True for a live id; False for anything that is not an int id."""
         try:
             value = int(id)
         except (TypeError, ValueError):
@@ -136,6 +158,7 @@ class Index:
         return 0 <= value < 2**63 and self._core.contains(value)
 
     def __repr__(self) -> str:
+        """Shows dim, metric, dtype, size, M, ef_construction and ef_search."""
         return (
             f"vecindex.Index(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={len(self)}, "
             f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search})"
@@ -361,9 +384,13 @@ class Index:
 
     # -- introspection ----------------------------------------------------------------
     def memory_usage(self) -> dict:
-        """Bytes held in RAM, by part: graph, codes and full vectors; ``mapped`` is the size of
-        the memory-mapped file for an index loaded with ``mmap=True`` (its vectors are not in
-        the other parts)."""
+        """Bytes held in RAM, by part.
+
+        ``graph`` (HNSW links), ``codes`` (the stored vectors in the index's dtype),
+        ``full_vectors`` (the float32 copies kept for ``rerank=True``, else 0), ``attributes``
+        (filter attributes) and ``mapped`` (the size of the memory-mapped file for an index
+        loaded with ``mmap=True``; its vectors are not in the other parts).
+        """
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
