@@ -31,7 +31,10 @@ def test_stats_report_levels_degree_size_and_memory_by_part():
     assert memory["attributes"] >= 500 * 8  # one int64 per row at least
 
 
-def test_attribute_memory_is_zero_without_attributes():
-    index = vecindex.Index(dim=8)
-    index.add(np.ones((3, 8), np.float32))
-    assert index.memory_usage()["attributes"] == 0
+def test_attribute_memory_grows_with_declared_attributes():
+    data = clustered(300, 8, seed=3)
+    plain = vecindex.Index(dim=8)
+    plain.add(data)
+    with_attrs = vecindex.Index(dim=8, attributes={"size": "int", "section": "keyword"})
+    with_attrs.add(data, attrs={"size": list(range(300)), "section": ["a", "b", "c"] * 100})
+    assert with_attrs.memory_usage()["attributes"] > plain.memory_usage()["attributes"] + 300 * 8
