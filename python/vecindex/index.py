@@ -230,6 +230,10 @@ class Index:
         (a small index), rows are padded with id -1 and distance +inf. ``ef`` overrides
         ``ef_search`` for this call (at least k is used).
 
+        For a compressed ``dtype`` built with ``rerank=True``, the best ``k * rerank_factor``
+        candidates are re-scored on the full-precision vectors, so distances are exact;
+        otherwise distances are the codec's approximations (exact for ``"f32"``).
+
         ``filter`` restricts results to matching vectors:
 
         - an expression such as ``(F.section == "python") & (F.size < 500)``;
