@@ -96,8 +96,8 @@ def unfiltered_section(report: dict) -> str:
 
 
 def filtered_section(filtered: dict) -> str:
-    if "skipped" in filtered:
-        return f"### Filtered\n\nSkipped: {filtered['skipped']}."
+    if "rows" not in filtered:
+        return f"### Filtered search\n\nNot measured: {filtered.get('skipped') or filtered.get('error')}."
     libraries = []
     for row in filtered["rows"]:
         libraries += [lib for lib in row["results"] if lib not in libraries]
@@ -116,6 +116,8 @@ def filtered_section(filtered: dict) -> str:
 
 
 def compressed_section(compressed: dict) -> str:
+    if "summary" not in compressed:
+        return f"### Compressed, by dtype\n\nNot measured: {compressed.get('error')}."
     header = ["config", "RAM B/vector (graph+codes)", "RAM vs f32", "train s", "build s", "QPS@0.90",
               "QPS@0.95", "max recall"]
     rows = [[r["label"], _num(r["graph_plus_codes_bytes_per_vector"]), _num(r["ram_vs_f32_index"], ".2f"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+import traceback
 from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
@@ -76,6 +77,11 @@ def run_filtered(dataset_path: str | None, cache: Path, log) -> dict:
                                 efs=FILTERED_EFS, cache=cache, log=log)
 
 
+def pq_subquantizers(dim: int) -> int:
+    """The largest divisor of dim up to dim / 8 (48 for 384): 8 dimensions per byte-sized code."""
+    return max(m for m in range(1, max(dim // 8, 1) + 1) if dim % m == 0)
+
+
 def run_compressed(dataset, params: BenchParams, log) -> dict:
     """vecindex dtypes vs faiss HNSWSQ8 / HNSWPQ (+RefineFlat), 1 search thread, fewer queries."""
     from bench import compressed
@@ -83,7 +89,8 @@ def run_compressed(dataset, params: BenchParams, log) -> dict:
     args = compressed.parse_args([])
     args = Namespace(**{**vars(args), "dtypes": COMPRESSED_DTYPES, "ef": COMPRESSED_EFS,
                         "rerank_factors": COMPRESSED_RERANK, "M": params.M, "k": params.k,
-                        "build_threads": params.build_threads, "threads": 1, "repeats": 2})
+                        "build_threads": params.build_threads, "threads": 1, "repeats": 2,
+                        "pq_m": pq_subquantizers(dataset.dim)})
     small = replace(dataset, test=dataset.test[:COMPRESSED_QUERIES], gt_ids=dataset.gt_ids[:COMPRESSED_QUERIES],
                     gt_distances=None)
     configs = compressed.build_all(args, small, log)
@@ -96,8 +103,12 @@ def run_compressed(dataset, params: BenchParams, log) -> dict:
 
 
 def timed_part(name: str, timings: dict, fn, *args, **kwargs):
+    """fn's result; a failing part is recorded as {"error": ...} so the other parts still run."""
     start = time.perf_counter()
     try:
         return fn(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - a failed part is data, not a crash
+        traceback.print_exc()
+        return {"error": "".join(traceback.format_exception_only(type(error), error)).strip()}
     finally:
         timings[name] = round(time.perf_counter() - start, 1)
