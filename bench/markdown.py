@@ -37,7 +37,7 @@ def machine_line(report: dict) -> str:
     cores = machine.get("usable_cores") or machine.get("logical_cores")
     load = machine.get("load_average_at_start")
     simd = machine.get("simd_info")
-    simd_text = simd.get("active", simd) if isinstance(simd, dict) else simd
+    simd_text = simd.get("level", simd) if isinstance(simd, dict) else simd
     parts = [f"**Machine:** {machine.get('cpu_model', '?')}, {cores} cores, {machine.get('platform', '?')}, "
              f"Python {machine.get('python', '?')}, vecindex SIMD {simd_text}"]
     if load:

@@ -128,11 +128,11 @@ def replace_between_markers(text: str, body: str) -> str:
 
 def readme_plots(json_path: Path, copy_to: Path) -> dict:
     """Copy the run's PNGs next to the bench code and return {caption: README-relative path}."""
-    captions = {"": "recall vs QPS, 1 thread", "-filtered": "filtered search by selectivity",
-                "-compressed": "compressed dtypes"}
     stamp = json_path.stem
+    captions = {"": "recall vs QPS, 1 thread"}
     for png in sorted(json_path.parent.glob(f"{stamp}-threads*.png")):
         captions[png.stem[len(stamp):]] = f"recall vs QPS, {png.stem.rsplit('threads', 1)[1]} threads"
+    captions.update({"-filtered": "filtered search by selectivity", "-compressed": "compressed dtypes"})
     plots = {}
     for suffix, caption in captions.items():
         source = json_path.parent / f"{stamp}{suffix}.png"
