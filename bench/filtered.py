@@ -101,7 +101,7 @@ def bench_vecindex(train, attrs, cache):
     if path.exists():
         index = vecindex.Index.load(path)
     else:
-        index = vecindex.Index(384, "cosine", M=16, ef_construction=200,
+        index = vecindex.Index(train.shape[1], "cosine", M=16, ef_construction=200,
                                attributes={"section": "keyword", "tags": "keywords", "installed_size": "int",
                                            "priority": "keyword"})
         index.add(train, attrs=attrs)
@@ -119,7 +119,7 @@ def bench_faiss(train, cache):
     if path.exists():
         index = faiss.read_index(str(path))
     else:
-        index = faiss.IndexHNSWFlat(384, 16, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexHNSWFlat(train.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 200
         faiss.omp_set_num_threads(2)
         index.add(train)
@@ -147,7 +147,7 @@ def bench_faiss(train, cache):
 def bench_hnswlib(train, cache):
     import hnswlib
     path = cache / "debian_hnswlib.bin"
-    index = hnswlib.Index(space="cosine", dim=384)
+    index = hnswlib.Index(space="cosine", dim=train.shape[1])
     if path.exists():
         index.load_index(str(path), max_elements=train.shape[0])
     else:
@@ -191,18 +191,12 @@ def pick(points):
     return max(good, key=lambda p: p["qps"]) if good else max(points, key=lambda p: (p["recall"], p["qps"]))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--out", default="results/filtered.json")
-    parser.add_argument("--libs", default="vecindex,faiss,hnswlib,numpy")
-    parser.add_argument("--strategies", action="store_true", help="also sweep each forced vecindex strategy")
-    args = parser.parse_args()
-    libs = args.libs.split(",")
-    cache = Path("results")
-    cache.mkdir(exist_ok=True)
-    train, test, neighbors, attrs = load(DATA)
-    queries = test[:args.queries]
+def run_filters(path: Path, n_queries: int, libs: list[str], efs=EFS, cache: Path = Path("results"),
+                strategies: bool = False, log=print) -> dict:
+    """Build (or load cached) indexes, then sweep every filter. Returns the JSON-ready report."""
+    cache.mkdir(parents=True, exist_ok=True)
+    train, test, neighbors, attrs = load(path)
+    queries = test[:n_queries]
     rng = np.random.default_rng(0)
     filters = make_filters(train, queries, neighbors, attrs, rng)
     index, run_vecindex = bench_vecindex(train, attrs, cache)
@@ -220,10 +214,9 @@ def main():
         if "vecindex" in libs:
             plan = index.explain(flt if not isinstance(flt, list) else flt[0], K)
             row["plan"] = plan["strategy"]
-            strategies = ["auto"] + (["exact", "filtered_graph", "post_filter"] if args.strategies else [])
-            for strategy in strategies:
+            for strategy in ["auto"] + (["exact", "filtered_graph", "post_filter"] if strategies else []):
                 points = []
-                for ef in EFS:
+                for ef in efs:
                     found, qps = timed(lambda: run_vecindex(queries, flt, ef, strategy), len(queries))
                     points.append({"ef": ef, "recall": recall(found, truth), "qps": qps})
                     if points[-1]["recall"] >= 0.999:
@@ -232,7 +225,7 @@ def main():
                 row["results"][label] = {"best": pick(points), "sweep": points}
         for lib, run in runners.items():
             points = []
-            for ef in EFS:
+            for ef in efs:
                 found, qps = timed(lambda: run(queries, masks, ef), len(queries))
                 points.append({"ef": ef, "recall": recall(found, truth), "qps": qps})
                 if points[-1]["recall"] >= 0.999:
@@ -244,10 +237,23 @@ def main():
         rows.append(row)
         cells = "  ".join(f"{lib}: R={r['best']['recall']:.3f} QPS={r['best']['qps']:8.0f}"
                           for lib, r in row["results"].items())
-        print(f"{name:22s} sel={selectivity:7.3%} plan={row.get('plan', '-'):14s} {cells}", flush=True)
+        log(f"{name:22s} sel={selectivity:7.3%} plan={row.get('plan', '-'):14s} {cells}")
+    return {"k": K, "queries": len(queries), "target_recall": TARGET, "efs": list(efs), "threads": 1,
+            "rows": rows}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default=str(DATA))
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--out", default="results/filtered.json")
+    parser.add_argument("--libs", default="vecindex,faiss,hnswlib,numpy")
+    parser.add_argument("--strategies", action="store_true", help="also sweep each forced vecindex strategy")
+    args = parser.parse_args()
+    report = run_filters(Path(args.dataset), args.queries, args.libs.split(","), strategies=args.strategies,
+                         log=lambda line: print(line, flush=True))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"k": K, "queries": len(queries), "target_recall": TARGET, "rows": rows},
-                                         indent=1))
+    Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
 
 

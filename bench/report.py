@@ -1,26 +1,40 @@
-"""Assemble the run's report: JSON on disk, and readable tables on stdout."""
+"""Assemble the run's report: JSON on disk, and readable tables on stdout.
+
+As a script, render a report as Markdown, or regenerate the README's benchmark section from it:
+
+    python bench/report.py [results/<dataset>/<timestamp>.json]   # default: newest JSON under results/
+    python bench/report.py --update-readme                       # rewrite README.md between the markers
+"""
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import shutil
+import sys
 from pathlib import Path
 
-from bench.metrics import speed_ratios
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from bench.metrics import speed_ratios  # noqa: E402
 
 REFERENCE = "vecindex"
 CLOCKS = ("wall", "cpu")  # the library whose speed the ratios are expressed for
 
 
+def ratios_for(libraries: dict) -> dict:
+    """{peer: {target: vecindex QPS / peer QPS at that recall}}."""
+    ours = libraries.get(REFERENCE, {}).get("qps_at_recall")
+    if not ours:
+        return {}
+    return {name: speed_ratios(ours, result["qps_at_recall"]) for name, result in libraries.items()
+            if name != REFERENCE and result.get("qps_at_recall")}
+
+
 def add_ratios(report: dict) -> None:
     """report['ratios'][peer][target] = vecindex QPS / peer QPS at that recall."""
-    libraries = report["libraries"]
-    ours = libraries.get(REFERENCE, {}).get("qps_at_recall")
-    report["ratios"] = {}
-    if not ours:
-        return
-    for name, result in libraries.items():
-        if name != REFERENCE and result.get("qps_at_recall"):
-            report["ratios"][name] = speed_ratios(ours, result["qps_at_recall"])
+    report["ratios"] = ratios_for(report["libraries"])
 
 
 def write_json(report: dict, path: Path) -> Path:
@@ -86,3 +100,73 @@ def format_tables(report: dict) -> str:
         sections.append(f"{REFERENCE} QPS / peer QPS at equal recall ({report['params']['clock']} clock):\n"
                         + _table(["peer"] + [f"@{t}" for t in targets], ratio_rows))
     return "\n\n".join(sections)
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+REPO = Path(__file__).resolve().parent.parent
+PLOTS_DIR = REPO / "bench" / "plots"  # README images are copied here: results/ is not committed
+
+
+def newest_report(root: Path) -> Path:
+    """The most recently written run JSON under root (not the ground-truth cache)."""
+    candidates = [p for p in root.glob("*/*.json") if p.parent.name != "cache" and not p.name.endswith(".tmp")]
+    if not candidates:
+        raise FileNotFoundError(f"no results/<dataset>/<timestamp>.json under {root}")
+    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def replace_between_markers(text: str, body: str) -> str:
+    """text with everything between the bench markers replaced by body; markers must exist once."""
+    if text.count(README_START) != 1 or text.count(README_END) != 1:
+        raise ValueError(f"README must contain {README_START} and {README_END} exactly once")
+    head, rest = text.split(README_START)
+    if README_END not in rest:
+        raise ValueError(f"{README_END} must come after {README_START}")
+    _, tail = rest.split(README_END)
+    return f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}"
+
+
+def readme_plots(json_path: Path, copy_to: Path) -> dict:
+    """Copy the run's PNGs next to the bench code and return {caption: README-relative path}."""
+    stamp = json_path.stem
+    captions = {"": "recall vs QPS, 1 thread"}
+    for png in sorted(json_path.parent.glob(f"{stamp}-threads*.png")):
+        captions[png.stem[len(stamp):]] = f"recall vs QPS, {png.stem.rsplit('threads', 1)[1]} threads"
+    captions.update({"-filtered": "filtered search by selectivity", "-compressed": "compressed dtypes"})
+    plots = {}
+    for suffix, caption in captions.items():
+        source = json_path.parent / f"{stamp}{suffix}.png"
+        if source.exists():
+            copy_to.mkdir(parents=True, exist_ok=True)
+            target = copy_to / f"bench{suffix or '-unfiltered'}.png"
+            shutil.copyfile(source, target)
+            plots[caption] = target.relative_to(REPO).as_posix()
+    return plots
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("json", nargs="?", help="a run's JSON (default: newest under --results)")
+    parser.add_argument("--results", default="results", help="results root searched for the newest JSON")
+    parser.add_argument("--update-readme", action="store_true",
+                        help=f"replace the text between {README_START} and {README_END} in README.md")
+    parser.add_argument("--readme", default=str(REPO / "README.md"))
+    args = parser.parse_args(argv)
+    from bench.markdown import to_markdown
+
+    json_path = Path(args.json) if args.json else newest_report(Path(args.results))
+    report = json.loads(json_path.read_text())
+    if not args.update_readme:
+        print(to_markdown(report, json_path))
+        return 0
+    readme = Path(args.readme)
+    body = to_markdown(report, plots=readme_plots(json_path, PLOTS_DIR))
+    body += (f"\n\nGenerated by `python bench/report.py --update-readme` from `{json_path.name}` "
+             f"(`python bench/run.py --dataset PATH.hdf5 --suite all`).")
+    readme.write_text(replace_between_markers(readme.read_text(), body))
+    print(f"updated {readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
     python bench/run.py --quick
     python bench/run.py --dataset /work/shared/data/debian-minilm-384-angular.hdf5
     python bench/run.py --dataset base.fvecs --queries query.fvecs --groundtruth gt.ivecs --metric l2
+    python bench/run.py --dataset /work/shared/data/debian-minilm-384-angular.hdf5 --suite all
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ if __package__ in (None, ""):
     # python/, so this cannot shadow the installed package.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasets, machine, report as reporting  # noqa: E402
+from bench import datasets, machine, report as reporting, suite  # noqa: E402
 from bench.peers import ADAPTERS  # noqa: E402
 from bench.runner import BenchParams, run_libraries  # noqa: E402
 
@@ -56,6 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "jobs share the machine (meaningful for --threads 1); both are recorded")
     index.add_argument("--libs", default=",".join(ADAPTERS),
                        help=f"comma-separated subset of {','.join(ADAPTERS)}")
+    index.add_argument("--suite", choices=("unfiltered", "filtered", "compressed", "all"), default="unfiltered",
+                       help="which parts to run; 'all' = unfiltered at 1 and all threads + build, filtered "
+                            "selectivities, compressed dtypes (default: unfiltered at --threads)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", default="results", help="results root; writes OUT/<dataset>/<time>.json")
     output.add_argument("--cache-dir", help="ground-truth cache (default OUT/cache)")
@@ -88,27 +92,55 @@ def main(argv=None) -> int:
     params = BenchParams(M=args.M, ef_construction=args.ef_construction, k=args.k, efs=args.ef,
                          threads=args.threads, build_threads=args.build_threads, repeats=args.repeats,
                          clock=args.clock)
-    libraries = run_libraries([ADAPTERS[name] for name in args.libs.split(",") if name], dataset,
-                              params, log=lambda line: print(line, flush=True))
-
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    adapter_classes = [ADAPTERS[name] for name in args.libs.split(",") if name]
+    parts = suite.PARTS if args.suite == "all" else (args.suite,)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    report = {"timestamp": stamp, "command": sys.argv, "dataset": dataset.describe(),
+    timings: dict = {}
+    report = {"timestamp": stamp, "command": sys.argv, "suite": list(parts), "dataset": dataset.describe(),
               "params": {**vars(params), "efs": list(params.efs)}, "machine": machine_info,
-              "libraries": libraries, "wall_seconds": time.time() - started}
-    machine_info["load_average_at_end"] = machine.load_average()
-    reporting.add_ratios(report)
+              "part_seconds": timings}
     run_dir = out_root / dataset.name
+
+    if "unfiltered" in parts:
+        # --suite all measures 1 thread and all threads from one build; otherwise just --threads.
+        counts = sorted({1, suite.all_threads()}) if args.suite == "all" else [args.threads]
+        unfiltered = suite.timed_part("unfiltered", timings, suite.run_unfiltered, adapter_classes, dataset,
+                                      params, counts, log)
+        report["build"] = unfiltered["build"]
+        report["libraries"] = unfiltered["by_threads"][counts[0]]
+        report["params"]["threads"] = counts[0]
+        reporting.add_ratios(report)
+        if len(counts) > 1:
+            report["unfiltered_all_threads"] = suite.unfiltered_section(unfiltered["by_threads"][counts[-1]],
+                                                                        params, counts[-1])
+    if "filtered" in parts:
+        log("-- filtered")
+        report["filtered"] = suite.timed_part("filtered", timings, suite.run_filtered, args.dataset,
+                                              out_root / "cache" / dataset.name, log)
+    if "compressed" in parts:
+        log("-- compressed")
+        report["compressed"] = suite.timed_part("compressed", timings, suite.run_compressed, dataset, params, log)
+
+    report["wall_seconds"] = time.time() - started
+    machine_info["load_average_at_end"] = machine.load_average()
     json_path = reporting.write_json(report, run_dir / f"{stamp}.json")
     print()
-    print(reporting.format_tables(report))
+    if "libraries" in report:
+        print(reporting.format_tables(report))
+    if args.suite != "unfiltered":
+        from bench.markdown import to_markdown
+        print(to_markdown(report, json_path))
     print(f"\nwrote {json_path}")
     if not args.no_plot:
-        from bench.plot import plot_results  # matplotlib only when plotting
-        print(f"wrote {plot_results(report, run_dir / f'{stamp}.png')}")
+        from bench import plot  # matplotlib only when plotting
+        for written in plot.plot_report(report, run_dir, stamp):
+            print(f"wrote {written}")
 
+    libraries = report.get("libraries", {})
     measured = [r for r in libraries.values() if r.get("points")]
     failed = [name for name, r in libraries.items() if "error" in r]
-    return 1 if failed or not measured else 0
+    return 1 if failed or ("unfiltered" in parts and not measured) else 0
 
 
 if __name__ == "__main__":

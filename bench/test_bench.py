@@ -83,3 +83,49 @@ def test_synthetic_ground_truth_is_computed_for_k():
     dataset = datasets.load(None, quick=True, k=10)
     assert dataset.gt_ids.shape[0] == dataset.test.shape[0]
     assert dataset.gt_ids.shape[1] >= 10
+
+
+def _tiny_report():
+    points = [{"ef": 10, "recall": 0.90, "qps": 2000.0}, {"ef": 40, "recall": 0.99, "qps": 500.0}]
+    library = {"version": "1", "build_seconds": 1.5, "index_bytes": 2**20, "points": points,
+               "qps_at_recall": metrics.qps_at_targets(points)}
+    peer = {**library, "points": [{**p, "qps": p["qps"] / 2} for p in points]}
+    peer["qps_at_recall"] = metrics.qps_at_targets(peer["points"])
+    report = {"timestamp": "T", "machine": {"cpu_model": "TestCPU 9000", "usable_cores": 2, "platform": "x",
+                                            "python": "3", "load_average_at_start": [1.0, 1.0, 1.0]},
+              "dataset": {"name": "tiny", "n_train": 10, "dim": 4, "metric": "l2", "n_test": 2},
+              "params": {"k": 10, "M": 16, "ef_construction": 200, "build_threads": 2, "efs": [10, 40],
+                         "repeats": 1, "clock": "wall"},
+              "libraries": {"vecindex": library, "hnswlib": peer, "usearch": {"skipped": "not installed"}},
+              "filtered": {"k": 10, "queries": 2, "target_recall": 0.95, "rows": [
+                  {"filter": "size-range 1.0%", "selectivity": 0.01, "plan": "exact",
+                   "results": {"vecindex": {"best": {"ef": 10, "recall": 1.0, "qps": 123.0}}}}]}}
+    from bench import report as reporting
+    reporting.add_ratios(report)
+    return report
+
+
+def test_markdown_has_machine_ratios_and_filtered_rows():
+    from bench.markdown import to_markdown
+    text = to_markdown(_tiny_report())
+    assert "TestCPU 9000" in text and "2 cores" in text
+    # vecindex is exactly twice as fast as the peer at every recall, so every ratio reads 2.00x.
+    ratio_line = next(line for line in text.splitlines() if line.startswith("| hnswlib | 2"))
+    assert ratio_line.count("2.00x") == 3
+    assert "| size-range 1.0% | 1.00% | exact | 123 (1.000) |" in text
+    assert "usearch: not installed" in text
+    header_cells = [line.count("|") for line in text.splitlines() if line.startswith("|")]
+    assert header_cells  # every table row of one table has the same number of cells
+    for block in text.split("\n\n"):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        assert len({row.count("|") for row in rows}) <= 1, block
+
+
+def test_readme_markers_replace_only_the_section_between_them():
+    from bench.report import replace_between_markers
+    text = "top\n<!-- bench:start -->\nold\n<!-- bench:end -->\nbottom\n"
+    assert replace_between_markers(text, "new") == "top\n<!-- bench:start -->\nnew\n<!-- bench:end -->\nbottom\n"
+    with pytest.raises(ValueError):
+        replace_between_markers("no markers", "new")
+    with pytest.raises(ValueError):
+        replace_between_markers("<!-- bench:end --> <!-- bench:start -->", "new")

@@ -1,0 +1,145 @@
+"""Render a run's JSON report as Markdown: machine, unfiltered, build, filtered and compressed tables.
+
+Used by `report.py` (stdout and the README's benchmark section) and by `run.py --suite`. Parts
+missing from the report are left out, so any `--suite` choice renders.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+TARGETS = ("0.9", "0.95", "0.99")
+REFERENCE = "vecindex"
+
+
+def _num(value, spec: str = ",.0f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _target_keys(qps_at_recall: dict) -> list[str]:
+    return list(qps_at_recall)  # JSON keys as written by metrics.qps_at_targets
+
+
+def machine_line(report: dict) -> str:
+    machine, dataset = report["machine"], report["dataset"]
+    cores = machine.get("usable_cores") or machine.get("logical_cores")
+    load = machine.get("load_average_at_start")
+    simd = machine.get("simd_info")
+    simd_text = simd.get("level", simd) if isinstance(simd, dict) else simd
+    parts = [f"**Machine:** {machine.get('cpu_model', '?')}, {cores} cores, {machine.get('platform', '?')}, "
+             f"Python {machine.get('python', '?')}, vecindex SIMD {simd_text}"]
+    if load:
+        parts.append(f"load average at start {load[0]:.1f} (other work shared the machine; numbers are noisy)")
+    parts.append(f"**Data:** {dataset['name']} ({dataset['n_train']:,} x {dataset['dim']}, {dataset['metric']}, "
+                 f"{dataset.get('n_test', '?')} queries)")
+    wall = report.get("wall_seconds")
+    parts.append(f"**Run:** {report['timestamp']}" + (f", {wall / 60:.1f} min in total" if wall else ""))
+    return ". ".join(parts) + "."
+
+
+def unfiltered_section(report: dict) -> str:
+    params = report["params"]
+    single = report["libraries"]
+    many = report.get("unfiltered_all_threads")
+    build = report.get("build", single)
+    measured = [name for name, r in single.items() if r.get("points")]
+    if not measured:
+        return ""
+    targets = _target_keys(single[measured[0]]["qps_at_recall"])
+    header = ["library", "version", "build s", "index MiB"] + [f"QPS@{t} 1 thread" for t in targets]
+    if many:
+        header += [f"QPS@{t} {many['threads']} threads" for t in targets]
+    header.append("max recall")
+    rows = []
+    for name in measured:
+        result, facts = single[name], build.get(name, single[name])
+        row = [name, result.get("version", "?"), _num(facts.get("build_seconds"), ".1f"),
+               _num(facts.get("index_bytes", 0) / 2**20, ".1f")]
+        row += [_num(result["qps_at_recall"].get(t)) for t in targets]
+        if many:
+            other = many["libraries"].get(name, {}).get("qps_at_recall", {})
+            row += [_num(other.get(t)) for t in targets]
+        row.append(_num(max(p["recall"] for p in result["points"]), ".4f"))
+        rows.append(row)
+    skipped = [f"{name}: {r.get('skipped') or r.get('error')}" for name, r in single.items() if not r.get("points")]
+    text = (f"### Unfiltered: recall@{params['k']} vs QPS\n\nM={params['M']}, ef_construction="
+            f"{params['ef_construction']}, built with {params['build_threads']} threads; one batch search call per "
+            f"ef ({', '.join(map(str, params['efs']))}), best of {params['repeats']} interleaved rounds, "
+            f"{params.get('clock', 'wall')} clock. QPS at a recall is interpolated on each library's "
+            f"recall/QPS frontier (`-`: not reached).\n\n" + table(header, rows))
+    if skipped:
+        text += "\n\nNot measured: " + "; ".join(skipped)
+    ratio_rows = []
+    for peer, ratios in report.get("ratios", {}).items():
+        row = [peer] + [_ratio(ratios.get(t)) for t in targets]
+        if many:
+            row += [_ratio(many.get("ratios", {}).get(peer, {}).get(t)) for t in targets]
+        ratio_rows.append(row)
+    if ratio_rows:
+        ratio_header = ["peer"] + [f"@{t} 1 thread" for t in targets]
+        if many:
+            ratio_header += [f"@{t} {many['threads']} threads" for t in targets]
+        text += f"\n\n{REFERENCE} QPS / peer QPS at equal recall:\n\n" + table(ratio_header, ratio_rows)
+    return text
+
+
+def filtered_section(filtered: dict) -> str:
+    if "rows" not in filtered:
+        return f"### Filtered search\n\nNot measured: {filtered.get('skipped') or filtered.get('error')}."
+    libraries = []
+    for row in filtered["rows"]:
+        libraries += [lib for lib in row["results"] if lib not in libraries]
+    header = ["filter", "selectivity", "vecindex plan"] + [f"{lib} QPS (recall)" for lib in libraries]
+    rows = []
+    for row in filtered["rows"]:
+        cells = [row["filter"], f"{row['selectivity']:.2%}", row.get("plan", "-")]
+        for lib in libraries:
+            best = row["results"].get(lib, {}).get("best")
+            cells.append(f"{_num(best['qps'])} ({best['recall']:.3f})" if best else "-")
+        rows.append(cells)
+    return (f"### Filtered search\n\n{filtered['queries']} queries, 1 thread, k={filtered['k']}. Each cell is the "
+            f"fastest ef reaching recall {filtered['target_recall']} (else the best recall reached). faiss uses "
+            f"`IDSelectorBitmap`, hnswlib a Python `filter=` callable, numpy is exact pre-filtering.\n\n"
+            + table(header, rows))
+
+
+def compressed_section(compressed: dict) -> str:
+    if "summary" not in compressed:
+        return f"### Compressed, by dtype\n\nNot measured: {compressed.get('error')}."
+    header = ["config", "RAM B/vector (graph+codes)", "RAM vs f32", "train s", "build s", "QPS@0.90",
+              "QPS@0.95", "max recall"]
+    rows = [[r["label"], _num(r["graph_plus_codes_bytes_per_vector"]), _num(r["ram_vs_f32_index"], ".2f"),
+             _num(r["train_seconds"], ".1f"), _num(r["build_seconds"], ".1f"), _num(r["qps_at_0.90"]),
+             _num(r["qps_at_0.95"]), _num(r["max_recall"], ".3f")] for r in compressed["summary"]]
+    return (f"### Compressed, by dtype\n\n{compressed['queries']} queries, 1 thread, ef_construction="
+            f"{compressed['ef_construction']}; `rerank xN` re-scores N·k candidates with full vectors (kept "
+            f"outside the RAM column). faiss: HNSWSQ8 and HNSWPQ{compressed['pq_m']} with IndexRefineFlat.\n\n"
+            + table(header, rows))
+
+
+def to_markdown(report: dict, json_path: Path | None = None, plots: dict | None = None) -> str:
+    """plots: {caption: relative path} of images to link."""
+    sections = [machine_line(report)]
+    if json_path is not None:
+        sections.append(f"Raw results: `{json_path}`.")
+    if report.get("libraries"):
+        sections.append(unfiltered_section(report))
+    if report.get("filtered"):
+        sections.append(filtered_section(report["filtered"]))
+    if report.get("compressed"):
+        sections.append(compressed_section(report["compressed"]))
+    for caption, path in (plots or {}).items():
+        sections.append(f"![{caption}]({path})")
+    return "\n\n".join(section for section in sections if section)
