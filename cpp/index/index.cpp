@@ -250,12 +250,16 @@ void Index::search_one(const float* query, const SearchParams& params, int64_t* 
     auto exact = full_store_->query(prepared.data());
     rerank_candidates(found, params.k, params.k * params.rerank_factor, *distance, *exact);
   }
-  size_t filled = std::min(found.size(), params.k);
+  write_results(found, params.k, out_ids, out_distances);
+}
+
+void Index::write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const {
+  size_t filled = std::min(found.size(), k);
   for (size_t i = 0; i < filled; ++i) {
     out_ids[i] = slot_to_id_[found[i].slot];
     out_distances[i] = found[i].distance;
   }
-  for (size_t i = filled; i < params.k; ++i) {
+  for (size_t i = filled; i < k; ++i) {
     out_ids[i] = -1;
     out_distances[i] = std::numeric_limits<float>::infinity();
   }

@@ -120,6 +120,8 @@ class Index {
     return (__atomic_load_n(&live_bits_[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
   }
   void set_live(uint32_t slot, bool live);
+  // Translates slots to ids into one result row, padding with -1 / +inf.
+  void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
   void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
                   const uint64_t* accept, VisitedPool& pool) const;
   static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);

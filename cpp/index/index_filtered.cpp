@@ -8,6 +8,7 @@
 #include "filter/filter_eval.h"
 #include "graph/filtered_search.h"
 #include "index/index.h"
+#include "index/rerank.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -142,20 +143,10 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
     else found = exact_scan(*distance, matches.to_slots(), keep);
   }
   if (rerank) {
-    found.resize(std::min(found.size(), keep));
     auto exact = full_store_->query(prepared.data());
-    for (Neighbor& n : found) n.distance = exact->distance(n.slot);
-    std::sort(found.begin(), found.end());
+    rerank_candidates(found, params.k, keep, *distance, *exact);
   }
-  size_t filled = std::min(found.size(), params.k);
-  for (size_t i = 0; i < filled; ++i) {
-    out_ids[i] = slot_to_id_[found[i].slot];
-    out_distances[i] = found[i].distance;
-  }
-  for (size_t i = filled; i < params.k; ++i) {
-    out_ids[i] = -1;
-    out_distances[i] = std::numeric_limits<float>::infinity();
-  }
+  write_results(found, params.k, out_ids, out_distances);
 }
 
 std::vector<AttributeRow> Index::get_attributes(const int64_t* ids, size_t n) const {
