@@ -99,11 +99,11 @@ def make_base_files(n: int) -> dict[str, bytes]:
     rng = np.random.default_rng(11)
     files = {}
     l2 = vecindex.Index(dim=8, metric="l2", M=4, ef_construction=20)
-    l2.add(rng.normal(size=(n, 8)), ids=np.arange(n) * 7 + 3)
+    l2.add(rng.normal(size=(n, 8)), ids=np.arange(n) * 7 + 3, threads=1)  # one thread: same graph every run
     l2.delete([3, 10, 7 * (n // 2) + 3])
     files["l2"] = l2.to_bytes()
     cosine = vecindex.Index(dim=5, metric="cosine", M=3, ef_construction=10)
-    cosine.add(rng.normal(size=(n // 2, 5)))
+    cosine.add(rng.normal(size=(n // 2, 5)), threads=1)
     cosine.delete([0])
     files["cosine"] = cosine.to_bytes()
     ip = vecindex.Index(dim=3, metric="ip", M=2, ef_construction=8)
@@ -113,7 +113,7 @@ def make_base_files(n: int) -> dict[str, bytes]:
     tagged = vecindex.Index(dim=6, M=4, ef_construction=16, attributes={"tag": "keyword", "size": "int"})
     rows = n // 3
     tagged.add(rng.normal(size=(rows, 6)), attrs={"tag": [f"t{i % 5}" for i in range(rows)],
-                                                  "size": [i if i % 7 else None for i in range(rows)]})
+                                                  "size": [i if i % 7 else None for i in range(rows)]}, threads=1)
     tagged.delete([1, 2])
     files["attributes"] = tagged.to_bytes()
     return files
