@@ -2,13 +2,29 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings/bind.h"
+#include "bindings/progress_poll.h"
 #include "util/errors.h"
 
 namespace py = pybind11;
 
 namespace vecindex::bindings {
+namespace {
+PyObject* cancelled_type = nullptr;  // owned by the module once bind_errors has run
+}  // namespace
+
+py::handle cancelled_error() { return cancelled_type; }
 
 void bind_errors(py::module_& m) {
+  // An ordinary Exception, not KeyboardInterrupt: cancelling from a callback is a decision the
+  // program made, which `except Exception` handlers may catch.
+  cancelled_type = PyErr_NewExceptionWithDoc(
+      "vecindex.Cancelled",
+      "A progress callback returned False and cancelled the call. Work finished before the "
+      "cancellation stays (an add keeps the vectors already linked); the index remains valid.",
+      PyExc_Exception, nullptr);
+  if (!cancelled_type) throw py::error_already_set();
+  m.add_object("Cancelled", py::reinterpret_borrow<py::object>(cancelled_type));
+
   static py::exception<FormatError> format_error(m, "FormatError", PyExc_ValueError);
   format_error.doc() = "A file or blob is corrupt, truncated, from a newer format version, or not a vecindex file.";
   py::register_exception_translator([](std::exception_ptr error) {

@@ -4,6 +4,7 @@
 
 #include "bindings/bind.h"
 #include "bindings/filter_types.h"
+#include "bindings/progress_poll.h"
 #include "index/index.h"
 #include "util/errors.h"
 
@@ -17,7 +18,7 @@ using IdArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
 // Lets long native calls notice Ctrl-C: briefly takes the GIL and runs Python's signal handlers.
 PollFn signal_poll() {
-  return [] {
+  return [](size_t, size_t) {
     py::gil_scoped_acquire acquire;
     if (PyErr_CheckSignals() != 0) {
       PyErr_Clear();  // the native call raises KeyboardInterrupt itself once workers stop
@@ -76,7 +77,7 @@ void bind_index(py::module_& m) {
       .def("__len__", &Index::size)
       .def("contains", &Index::contains, py::arg("id"))
       .def("add", [](Index& self, const FloatArray& vectors, std::optional<IdArray> ids, bool replace, size_t threads,
-                     const AttributeBatch* attributes) {
+                     const AttributeBatch* attributes, py::object progress) {
              check_matrix(vectors, self.config().dim, "vectors");
              size_t n = size_t(vectors.shape(0));
              const int64_t* id_data = nullptr;
@@ -87,16 +88,20 @@ void bind_index(py::module_& m) {
                id_data = ids->data();
              }
              std::vector<int64_t> assigned;
-             {
+             ProgressPoll poll(std::move(progress));
+             try {
                py::gil_scoped_release release;
-               assigned = self.add(vectors.data(), n, id_data, replace, threads, signal_poll(), attributes);
+               assigned = self.add(vectors.data(), n, id_data, replace, threads, poll.fn(), attributes);
+             } catch (const Cancelled&) {
+               poll.raise_if_callback_stopped();
+               throw;
              }
              IdArray out(assigned.size());
              std::copy(assigned.begin(), assigned.end(), out.mutable_data());
              return out;
            },
            py::arg("vectors"), py::arg("ids"), py::arg("replace"), py::arg("threads"),
-           py::arg("attributes") = nullptr)
+           py::arg("attributes") = nullptr, py::arg("progress") = py::none())
       .def("train", [](Index& self, const FloatArray& vectors, size_t threads) {
              check_matrix(vectors, self.config().dim, "training vectors");
              py::gil_scoped_release release;
@@ -251,6 +256,7 @@ void bind_index(py::module_& m) {
              out["graph"] = self.memory_graph();
              out["codes"] = self.memory_codes();
              out["full_vectors"] = self.memory_full();
+             out["attributes"] = self.memory_attributes();
              out["mapped"] = self.mapped_bytes();
              return out;
            })

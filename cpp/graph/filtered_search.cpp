@@ -25,7 +25,7 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
   // Look two hops away until a node has this many matching neighbours to score: enough
   // to keep the beam moving, few enough that a broad filter costs no more than plain HNSW.
   const size_t wanted = std::max<size_t>(degree / 2, 4);
-  std::vector<uint32_t> direct(degree), second(degree), matching, failing;
+  std::vector<uint32_t> direct(degree), second(degree), matching, failing, expanded;
   std::vector<float> distances;
   matching.reserve(degree * 2);
   failing.reserve(degree);
@@ -58,13 +58,29 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
       }
     }
     // Too few matching neighbours: walk through the failing ones (each at most once).
+    expanded.clear();
     for (size_t f = 0; f < failing.size() && matching.size() < wanted; ++f) {
       if (visited.test_and_set(failing[f])) continue;
+      expanded.push_back(failing[f]);
       size_t hop_count = graph.neighbors(failing[f], 0, second.data());
       for (size_t i = 0; i < hop_count && matching.size() < degree; ++i) {
         uint32_t next = second[i];
         if (accepted(accept, next) && !visited.test_and_set(next)) matching.push_back(next);
       }
+    }
+    if (matching.size() < wanted && !expanded.empty()) {
+      // Few matches around here (a filter anti-correlated with the query, or the edge of a
+      // matching region): also keep the failing nodes we walked through as waypoints
+      // (never results), so the beam can cross the gap the way plain HNSW would.
+      distances.resize(expanded.size());
+      query.distances(expanded.data(), expanded.size(), distances.data());
+      result.distance_count += expanded.size();
+      for (size_t i = 0; i < expanded.size(); ++i)
+        if (distances[i] < bound) candidates.push({distances[i], expanded[i]});
+    }
+    if (result.distance_count > budget) {
+      result.over_budget = true;
+      break;
     }
     if (matching.empty()) continue;
     distances.resize(matching.size());

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "index/rerank.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -196,11 +197,14 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
 
   try {
     std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+    // Codecs link the graph on their codes, except under "ip" with full vectors kept: only the
+    // f32 store implements the MIPS-to-L2 lift that keeps an inner-product graph navigable.
+    const VectorStore& build_store = full_store_ && config_.metric == Metric::ip ? *full_store_ : *store_;
     parallel_for(n, threads, [&](size_t i, size_t) {
       const float* row = prepared.data() + i * dim;
       store_->set(slots[i], row);
       if (full_store_) full_store_->set(slots[i], row);
-      graph_.insert(slots[i], row, *store_);
+      graph_.insert(slots[i], row, build_store);
       // A delete (or replace) that ran between the two phases already took this id away: the
       // node stays in the graph as a tombstone instead of going live with no id.
       if (slot_to_id_[slots[i]] == assigned[i]) set_live(slots[i], true);
@@ -246,10 +250,8 @@ void Index::search_one(const float* query, const SearchParams& params, int64_t* 
   auto distance = store_->query(prepared.data());
   std::vector<Neighbor> found = graph_.search(*distance, ef, accept, pool);
   if (rerank) {
-    found.resize(std::min(found.size(), params.k * params.rerank_factor));
     auto exact = full_store_->query(prepared.data());
-    for (Neighbor& n : found) n.distance = exact->distance(n.slot);
-    std::sort(found.begin(), found.end());
+    rerank_candidates(found, params.k, params.k * params.rerank_factor, *distance, *exact);
   }
   size_t filled = std::min(found.size(), params.k);
   for (size_t i = 0; i < filled; ++i) {

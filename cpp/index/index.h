@@ -109,6 +109,7 @@ class Index {
   size_t memory_graph() const { return graph_.memory_bytes(); }
   size_t memory_codes() const { return store_->memory_bytes(); }
   size_t memory_full() const { return full_store_ ? full_store_->memory_bytes() : 0; }
+  size_t memory_attributes() const { return attributes_.memory_bytes(); }
 
  private:
   void check_vectors(const float* vectors, size_t n) const;

@@ -129,9 +129,12 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
     auto visited = pool.borrow(graph_.capacity());
     std::vector<uint32_t> entries = {graph_.descend(*distance)};
     entries.insert(entries.end(), slot_list.begin(), slot_list.end());
-    FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, std::max(plan.ef, keep),
-                                                      matches.words().data(), plan.budget, *visited);
-    if (walk.over_budget) scan = true;
+    const size_t beam = std::max(plan.ef, keep);
+    FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, beam, matches.words().data(),
+                                                      plan.budget, *visited);
+    // Over budget, or starved (the walk ran out of reachable matches before filling its
+    // beam, so the matching subgraph is disconnected around this query): scan instead.
+    if (walk.over_budget || walk.neighbors.size() < std::min(beam, plan.matches)) scan = true;
     else found = std::move(walk.neighbors);
   }
   if (scan) {

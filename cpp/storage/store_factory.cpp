@@ -1,4 +1,5 @@
 // Maps dtype names to codecs; each codec registers here.
+#include "storage/codec_factory.h"
 #include "storage/f32_store.h"
 #include "util/errors.h"
 
@@ -23,7 +24,8 @@ std::string metric_name(Metric metric) {
 std::unique_ptr<VectorStore> make_store(const std::string& dtype, size_t dim, Metric metric,
                                         const StoreOptions& options) {
   if (dtype == "f32" || dtype == "float32") return std::make_unique<F32Store>(dim, metric);
-  throw InvalidArgument("unknown dtype '" + dtype + "'; expected one of 'f32'");
+  if (auto store = make_codec_store(dtype, dim, metric, options)) return store;
+  throw InvalidArgument("unknown dtype '" + dtype + "'; expected one of f32, " + codec_dtype_names());
 }
 
 }  // namespace vecindex

@@ -27,6 +27,8 @@ void parallel_for(size_t count, size_t threads, const std::function<void(size_t,
   if (count == 0) return;
   threads = resolve_threads(threads, count);
   std::atomic<size_t> next{0};
+  // Finished items, counted once per chunk so the hot loop stays free of shared writes.
+  std::atomic<size_t> finished{0};
   std::atomic<bool> stop{false};
   std::exception_ptr first_error;
   std::mutex error_mutex;
@@ -40,6 +42,7 @@ void parallel_for(size_t count, size_t threads, const std::function<void(size_t,
       size_t end = std::min(count, begin + chunk);
       try {
         for (size_t item = begin; item < end && !stop.load(std::memory_order_relaxed); ++item) body(item, worker_id);
+        finished.fetch_add(end - begin, std::memory_order_relaxed);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!first_error) first_error = std::current_exception();
@@ -58,7 +61,7 @@ void parallel_for(size_t count, size_t threads, const std::function<void(size_t,
         auto now = std::chrono::steady_clock::now();
         if (now - last_poll > std::chrono::milliseconds(50)) {
           last_poll = now;
-          if (poll()) {
+          if (poll(item, count)) {
             cancelled = true;
             break;
           }
@@ -85,7 +88,7 @@ void parallel_for(size_t count, size_t threads, const std::function<void(size_t,
         done.wait_for(lock, std::chrono::milliseconds(50));
         if (poll && running > 0) {
           lock.unlock();
-          if (!cancelled && poll()) {
+          if (!cancelled && poll(std::min(count, finished.load(std::memory_order_relaxed)), count)) {
             cancelled = true;
             stop = true;
           }

@@ -14,8 +14,10 @@ size_t hardware_threads();
 // Resolves a user thread count: 0 means all cores; never more threads than items.
 size_t resolve_threads(size_t requested, size_t items);
 
-// Called now and then by the coordinating thread; returning true cancels the remaining items.
-using PollFn = std::function<bool()>;
+// Called now and then (about every 50 ms) by the coordinating thread with the number of items
+// finished so far and the total; returning true cancels the remaining items. It runs on the
+// caller's thread, never on a worker, so it may take the GIL to report progress to Python.
+using PollFn = std::function<bool(size_t done, size_t total)>;
 
 // Runs body(item, worker) for item in [0, count) on `threads` workers, dynamically scheduled
 // in chunks. The first exception thrown by any item is rethrown here after all workers stop.

@@ -6,9 +6,9 @@
 >>> index.search(np.eye(4)[0], k=1)[0]
 array([0])
 """
-from vecindex._core import FormatError, simd_info
+from vecindex._core import Cancelled, FormatError, simd_info
 from vecindex.filters import AllowList, F
 from vecindex.index import Index
 
-__all__ = ["AllowList", "F", "FormatError", "Index", "simd_info"]
+__all__ = ["AllowList", "Cancelled", "F", "FormatError", "Index", "simd_info"]
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
+from typing import Optional
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def _type_error(name: str, kind: str, row: int, value, expected: str) -> TypeErr
 
 
 def _keyword_column(name: str, values) -> list:
-    out = []
+    out: list[Optional[str]] = []
     for row, value in enumerate(values):
         if _is_missing(value):
             out.append(None)
@@ -55,7 +56,7 @@ def _keyword_column(name: str, values) -> list:
 
 
 def _keywords_column(name: str, values) -> list:
-    out = []
+    out: list[Optional[list[str]]] = []
     for row, value in enumerate(values):
         if _is_missing(value):
             out.append(None)
@@ -100,7 +101,7 @@ def _number_column(name: str, kind: str, values, rows: int):
         elif kind == "int":
             if not isinstance(value, numbers.Integral) and float(value) != math.floor(float(value)):
                 raise _type_error(name, kind, row, value, "an integer or None")
-            integer = int(value)
+            integer = int(value)  # type: ignore[call-overload]  # a numbers.Integral or a whole float
             if not -2**63 <= integer < 2**63:
                 raise ValueError(f"attribute {name!r} is int: row {row} value {integer} does not fit in int64")
             out[row] = integer

@@ -168,7 +168,7 @@ class _Logic(Filter):
     @staticmethod
     def combine(op: str, left: Filter, right: Filter) -> Filter:
         # Flattening keeps long chains (a & b & c & ...) one level deep.
-        parts = []
+        parts: list[Filter] = []
         for side in (left, right):
             parts.extend(side.children if isinstance(side, _Logic) and side.op == op else (side,))
         return _Logic(op, tuple(parts))
@@ -225,7 +225,7 @@ class Field:
 
     __slots__ = ("name",)
     __array_ufunc__ = None  # so `np.int64(5) < F.x` defers to F.x.__gt__
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # == builds a filter, so fields are unhashable
 
     def __init__(self, name: str):
         if not isinstance(name, str) or not name:
@@ -276,6 +276,7 @@ class Field:
         return _SetTest(self.name, "contains_all", _literal_list(values, f"{self!r}.contains_all"))
 
     def is_missing(self) -> Filter:
+        """Rows where this attribute has no value (the only test a missing value passes)."""
         return _IsMissing(self.name)
 
     def __contains__(self, value):
@@ -297,7 +298,15 @@ class Field:
 
 
 class _FieldNamespace:
-    """``F.size`` and ``F["odd name"]`` make a :class:`Field`."""
+    """Builds filter expressions: ``F.size`` and ``F["odd name"]`` make a :class:`Field`.
+
+    Compare a field with a constant (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``), or use
+    ``.between(low, high)``, ``.isin([...])``, ``.contains_any([...])``,
+    ``.contains_all([...])`` (for ``keywords`` fields) and ``.is_missing()``. Combine with
+    ``&``, ``|`` and ``~``, with parentheses::
+
+        index.search(q, k=10, filter=(F.section == "python") & F.size.between(10, 500))
+    """
 
     __slots__ = ()
 

@@ -9,6 +9,7 @@ import numpy as np
 from vecindex import _core
 from vecindex import attributes as _attributes
 from vecindex.filters import AllowList, Filter
+from vecindex.progress import ProgressArg, ProgressReporter
 from vecindex._validation import (
     as_ids,
     as_matrix,
@@ -38,9 +39,24 @@ class Index:
     ef_search:
         Default beam width for searches (at least k is always used).
     dtype:
-        Storage of vectors: ``"f32"`` (default).
+        How vectors are stored and compared while searching:
+
+        - ``"f32"`` (default): full precision, 4 bytes per dimension;
+        - ``"f16"``, ``"bf16"``: half precision, 2 bytes per dimension, no training;
+        - ``"sq8"``: one byte per dimension (per-dimension ranges, trained);
+        - ``"pq"``: product quantisation, ``pq_m`` bytes per vector (k-means codebooks, trained);
+        - ``"rabitq"``: bit codes after a random rotation, 32 bytes for dim=128 (trained).
+
+        Trained dtypes learn their parameters from :meth:`train`, or from the first large
+        enough :meth:`add`. Compressed distances are approximate unless ``rerank=True``.
     seed:
         Seed for level assignment; with one thread a build is deterministic for a fixed seed.
+    pq_m:
+        For ``dtype="pq"``: sub-quantisers (bytes per vector); must divide ``dim``. 0 picks a
+        default.
+    rerank:
+        Keep the full-precision vectors beside the codes (more memory) and rerank the best
+        ``k * rerank_factor`` candidates with them, so returned distances are exact.
     attributes:
         Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
         "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
@@ -48,7 +64,12 @@ class Index:
 
     Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
     ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
-    are safe, and so is ``add`` alongside ``search``.
+    are safe, and so is ``add`` alongside ``search``. ``add(..., progress=True)`` shows a
+    progress bar; a progress callable can cancel (see :mod:`vecindex.progress`).
+
+    >>> index = Index(dim=3, metric="cosine")
+    >>> index
+    vecindex.Index(dim=3, metric='cosine', dtype='f32', size=0, M=16, ef_construction=200, ef_search=64)
     """
 
     def __init__(
@@ -125,9 +146,11 @@ class Index:
         self._core.ef_search = check_positive_int(value, "ef_search", 1, 100000)
 
     def __len__(self) -> int:
+        """Number of live (not deleted) vectors."""
         return len(self._core)
 
     def __contains__(self, id: Any) -> bool:
+        """``id in index``: True for a live id; False for anything that is not an int id."""
         try:
             value = int(id)
         except (TypeError, ValueError):
@@ -135,6 +158,7 @@ class Index:
         return 0 <= value < 2**63 and self._core.contains(value)
 
     def __repr__(self) -> str:
+        """Shows dim, metric, dtype, size, M, ef_construction and ef_search."""
         return (
             f"vecindex.Index(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={len(self)}, "
             f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search})"
@@ -149,6 +173,7 @@ class Index:
         attrs: Any = None,
         replace: bool = False,
         threads: Optional[int] = None,
+        progress: ProgressArg = False,
     ) -> np.ndarray:
         """Add vectors and return their int64 ids.
 
@@ -162,6 +187,12 @@ class Index:
         value per vector, None where missing), a list of per-vector dicts, or a pandas
         DataFrame. Attributes left out are missing. Every column is checked before anything
         is added.
+
+        ``progress=True`` shows a progress bar (tqdm if installed, else plain lines on stderr);
+        ``progress=callable(done, total)`` is called about every 50 ms and returning False
+        cancels: :class:`vecindex.Cancelled` is raised, the vectors linked so far stay and
+        the rest are forgotten (see :mod:`vecindex.progress`). Ctrl-C works the same way and
+        raises ``KeyboardInterrupt``.
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
         id_array = None if ids is None else as_ids(ids, matrix.shape[0])
@@ -170,9 +201,16 @@ class Index:
             schema = list(self._core.attribute_schema)
             prepared = _attributes.prepare(schema, attrs, matrix.shape[0])
             batch = _attributes.build_batch(schema, prepared, matrix.shape[0])
-        if matrix.shape[0] == 0:
+        count = matrix.shape[0]
+        if count == 0:
             return np.empty(0, dtype=np.int64)
-        return self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch)
+        with ProgressReporter(progress, "add") as reporter:
+            if reporter.callback is not None:
+                reporter.start(count)
+            ids_added = self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch,
+                                       reporter.callback)
+            reporter.finish(count)
+        return ids_added
 
     def search(
         self,
@@ -191,6 +229,10 @@ class Index:
         A 1-D query gives 1-D results of shape (k,). When fewer than k vectors can be found
         (a small index), rows are padded with id -1 and distance +inf. ``ef`` overrides
         ``ef_search`` for this call (at least k is used).
+
+        For a compressed ``dtype`` built with ``rerank=True``, the best ``k * rerank_factor``
+        candidates are re-scored on the full-precision vectors, so distances are exact;
+        otherwise distances are the codec's approximations (exact for ``"f32"``).
 
         ``filter`` restricts results to matching vectors:
 
@@ -284,10 +326,24 @@ class Index:
         """All live ids, as int64."""
         return self._core.ids()
 
-    def train(self, vectors: Any, *, threads: Optional[int] = None) -> None:
-        """Train the codec of a compressed dtype (no-op for f32)."""
+    def train(self, vectors: Any, *, threads: Optional[int] = None, progress: ProgressArg = False) -> None:
+        """Learn the codec parameters of a compressed dtype from sample vectors.
+
+        ``"sq8"`` needs at least 32 vectors, ``"pq"`` at least 256 (k-means codebooks),
+        ``"rabitq"`` at least 16; fewer raise ``ValueError``. For these dtypes call it before
+        the first :meth:`add`; afterwards it raises ``RuntimeError``. ``"f32"``, ``"f16"`` and
+        ``"bf16"`` need no training and ignore the call. If never called, the first ``add`` trains on its own
+        vectors (when there are enough of them).
+
+        ``progress`` is as for :meth:`add`, but training reports only its start ``(0, n)`` and
+        its end ``(n, n)``; returning False at the start cancels before any training.
+        """
         matrix, _ = as_matrix(vectors, self.dim, "training vectors")
-        self._core.train(matrix, check_threads(threads))
+        with ProgressReporter(progress, "train") as reporter:
+            if reporter.callback is not None:
+                reporter.start(matrix.shape[0])
+            self._core.train(matrix, check_threads(threads))
+            reporter.finish(matrix.shape[0])
 
     # -- persistence ------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
@@ -324,22 +380,35 @@ class Index:
             raise TypeError(f"from_bytes() takes bytes, got {type(data).__name__}")
         view = memoryview(data)
         # The core reads one contiguous run of bytes: copy strided views, flatten typed ones.
-        data = view.cast("B") if view.c_contiguous else view.tobytes()
-        return cls._wrap(_core.Index.from_bytes(data))
+        flat = view.cast("B") if view.c_contiguous else view.tobytes()
+        return cls._wrap(_core.Index.from_bytes(flat))
 
     def __reduce__(self):
         return (_from_bytes, (self.to_bytes(),))
 
     # -- introspection ----------------------------------------------------------------
     def memory_usage(self) -> dict:
-        """Bytes held in RAM, by part: graph, codes and full vectors; ``mapped`` is the size of
-        the memory-mapped file for an index loaded with ``mmap=True`` (its vectors are not in
-        the other parts)."""
+        """Bytes held in RAM, by part.
+
+        ``graph`` (HNSW links), ``codes`` (the stored vectors in the index's dtype),
+        ``full_vectors`` (the float32 copies kept for ``rerank=True``, else 0), ``attributes``
+        (filter attributes) and ``mapped`` (the size of the memory-mapped file for an index
+        loaded with ``mmap=True``; its vectors are not in the other parts).
+        """
         return dict(self._core.memory_usage())
 
     def stats(self) -> dict:
-        """Graph statistics: levels, mean bottom-level degree, slots used."""
-        return dict(self._core.stats())
+        """Graph statistics and memory.
+
+        Keys: ``levels`` (HNSW levels in use), ``mean_degree0`` (mean number of links per
+        node on the bottom level), ``slots`` (node slots in use, deleted ones included),
+        ``deleted`` (deleted vectors not yet compacted), ``size`` (live vectors) and
+        ``memory`` (bytes by part, as :meth:`memory_usage`).
+        """
+        stats = dict(self._core.stats())
+        stats["size"] = len(self)
+        stats["memory"] = self.memory_usage()
+        return stats
 
     def check_integrity(self) -> None:
         """Raise RuntimeError if the graph or id map is inconsistent (for tests and debugging)."""

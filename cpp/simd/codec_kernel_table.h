@@ -1,0 +1,57 @@
+// Codec kernel table types and per-ISA getters, with no standard-library includes beyond C
+// headers: the ISA-flagged codec files include this instead of codec_kernels.h, so no inline
+// library code compiled with their flags can be picked by the linker for baseline callers.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simd/kernel_table.h"
+
+namespace vecindex::simd {
+
+// Query in f32, vector as 16-bit floats (IEEE half or bfloat16 bit patterns).
+using HalfPairKernel = float (*)(const float* query, const uint16_t* codes, size_t dim);
+// sum_i weights[i] * codes[i]: the core of SQ8 distances once the query is folded into weights.
+using WeightedBytesKernel = float (*)(const float* weights, const uint8_t* codes, size_t dim);
+// sum_i weights[i] * codes[i] in exact integer arithmetic; callers keep |weights| small enough
+// (<= 2^31 / (255 * dim)) that the int32 sum cannot overflow. The fast SQ8 path.
+using Int16WeightedBytesKernel = int32_t (*)(const int16_t* weights, const uint8_t* codes, size_t dim);
+// sum_j table[j * 256 + codes[j]] for j < subspaces: asymmetric PQ distance from a lookup table.
+using TableLookupKernel = float (*)(const float* table, const uint8_t* codes, size_t subspaces);
+using PopcountKernel = uint64_t (*)(const uint64_t* words, size_t word_count);
+using PairPopcountKernel = uint64_t (*)(const uint64_t* a, const uint64_t* b, size_t word_count);
+// sum_p 2^p * popcount(code & planes[p * word_count ...]) for p < plane_count: the inner
+// product between a bit vector and a query quantised to plane_count bits per dimension.
+using BitplaneKernel = uint64_t (*)(const uint64_t* code, const uint64_t* planes, size_t word_count,
+                                    size_t plane_count);
+
+// Index of the centroid minimising ||c||^2 - 2 <point, c> (i.e. squared L2 to the point), with
+// centroids stored dimension-major (dim rows of `count` values) so lanes run over centroids.
+// Used by PQ k-means and encoding.
+using NearestCentroidKernel = uint32_t (*)(const float* point, const float* centroids_by_dim,
+                                           const float* centroid_norms, size_t dim, size_t count);
+
+struct CodecKernelTable {
+  Level level;
+  HalfPairKernel f16_dot;
+  HalfPairKernel f16_l2sq;
+  HalfPairKernel bf16_dot;
+  HalfPairKernel bf16_l2sq;
+  WeightedBytesKernel weighted_bytes;
+  Int16WeightedBytesKernel weighted_bytes_i16;
+  TableLookupKernel table_lookup;
+  PopcountKernel popcount;
+  PairPopcountKernel and_popcount;
+  PairPopcountKernel xor_popcount;
+  BitplaneKernel bitplane_dot;
+  NearestCentroidKernel nearest_centroid;
+};
+
+// Per-ISA tables; nullptr when that ISA was not compiled into this build.
+const CodecKernelTable* scalar_codec_kernels();
+const CodecKernelTable* avx2_codec_kernels();
+const CodecKernelTable* avx512_codec_kernels();
+const CodecKernelTable* neon_codec_kernels();
+
+}  // namespace vecindex::simd

@@ -1,0 +1,232 @@
+// AVX2 + FMA + F16C + POPCNT codec kernels. Compiled with those flags for this file only;
+// codec_dispatch.cpp hands them out only after cpuid confirmed AVX2.
+#include <immintrin.h>
+
+#include "simd/codec_kernel_table.h"
+
+namespace vecindex::simd {
+namespace {
+
+inline __attribute__((always_inline)) float horizontal_sum(__m256 v) {
+  __m128 low = _mm256_castps256_ps128(v);
+  __m128 high = _mm256_extractf128_ps(v, 1);
+  __m128 sum = _mm_add_ps(low, high);
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+inline __attribute__((always_inline)) __m256 load_f16(const uint16_t* x) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+
+inline __attribute__((always_inline)) __m256 load_bf16(const uint16_t* x) {
+  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+inline __attribute__((always_inline)) float scalar_f16(uint16_t v) { return _cvtsh_ss(v); }
+inline __attribute__((always_inline)) float scalar_bf16(uint16_t v) {
+  uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float out;
+  __builtin_memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+inline __attribute__((always_inline)) float half_dot(const float* q, const uint16_t* x, size_t dim) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), Load(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), Load(x + i + 8), acc1);
+  }
+  for (; i + 8 <= dim; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), Load(x + i), acc0);
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+  for (; i < dim; ++i) sum += q[i] * Scalar(x[i]);
+  return sum;
+}
+
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+inline __attribute__((always_inline)) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), Load(x + i));
+    __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), Load(x + i + 8));
+    acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+    acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+  }
+  for (; i + 8 <= dim; i += 8) {
+    __m256 d = _mm256_sub_ps(_mm256_loadu_ps(q + i), Load(x + i));
+    acc0 = _mm256_fmadd_ps(d, d, acc0);
+  }
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+  for (; i < dim; ++i) { float d = q[i] - Scalar(x[i]); sum += d * d; }
+  return sum;
+}
+
+// Concrete kernels: a template instance would ignore the section attribute.
+VECINDEX_ISA_SECTION(avx2) float f16_dot_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_f16, scalar_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float f16_l2sq_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_f16, scalar_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float bf16_dot_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_bf16, scalar_bf16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx2) float bf16_l2sq_avx2(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_bf16, scalar_bf16>(q, x, dim);
+}
+
+VECINDEX_ISA_SECTION(avx2) float weighted_bytes_avx2(const float* w, const uint8_t* codes, size_t dim) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i));
+    __m256 low = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+    __m256 high = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8)));
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), low, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), high, acc1);
+  }
+  for (; i + 8 <= dim; i += 8) {
+    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + i));
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), acc0);
+  }
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+  for (; i < dim; ++i) sum += w[i] * codes[i];
+  return sum;
+}
+
+// Codes widened to 16 bits, then pmaddwd: 16 products per instruction, summed in pairs.
+VECINDEX_ISA_SECTION(avx2) int32_t weighted_bytes_i16_avx2(const int16_t* w, const uint8_t* codes, size_t dim) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    __m256i c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i)));
+    __m256i c1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i + 16)));
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16))));
+  }
+  for (; i + 16 <= dim; i += 16) {
+    __m256i c = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i)));
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))));
+  }
+  __m256i acc = _mm256_add_epi32(acc0, acc1);
+  __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+  sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+  int32_t total = _mm_cvtsi128_si32(sum);
+  for (; i < dim; ++i) total += static_cast<int32_t>(w[i]) * codes[i];
+  return total;
+}
+
+// Gathers eight table entries at a time: lane l reads row (j + l) at column codes[j + l].
+VECINDEX_ISA_SECTION(avx2) float table_lookup_avx2(const float* table, const uint8_t* codes, size_t m) {
+  const __m256i row_offsets = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
+  __m256 acc = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 8 <= m; j += 8) {
+    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j));
+    __m256i index = _mm256_add_epi32(_mm256_cvtepu8_epi32(bytes), row_offsets);
+    acc = _mm256_add_ps(acc, _mm256_i32gather_ps(table + j * 256, index, 4));
+  }
+  float sum = horizontal_sum(acc);
+  for (; j < m; ++j) sum += table[j * 256 + codes[j]];
+  return sum;
+}
+
+VECINDEX_ISA_SECTION(avx2) uint64_t popcount_avx2(const uint64_t* a, size_t n) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += static_cast<uint64_t>(_mm_popcnt_u64(a[i]));
+  return total;
+}
+
+VECINDEX_ISA_SECTION(avx2) uint64_t and_popcount_avx2(const uint64_t* a, const uint64_t* b, size_t n) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += static_cast<uint64_t>(_mm_popcnt_u64(a[i] & b[i]));
+  return total;
+}
+
+VECINDEX_ISA_SECTION(avx2) uint64_t xor_popcount_avx2(const uint64_t* a, const uint64_t* b, size_t n) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += static_cast<uint64_t>(_mm_popcnt_u64(a[i] ^ b[i]));
+  return total;
+}
+
+VECINDEX_ISA_SECTION(avx2) uint64_t bitplane_dot_avx2(const uint64_t* code, const uint64_t* planes, size_t n, size_t plane_count) {
+  uint64_t total = 0;
+  for (size_t p = 0; p < plane_count; ++p) {
+    const uint64_t* plane = planes + p * n;
+    uint64_t count = 0;
+    for (size_t i = 0; i < n; ++i) count += static_cast<uint64_t>(_mm_popcnt_u64(code[i] & plane[i]));
+    total += count << p;
+  }
+  return total;
+}
+
+// Eight centroids per lane group; the running minimum and its index stay in registers.
+VECINDEX_ISA_SECTION(avx2) uint32_t nearest_centroid_avx2(const float* x, const float* by_dim, const float* norms,
+                                                          size_t dim, size_t count) {
+  uint32_t best = 0;
+  float best_score = 0;
+  size_t start = 0;
+  if (count >= 8) {
+    __m256 best_scores = _mm256_set1_ps(__builtin_inff());
+    __m256i best_index = _mm256_setzero_si256();
+    __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i step = _mm256_set1_epi32(8);
+    for (; start + 8 <= count; start += 8) {
+      __m256 score = _mm256_loadu_ps(norms + start);
+      for (size_t d = 0; d < dim; ++d)
+        score = _mm256_fmadd_ps(_mm256_set1_ps(-2.0f * x[d]), _mm256_loadu_ps(by_dim + d * count + start), score);
+      __m256 better = _mm256_cmp_ps(score, best_scores, _CMP_LT_OQ);
+      best_scores = _mm256_blendv_ps(best_scores, score, better);
+      best_index = _mm256_blendv_epi8(best_index, index, _mm256_castps_si256(better));
+      index = _mm256_add_epi32(index, step);
+    }
+    alignas(32) float scores[8];
+    alignas(32) uint32_t indices[8];
+    _mm256_store_ps(scores, best_scores);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(indices), best_index);
+    best = indices[0];
+    best_score = scores[0];
+    for (int lane = 1; lane < 8; ++lane)
+      if (scores[lane] < best_score || (scores[lane] == best_score && indices[lane] < best)) {
+        best_score = scores[lane];
+        best = indices[lane];
+      }
+  }
+  for (; start < count; ++start) {
+    float score = norms[start];
+    for (size_t d = 0; d < dim; ++d) score += -2.0f * x[d] * by_dim[d * count + start];
+    if (start == 0 || score < best_score) {
+      best_score = score;
+      best = static_cast<uint32_t>(start);
+    }
+  }
+  return best;
+}
+
+const CodecKernelTable kAvx2CodecTable = {
+    Level::avx2,
+    f16_dot_avx2,
+    f16_l2sq_avx2,
+    bf16_dot_avx2,
+    bf16_l2sq_avx2,
+    weighted_bytes_avx2,
+    weighted_bytes_i16_avx2,
+    table_lookup_avx2,
+    popcount_avx2,
+    and_popcount_avx2,
+    xor_popcount_avx2,
+    bitplane_dot_avx2,
+    nearest_centroid_avx2,
+};
+
+}  // namespace
+
+const CodecKernelTable* avx2_codec_kernels() { return &kAvx2CodecTable; }
+
+}  // namespace vecindex::simd

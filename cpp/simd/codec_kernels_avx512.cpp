@@ -1,0 +1,204 @@
+// AVX-512 (F/BW/VL/DQ + VPOPCNTDQ) codec kernels. Compiled with those flags for this file
+// only; codec_dispatch.cpp hands them out only after cpuid confirmed every feature used here.
+// Tails use masked loads instead of scalar loops.
+#include <immintrin.h>
+
+#include "simd/codec_kernel_table.h"
+
+namespace vecindex::simd {
+namespace {
+
+inline __attribute__((always_inline)) __mmask16 tail_mask(size_t remaining) {
+  return remaining >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << remaining) - 1u);
+}
+
+inline __attribute__((always_inline)) __m512 load_f16(const uint16_t* x, __mmask16 mask) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, x));
+}
+
+inline __attribute__((always_inline)) __m512 load_bf16(const uint16_t* x, __mmask16 mask) {
+  __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+template <__m512 (*Load)(const uint16_t*, __mmask16)>
+inline __attribute__((always_inline)) float half_dot(const float* q, const uint16_t* x, size_t dim) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), Load(x + i, 0xffff), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), Load(x + i + 16, 0xffff), acc1);
+  }
+  for (; i < dim; i += 16) {
+    __mmask16 mask = tail_mask(dim - i);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, q + i), Load(x + i, mask), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+template <__m512 (*Load)(const uint16_t*, __mmask16)>
+inline __attribute__((always_inline)) float half_l2sq(const float* q, const uint16_t* x, size_t dim) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), Load(x + i, 0xffff));
+    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), Load(x + i + 16, 0xffff));
+    acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+    acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+  }
+  for (; i < dim; i += 16) {
+    __mmask16 mask = tail_mask(dim - i);
+    __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, q + i), Load(x + i, mask));
+    acc0 = _mm512_fmadd_ps(d, d, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// Concrete kernels: a template instance would ignore the section attribute.
+VECINDEX_ISA_SECTION(avx512) float f16_dot_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float f16_l2sq_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_f16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float bf16_dot_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_dot<load_bf16>(q, x, dim);
+}
+VECINDEX_ISA_SECTION(avx512) float bf16_l2sq_avx512(const float* q, const uint16_t* x, size_t dim) {
+  return half_l2sq<load_bf16>(q, x, dim);
+}
+
+VECINDEX_ISA_SECTION(avx512) float weighted_bytes_avx512(const float* w, const uint8_t* codes, size_t dim) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    __m512 c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i))));
+    __m512 c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i + 16))));
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), c0, acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), c1, acc1);
+  }
+  for (; i < dim; i += 16) {
+    __mmask16 mask = tail_mask(dim - i);
+    __m512 c = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, codes + i)));
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, w + i), c, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// Codes widened to 16 bits, then vpmaddwd: 32 products per instruction, summed in pairs.
+VECINDEX_ISA_SECTION(avx512) int32_t weighted_bytes_i16_avx512(const int16_t* w, const uint8_t* codes, size_t dim) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < dim; i += 32) {
+    size_t remaining = dim - i;
+    __mmask32 mask = remaining >= 32 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << remaining) - 1u);
+    __m512i c = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes + i));
+    __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(c, weights));
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+
+// Gathers sixteen table entries at a time: lane l reads row (j + l) at column codes[j + l].
+VECINDEX_ISA_SECTION(avx512) float table_lookup_avx512(const float* table, const uint8_t* codes, size_t m) {
+  const __m512i row_offsets = _mm512_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304,
+                                                2560, 2816, 3072, 3328, 3584, 3840);
+  __m512 acc = _mm512_setzero_ps();
+  for (size_t j = 0; j < m; j += 16) {
+    __mmask16 mask = tail_mask(m - j);
+    __m512i index = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, codes + j)), row_offsets);
+    acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, table + j * 256, 4));
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+inline __attribute__((always_inline)) __mmask8 word_mask(size_t remaining) {
+  return remaining >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << remaining) - 1u);
+}
+
+VECINDEX_ISA_SECTION(avx512) uint64_t popcount_avx512(const uint64_t* a, size_t n) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < n; i += 8)
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_maskz_loadu_epi64(word_mask(n - i), a + i)));
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc));
+}
+
+VECINDEX_ISA_SECTION(avx512) uint64_t and_popcount_avx512(const uint64_t* a, const uint64_t* b, size_t n) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < n; i += 8) {
+    __mmask8 mask = word_mask(n - i);
+    __m512i both = _mm512_and_si512(_mm512_maskz_loadu_epi64(mask, a + i), _mm512_maskz_loadu_epi64(mask, b + i));
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(both));
+  }
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc));
+}
+
+VECINDEX_ISA_SECTION(avx512) uint64_t xor_popcount_avx512(const uint64_t* a, const uint64_t* b, size_t n) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < n; i += 8) {
+    __mmask8 mask = word_mask(n - i);
+    __m512i diff = _mm512_xor_si512(_mm512_maskz_loadu_epi64(mask, a + i), _mm512_maskz_loadu_epi64(mask, b + i));
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(diff));
+  }
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc));
+}
+
+// Each plane's count is shifted by its weight inside the vector, then reduced once.
+VECINDEX_ISA_SECTION(avx512) uint64_t bitplane_dot_avx512(const uint64_t* code, const uint64_t* planes, size_t n, size_t plane_count) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < n; i += 8) {
+    __mmask8 mask = word_mask(n - i);
+    __m512i bits = _mm512_maskz_loadu_epi64(mask, code + i);
+    for (size_t p = 0; p < plane_count; ++p) {
+      __m512i plane = _mm512_maskz_loadu_epi64(mask, planes + p * n + i);
+      __m512i count = _mm512_popcnt_epi64(_mm512_and_si512(bits, plane));
+      acc = _mm512_add_epi64(acc, _mm512_sll_epi64(count, _mm_cvtsi64_si128(static_cast<long long>(p))));
+    }
+  }
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc));
+}
+
+// Sixteen centroids per lane group, masked for the last partial group.
+VECINDEX_ISA_SECTION(avx512) uint32_t nearest_centroid_avx512(const float* x, const float* by_dim,
+                                                              const float* norms, size_t dim, size_t count) {
+  __m512 best_scores = _mm512_set1_ps(__builtin_inff());
+  __m512i best_index = _mm512_setzero_si512();
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  for (size_t start = 0; start < count; start += 16) {
+    __mmask16 mask = tail_mask(count - start);
+    __m512 score = _mm512_maskz_loadu_ps(mask, norms + start);
+    for (size_t d = 0; d < dim; ++d)
+      score = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f * x[d]), _mm512_maskz_loadu_ps(mask, by_dim + d * count + start), score);
+    __mmask16 better = _mm512_mask_cmp_ps_mask(mask, score, best_scores, _CMP_LT_OQ);
+    best_scores = _mm512_mask_blend_ps(better, best_scores, score);
+    best_index = _mm512_mask_blend_epi32(better, best_index, index);
+    index = _mm512_add_epi32(index, step);
+  }
+  float best_score = _mm512_reduce_min_ps(best_scores);
+  __mmask16 winners = _mm512_cmp_ps_mask(best_scores, _mm512_set1_ps(best_score), _CMP_EQ_OQ);
+  // Lowest index among tied lanes, as the scalar kernel would pick.
+  __m512i candidates = _mm512_mask_blend_epi32(winners, _mm512_set1_epi32(-1), best_index);
+  return static_cast<uint32_t>(_mm512_reduce_min_epu32(candidates));
+}
+
+const CodecKernelTable kAvx512CodecTable = {
+    Level::avx512,
+    f16_dot_avx512,
+    f16_l2sq_avx512,
+    bf16_dot_avx512,
+    bf16_l2sq_avx512,
+    weighted_bytes_avx512,
+    weighted_bytes_i16_avx512,
+    table_lookup_avx512,
+    popcount_avx512,
+    and_popcount_avx512,
+    xor_popcount_avx512,
+    bitplane_dot_avx512,
+    nearest_centroid_avx512,
+};
+
+}  // namespace
+
+const CodecKernelTable* avx512_codec_kernels() { return &kAvx512CodecTable; }
+
+}  // namespace vecindex::simd

@@ -1,0 +1,161 @@
+"""Every codec kernel, at every SIMD level this CPU and build support, against numpy."""
+import numpy as np
+import pytest
+
+from vecindex import _core
+
+LEVELS = _core._codec_levels()
+ALL_LEVELS = ["scalar", "avx2", "avx512", "neon"]
+# Lengths around every vector width and tail case (8, 16, 32 lanes; 64-bit words).
+DIMS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 384, 385]
+
+
+def rel_close(actual, expected, tol=1e-5):
+    return abs(actual - expected) <= tol * max(1.0, abs(expected))
+
+
+@pytest.fixture(params=ALL_LEVELS)
+def level(request):
+    if request.param not in LEVELS:
+        pytest.skip(f"{request.param} codec kernels not available on this CPU/build")
+    return request.param
+
+
+def test_scalar_level_is_always_available():
+    assert "scalar" in LEVELS
+    assert _core._codec_active_level() in LEVELS
+
+
+def test_active_codec_level_follows_f32_level():
+    assert _core._codec_active_level() == _core.simd_info()["level"] or _core.simd_info()["level"] == "avx512"
+
+
+def test_f16_encoding_matches_numpy():
+    rng = np.random.default_rng(1)
+    values = np.concatenate([
+        rng.standard_normal(5000).astype(np.float32) * 10,
+        rng.standard_normal(2000).astype(np.float32) * 1e-5,  # subnormal halves
+        np.array([0.0, -0.0, 65504.0, -65504.0, 6.1e-5, 5.96e-8, 2.98e-8, 1e-9], np.float32),
+    ])
+    ours = _core._f32_to_f16_bits(values)
+    assert np.array_equal(ours, values.astype(np.float16).view(np.uint16))
+
+
+def numpy_bf16_bits(values):
+    bits = values.view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def bf16_to_f32(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def test_bf16_encoding_rounds_to_nearest_even():
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal(5000).astype(np.float32) * 100
+    ours = _core._f32_to_bf16_bits(values)
+    assert np.array_equal(ours, numpy_bf16_bits(values))
+    assert np.all(np.abs(bf16_to_f32(ours) - values) <= np.abs(values) * 2.0**-8)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("kind", ["f16", "bf16"])
+def test_half_kernels(level, dim, kind):
+    rng = np.random.default_rng(dim)
+    query = rng.standard_normal(dim).astype(np.float32)
+    vector = rng.standard_normal(dim).astype(np.float32)
+    if kind == "f16":
+        codes = vector.astype(np.float16).view(np.uint16)
+        widened = vector.astype(np.float16).astype(np.float64)
+    else:
+        codes = numpy_bf16_bits(vector)
+        widened = bf16_to_f32(codes).astype(np.float64)
+    q = query.astype(np.float64)
+    dot = _core._codec_half_kernel(level, f"{kind}_dot", query, codes)
+    l2 = _core._codec_half_kernel(level, f"{kind}_l2sq", query, codes)
+    assert rel_close(dot, float(q @ widened), 1e-5 * dim)
+    assert rel_close(l2, float(((q - widened) ** 2).sum()), 1e-5)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_weighted_bytes(level, dim):
+    rng = np.random.default_rng(dim + 100)
+    weights = rng.standard_normal(dim).astype(np.float32)
+    codes = rng.integers(0, 256, dim, dtype=np.uint8)
+    expected = float(weights.astype(np.float64) @ codes.astype(np.float64))
+    got = _core._codec_weighted_bytes(level, weights, codes)
+    scale = float(np.abs(weights).astype(np.float64) @ codes)
+    assert abs(got - expected) <= 1e-5 * max(1.0, scale)
+
+
+@pytest.mark.parametrize("subspaces", [1, 4, 7, 8, 15, 16, 17, 48, 96])
+def test_table_lookup(level, subspaces):
+    rng = np.random.default_rng(subspaces)
+    table = rng.random((subspaces, 256), dtype=np.float32)
+    codes = rng.integers(0, 256, subspaces, dtype=np.uint8)
+    # The highest code must reach the last column (gather offsets are per row).
+    codes[-1] = 255
+    expected = float(table[np.arange(subspaces), codes].astype(np.float64).sum())
+    assert rel_close(_core._codec_table_lookup(level, table.ravel(), codes), expected, 1e-5)
+
+
+def numpy_popcount(words):
+    return int(np.unpackbits(words.view(np.uint8)).sum())
+
+
+@pytest.mark.parametrize("words", [1, 2, 5, 6, 7, 8, 9, 16, 17])
+def test_popcount_kernels(level, words):
+    rng = np.random.default_rng(words)
+    a = rng.integers(0, 2**63, words, dtype=np.uint64) | np.uint64(1 << 63)
+    b = rng.integers(0, 2**63, words, dtype=np.uint64)
+    assert _core._codec_popcount(level, "popcount", a, a) == numpy_popcount(a)
+    assert _core._codec_popcount(level, "and", a, b) == numpy_popcount(a & b)
+    assert _core._codec_popcount(level, "xor", a, b) == numpy_popcount(a ^ b)
+
+
+@pytest.mark.parametrize("words", [1, 6, 8, 9])
+@pytest.mark.parametrize("plane_count", [1, 4, 8])
+def test_bitplane_dot(level, words, plane_count):
+    rng = np.random.default_rng(words * 10 + plane_count)
+    bits = rng.integers(0, 2, words * 64).astype(np.uint8)
+    levels = rng.integers(0, 2**plane_count, words * 64)
+    code = np.packbits(bits, bitorder="little").view(np.uint64)
+    planes = np.concatenate([
+        np.packbits(((levels >> p) & 1).astype(np.uint8), bitorder="little").view(np.uint64)
+        for p in range(plane_count)
+    ])
+    expected = int((bits.astype(np.int64) * levels).sum())
+    assert _core._codec_bitplane_dot(level, code, planes, plane_count) == expected
+
+
+def test_unavailable_level_is_a_value_error():
+    missing = [name for name in ALL_LEVELS if name not in LEVELS]
+    if not missing:
+        pytest.skip("every level is available here")
+    with pytest.raises(ValueError):
+        _core._codec_weighted_bytes(missing[0], np.zeros(4, np.float32), np.zeros(4, np.uint8))
+
+
+@pytest.mark.parametrize("count", [1, 7, 8, 9, 16, 17, 100, 256])
+@pytest.mark.parametrize("dim", [1, 2, 4, 8, 12])
+def test_nearest_centroid(level, count, dim):
+    rng = np.random.default_rng(count * 100 + dim)
+    centroids = rng.standard_normal((count, dim)).astype(np.float32)
+    for point in rng.standard_normal((5, dim)).astype(np.float32):
+        got = _core._codec_nearest_centroid(level, point, centroids)
+        distances = ((centroids.astype(np.float64) - point) ** 2).sum(1)
+        # Ties within rounding may pick either centroid; the distance must be the minimum.
+        assert distances[got] <= distances.min() + 1e-5 * max(1.0, distances.min())
+
+
+@pytest.mark.parametrize("dim", DIMS + [1000])
+def test_weighted_bytes_i16_is_exact(level, dim):
+    rng = np.random.default_rng(dim + 200)
+    limit = min(32767, (2**31 - 1) // (255 * dim))  # the caller's overflow rule
+    weights = rng.integers(-limit, limit + 1, dim).astype(np.int16)
+    weights[0] = -limit
+    codes = rng.integers(0, 256, dim, dtype=np.uint8)
+    codes[0] = 255
+    expected = int(weights.astype(np.int64) @ codes.astype(np.int64))
+    assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected
