@@ -3,13 +3,15 @@
     python bench/concurrent.py [--n 20000] [--dim 64] [--seconds 5] [--adders 1]
 
 Builds an index, then measures single-threaded search QPS (batches of queries, threads=1)
-for a fixed time on the quiet index, and again while `adders` Python threads keep adding
-(the core releases the GIL, so they run at once). Writes results/concurrent.json and, if
+for a fixed time on the quiet index, again while `adders` Python threads keep adding (the
+core releases the GIL, so they run at once), and, as a control, while as many threads burn
+CPU outside the index. Writes results/concurrent.json and, if
 matplotlib is installed, results/concurrent.png.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -67,6 +69,24 @@ def main() -> None:
     for worker in workers:
         worker.join()
 
+    # Control: the same number of threads burning CPU outside the index (hashlib releases the
+    # GIL), to tell plain CPU sharing apart from contention inside the index.
+    stop.clear()
+    block = os.urandom(1 << 20)
+
+    def burn() -> None:
+        while not stop.is_set():
+            hashlib.sha256(block).digest()
+
+    burners = [threading.Thread(target=burn) for _ in range(args.adders)]
+    for burner in burners:
+        burner.start()
+    time.sleep(0.2)
+    control_qps, _ = measure_qps(index, queries, args.seconds)
+    stop.set()
+    for burner in burners:
+        burner.join()
+
     result = {
         "n": args.n,
         "dim": args.dim,
@@ -77,6 +97,7 @@ def main() -> None:
         "quiet_qps": round(quiet_qps, 1),
         "qps_during_adds": round(busy_qps, 1),
         "ratio": round(busy_qps / quiet_qps, 3),
+        "qps_during_cpu_burn": round(control_qps, 1),
         "vectors_added_during_search": sum(added),
         "adds_per_second": round(sum(added) / (args.seconds + 0.2), 1),
         "queries": {"quiet": quiet_queries, "during_adds": busy_queries},
@@ -96,7 +117,8 @@ def main() -> None:
     except ImportError:
         return
     figure, axis = plt.subplots(figsize=(5, 3.5))
-    axis.bar(["quiet", f"during adds\n({args.adders} adder thread)"], [quiet_qps, busy_qps], color=["#4c72b0", "#dd8452"])
+    axis.bar(["quiet", f"during adds\n({args.adders} adder thread)", "during CPU burn\n(control)"],
+             [quiet_qps, busy_qps, control_qps], color=["#4c72b0", "#dd8452", "#999999"])
     axis.set_ylabel("search QPS (1 search thread, k=10)")
     axis.set_title(f"n={args.n}, dim={args.dim}, {os.cpu_count()} CPUs")
     figure.tight_layout()

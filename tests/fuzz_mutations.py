@@ -192,6 +192,9 @@ def id_values(blob: bytes, rng: np.random.Generator, count_per_kind: int) -> lis
 def vector_values(blob: bytes, rng: np.random.Generator, count_per_kind: int) -> list[tuple[str, bytes]]:
     """VECS: a 64-byte header {dim, count, row_bytes u64, padding}, then count padded rows."""
     count, _, dim = _shape(blob)
+    meta = _section(blob, "META")
+    if meta[20:20 + _get(meta, 12, "<Q")] != b"f32":
+        return []  # codec sections get the generic damage only
     vectors = _section(blob, "VECS")
     row_bytes = _get(vectors, 16, "<Q")
     out = []

@@ -51,8 +51,8 @@ def adder(index, ledger, stop, seed):
 
 
 def deleter(index, ledger, stop, seed):
-    """Deletes small batches of finished adds; every 20th batch also compacts, which unlinks
-    the deleted nodes and frees their slots for reuse by the adders."""
+    """Deletes small batches of finished adds; every 20th batch also checks integrity and
+    compacts, which unlinks the deleted nodes and frees their slots for reuse by the adders."""
     rng = np.random.default_rng(seed)
     batches = 0
     while not stop.is_set():
@@ -70,6 +70,7 @@ def deleter(index, ledger, stop, seed):
             ledger.counts["deletes"] += len(batch)
         batches += 1
         if batches % 20 == 0:
+            index.check_integrity()  # must hold mid-run too, with adds in flight
             index.compact(threads=1)
             with ledger.lock:
                 ledger.counts["compactions"] += 1
@@ -206,3 +207,41 @@ def test_snapshots_while_adding_are_consistent(tmp_path, attributes):
                 assert snapshot.get_attrs(ids)["tag"] == [f"t{i % 3}" for i in ids]
         sizes.append(len(snapshot))
     assert sizes == sorted(sizes) and sizes[-1] > 0
+
+
+def test_delete_racing_its_own_add(capsys):
+    """A delete of an id whose add is still in flight either fails with KeyError or wins; if it
+    wins the id must stay gone (no live node without an id, no -1 among real results)."""
+    rng = np.random.default_rng(9)
+    index = vecindex.Index(dim=DIM, metric="l2", M=8, ef_construction=100)
+    index.add(rng.normal(size=(1000, DIM)).astype(np.float32))
+    rows = rng.normal(size=(3000, DIM)).astype(np.float32)
+    stop = threading.Event()
+    current = [100000]
+    won: list[int] = []
+
+    def delete_current():
+        while not stop.is_set():
+            target = current[0]
+            try:
+                index.delete([target])
+            except KeyError:
+                continue
+            won.append(target)
+
+    worker = threading.Thread(target=delete_current)
+    worker.start()
+    try:
+        for i in range(len(rows)):
+            current[0] = 100000 + i
+            index.add(rows[i:i + 1], ids=[100000 + i], threads=1)
+    finally:
+        stop.set()
+        worker.join()
+    with capsys.disabled():
+        print(f"\n[race] {len(won)} of {len(rows)} deletes won against (or right after) their own add")
+    index.check_integrity()
+    expected = (set(range(1000)) | set(range(100000, 100000 + len(rows)))) - set(won)
+    assert set(index.ids().tolist()) == expected and len(index) == len(expected)
+    found, distances = index.search(rows, k=10)
+    assert not ((found == -1) & np.isfinite(distances)).any(), "a live node without an id came back as -1"

@@ -94,16 +94,16 @@ def fuzz(tmp_path, base_files: dict[str, bytes], scale: int) -> dict[str, int]:
     return {"files": len(cases), "loaded": outcomes.count("loaded"), "format-error": outcomes.count("format-error")}
 
 
-def make_base_files(n: int) -> dict[str, bytes]:
-    """Small saved indexes: each metric, deletions, custom ids, one node, empty, attributes."""
+def make_base_files(n: int, codecs: tuple[str, ...] = ("sq8", "rabitq")) -> dict[str, bytes]:
+    """Small saved indexes: each metric, deletions, custom ids, one node, empty, attributes, codecs."""
     rng = np.random.default_rng(11)
     files = {}
     l2 = vecindex.Index(dim=8, metric="l2", M=4, ef_construction=20)
-    l2.add(rng.normal(size=(n, 8)), ids=np.arange(n) * 7 + 3)
+    l2.add(rng.normal(size=(n, 8)), ids=np.arange(n) * 7 + 3, threads=1)  # one thread: same graph every run
     l2.delete([3, 10, 7 * (n // 2) + 3])
     files["l2"] = l2.to_bytes()
     cosine = vecindex.Index(dim=5, metric="cosine", M=3, ef_construction=10)
-    cosine.add(rng.normal(size=(n // 2, 5)))
+    cosine.add(rng.normal(size=(n // 2, 5)), threads=1)
     cosine.delete([0])
     files["cosine"] = cosine.to_bytes()
     ip = vecindex.Index(dim=3, metric="ip", M=2, ef_construction=8)
@@ -113,9 +113,15 @@ def make_base_files(n: int) -> dict[str, bytes]:
     tagged = vecindex.Index(dim=6, M=4, ef_construction=16, attributes={"tag": "keyword", "size": "int"})
     rows = n // 3
     tagged.add(rng.normal(size=(rows, 6)), attrs={"tag": [f"t{i % 5}" for i in range(rows)],
-                                                  "size": [i if i % 7 else None for i in range(rows)]})
+                                                  "size": [i if i % 7 else None for i in range(rows)]}, threads=1)
     tagged.delete([1, 2])
     files["attributes"] = tagged.to_bytes()
+    for dtype in codecs:  # compressed codes; rabitq also keeps full vectors (FULL) for reranking
+        extra = {"pq_m": 4} if dtype == "pq" else {"rerank": True} if dtype == "rabitq" else {}
+        coded = vecindex.Index(dim=8, M=4, ef_construction=16, dtype=dtype, **extra)
+        coded.add(rng.normal(size=(max(n, 256), 8)), threads=1)
+        coded.delete([5])
+        files[dtype] = coded.to_bytes()
     return files
 
 
@@ -166,6 +172,6 @@ def test_fuzz_load_quick(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_fuzz_load_thorough(tmp_path, capsys):
-    counts = fuzz(tmp_path, make_base_files(600), scale=8)
+    counts = fuzz(tmp_path, make_base_files(600, codecs=("f16", "bf16", "sq8", "pq", "rabitq")), scale=8)
     report(capsys, "thorough run", counts)
     assert counts["loaded"] > 0 and counts["format-error"] > 0

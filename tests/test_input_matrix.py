@@ -295,3 +295,11 @@ def test_mmap_index_refuses_writes(index, tmp_path):
                  lambda i: i.train(np.ones((5, DIM)))):
         refused(mapped, call, RuntimeError)
     assert snapshot(mapped) == snapshot(index)
+
+
+def test_undecodable_bytes_path_still_raises_os_error(index):
+    """Error messages quote the path; a non-UTF-8 bytes path must not turn OSError into
+    UnicodeDecodeError."""
+    refused(index, lambda i: i.save(b"/nonexistent-\xff-folder/x.vx"), OSError)
+    with pytest.raises(OSError):
+        vecindex.Index.load(b"/nonexistent-\xff-folder/x.vx")

@@ -1,6 +1,8 @@
 // Maps the core's typed exceptions to Python exceptions.
 #include <pybind11/pybind11.h>
 
+#include <cstring>
+
 #include "bindings/bind.h"
 #include "bindings/progress_poll.h"
 #include "util/errors.h"
@@ -10,6 +12,15 @@ namespace py = pybind11;
 namespace vecindex::bindings {
 namespace {
 PyObject* cancelled_type = nullptr;  // owned by the module once bind_errors has run
+
+// Messages may quote bytes from an untrusted file or a bytes path; decode them leniently, or a
+// strict UTF-8 decode would raise UnicodeDecodeError instead of the intended exception.
+void raise_with(py::handle type, const char* message) {
+  PyObject* text = PyUnicode_DecodeUTF8(message, Py_ssize_t(std::strlen(message)), "replace");
+  if (!text) return;  // the decode error (out of memory) stays set
+  PyErr_SetObject(type.ptr(), text);
+  Py_DECREF(text);
+}
 }  // namespace
 
 py::handle cancelled_error() { return cancelled_type; }
@@ -31,17 +42,17 @@ void bind_errors(py::module_& m) {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const FormatError& e) {
-      py::set_error(format_error, e.what());
+      raise_with(format_error, e.what());
     } catch (const InvalidArgument& e) {
-      py::set_error(PyExc_ValueError, e.what());
+      raise_with(PyExc_ValueError, e.what());
     } catch (const KeyNotFound& e) {
-      py::set_error(PyExc_KeyError, e.what());
+      raise_with(PyExc_KeyError, e.what());
     } catch (const IoError& e) {
-      py::set_error(PyExc_OSError, e.what());
+      raise_with(PyExc_OSError, e.what());
     } catch (const StateError& e) {
-      py::set_error(PyExc_RuntimeError, e.what());
+      raise_with(PyExc_RuntimeError, e.what());
     } catch (const Cancelled& e) {
-      py::set_error(PyExc_KeyboardInterrupt, e.what());
+      raise_with(PyExc_KeyboardInterrupt, e.what());
     }
   });
 }

@@ -44,7 +44,8 @@ size_t Index::size() const { return live_count_.load(); }
 
 bool Index::contains(int64_t id) const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
-  return id_to_slot_.count(id) != 0;
+  auto found = id_to_slot_.find(id);
+  return found != id_to_slot_.end() && slot_live(found->second);  // an add in flight is not in yet
 }
 
 void Index::set_ef_search(size_t ef) {
@@ -204,7 +205,9 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
       store_->set(slots[i], row);
       if (full_store_) full_store_->set(slots[i], row);
       graph_.insert(slots[i], row, build_store);
-      set_live(slots[i], true);
+      // A delete (or replace) that ran between the two phases already took this id away: the
+      // node stays in the graph as a tombstone instead of going live with no id.
+      if (slot_to_id_[slots[i]] == assigned[i]) set_live(slots[i], true);
     }, poll);
   } catch (...) {
     // Interrupted or failed: forget the ids whose vectors never went live, so the index stays valid.
@@ -268,8 +271,12 @@ void Index::write_results(const std::vector<Neighbor>& found, size_t k, int64_t*
 void Index::get(const int64_t* ids, size_t n, float* out) const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> missing;
-  for (size_t i = 0; i < n; ++i)
-    if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);
+  for (size_t i = 0; i < n; ++i) {
+    // An id whose add is still in flight has no stored vector yet (its slot may still hold a
+    // deleted vector's data): it is not in the index until it goes live.
+    auto found = id_to_slot_.find(ids[i]);
+    if (found == id_to_slot_.end() || !slot_live(found->second)) missing.push_back(ids[i]);
+  }
   if (!missing.empty()) throw KeyNotFound("ids not in the index: " + list_ids(missing));
   const VectorStore& source = full_store_ ? *full_store_ : *store_;
   for (size_t i = 0; i < n; ++i) source.decode(id_to_slot_.at(ids[i]), out + i * config_.dim);
@@ -333,14 +340,19 @@ std::string Index::integrity_error() const {
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::string graph_error = graph_.integrity_error(slot_count_);
   if (!graph_error.empty()) return graph_error;
-  size_t live = 0;
+  size_t live = 0, in_flight = 0;
   for (size_t slot = 0; slot < slot_count_; ++slot) {
     bool is_live = slot_live(uint32_t(slot));
     live += is_live;
     if (is_live && !graph_.contains(uint32_t(slot))) return "live slot " + std::to_string(slot) + " is not in the graph";
+    // An add between its two phases (slots and ids assigned, not linked yet) is not an error.
+    if (!is_live && slot_to_id_[slot] >= 0 && !graph_.contains(uint32_t(slot))) {
+      ++in_flight;
+      continue;
+    }
     if (is_live != (slot_to_id_[slot] >= 0)) return "slot " + std::to_string(slot) + " has inconsistent id/live state";
   }
-  if (live != live_count_.load() || live != id_to_slot_.size()) return "live count disagrees with the id map";
+  if (live != live_count_.load() || live + in_flight != id_to_slot_.size()) return "live count disagrees with the id map";
   return "";
 }
 
