@@ -8,6 +8,9 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
+#include "simd/kernels.h"
 #include "storage/vector_store.h"
 #include "util/bytes.h"
 #include "util/errors.h"
@@ -98,6 +101,20 @@ inline void require_finite(const float* values, size_t count, const std::string&
 // Converts an inner product to the user's distance convention (ip -> -dot, cosine -> 1 - dot).
 inline float distance_from_dot(Metric metric, float dot) {
   return metric == Metric::cosine ? 1.0f - dot : -dot;
+}
+
+// Distance between two stored slots with both codes decoded to f32 and the f32 kernels;
+// codecs without a cheaper code-to-code distance use it while building the graph.
+inline float decoded_distance(const VectorStore& store, uint32_t a, uint32_t b) {
+  thread_local std::vector<float> first, second;
+  const size_t dim = store.dim();
+  first.resize(dim);
+  second.resize(dim);
+  store.decode(a, first.data());
+  store.decode(b, second.data());
+  const simd::KernelTable& kernels = simd::active_kernels();
+  if (store.metric() == Metric::l2) return kernels.l2sq(first.data(), second.data(), dim);
+  return distance_from_dot(store.metric(), kernels.dot(first.data(), second.data(), dim));
 }
 
 }  // namespace vecindex

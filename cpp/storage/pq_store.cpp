@@ -154,16 +154,7 @@ std::unique_ptr<QueryDistance> PqStore::query(const float* vector) const {
 
 // Symmetric distance between two codes: both decoded to their centroids, then the f32 kernels
 // (graph building calls this a lot).
-float PqStore::distance_between(uint32_t a, uint32_t b) const {
-  thread_local std::vector<float> first, second;
-  first.resize(dim_);
-  second.resize(dim_);
-  decode(a, first.data());
-  decode(b, second.data());
-  const simd::KernelTable& kernels = simd::active_kernels();
-  if (metric_ == Metric::l2) return kernels.l2sq(first.data(), second.data(), dim_);
-  return distance_from_dot(metric_, kernels.dot(first.data(), second.data(), dim_));
-}
+float PqStore::distance_between(uint32_t a, uint32_t b) const { return decoded_distance(*this, a, b); }
 
 void PqStore::save(ByteWriter& out, size_t count) const {
   require_trained("saving");
