@@ -11,6 +11,9 @@ SCRIPT = textwrap.dedent(
     """
     import sys, time, threading, os, signal
     import numpy as np, vecindex
+    # A parent started in the background may pass SIGINT down as ignored; a user at a terminal
+    # has Python's default handler, which is what this test is about.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = np.random.default_rng(0)
     data = rng.normal(size=(200000, 64)).astype(np.float32)
     index = vecindex.Index(dim=64, M=16, ef_construction=200)
