@@ -4,6 +4,7 @@
 
 #include "simd/codec_kernels.h"
 #include "simd/half_convert.h"
+#include "storage/prefetched_scoring.h"
 
 namespace vecindex {
 namespace {
@@ -16,10 +17,8 @@ class HalfQueryDistance final : public QueryDistance {
       : store_(store), query_(vector, vector + store.dim()) {}
   float distance(uint32_t slot) const override { return store_.distance_to(query_.data(), slot); }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    for (size_t i = 0; i < count; ++i) {
-      if (i + 2 < count) prefetch(slots[i + 2]);
-      out[i] = store_.distance_to(query_.data(), slots[i]);
-    }
+    score_prefetched<4>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                        [this](uint32_t s) { return store_.distance_to(query_.data(), s); });
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));

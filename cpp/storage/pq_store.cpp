@@ -8,6 +8,7 @@
 
 #include "simd/kernels.h"
 #include "storage/kmeans.h"
+#include "storage/prefetched_scoring.h"
 
 namespace vecindex {
 namespace {
@@ -41,10 +42,8 @@ class PqQueryDistance final : public QueryDistance {
     return offset_ + kernel_(table_.data(), store_.codes(slot), store_.subspaces());
   }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    for (size_t i = 0; i < count; ++i) {
-      if (i + 4 < count) prefetch(slots[i + 4]);
-      out[i] = distance(slots[i]);
-    }
+    score_prefetched<8>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                        [this](uint32_t s) { return distance(s); });
   }
   void prefetch(uint32_t slot) const override { __builtin_prefetch(store_.codes(slot)); }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "simd/kernels.h"
+#include "storage/prefetched_scoring.h"
 
 namespace vecindex {
 namespace {
@@ -45,10 +46,8 @@ class Sq8QueryDistance final : public QueryDistance {
     return distance_from_dot(store_.metric(), dot);
   }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    for (size_t i = 0; i < count; ++i) {
-      if (i + 2 < count) prefetch(slots[i + 2]);
-      out[i] = distance(slots[i]);
-    }
+    score_prefetched<6>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                        [this](uint32_t s) { return distance(s); });
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));
