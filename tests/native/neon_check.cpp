@@ -8,6 +8,9 @@
 // return the scalar index, or one whose score is within tolerance of it; between bit-identical
 // centroids it must pick the lowest index, as the scalar kernel does.
 //
+// It is also linked with the two dispatch files, to check that an aarch64 build hands out the
+// NEON tables (the strong neon_codec_kernels() replaces the weak nullptr fallback).
+//
 // Usage: neon_check [seed]. Prints one line per failure (first few per kernel) and a summary;
 // exit code 0 only when every comparison passed.
 #include <cmath>
@@ -20,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "simd/codec_kernel_table.h"
+#include "simd/codec_kernels.h"
 #include "simd/half_convert.h"
-#include "simd/kernel_table.h"
+#include "simd/kernels.h"
 
 namespace simd = vecindex::simd;
 
@@ -344,6 +347,15 @@ int main(int argc, char** argv) {
     std::printf("FAIL: NEON tables missing or mislabelled\n");
     return 1;
   }
+  // The dispatcher must offer NEON and, unless VECINDEX_SIMD forces a level, pick it.
+  bool forced = std::getenv("VECINDEX_SIMD") != nullptr;
+  if (!simd::codec_level_supported(simd::Level::neon) || &simd::codec_kernels_for(simd::Level::neon) != neon_codec ||
+      (!forced && (&simd::active_kernels() != neon || &simd::active_codec_kernels() != neon_codec))) {
+    std::printf("FAIL: dispatch does not hand out the NEON tables\n");
+    return 1;
+  }
+  std::printf("dispatch: NEON tables available%s\n", forced ? "" : " and active");
+
   const simd::KernelTable& scalar = *simd::scalar_kernels();
   const simd::CodecKernelTable& scalar_codec = *simd::scalar_codec_kernels();
 
