@@ -1,0 +1,380 @@
+// Runs every NEON kernel (f32 family and codec family) against the scalar reference on random
+// inputs. Built for aarch64 together with the four kernel files and run under qemu-aarch64 by
+// tests/test_neon_cross.py; needs neither Python nor pybind11.
+//
+// Integer kernels (SQ8 int16, popcounts, bitplane) must match exactly. Float kernels sum in a
+// different order than the scalar code, so they must agree within kRelTol of the sum of the
+// absolute values of their terms (the scale of the rounding error). nearest_centroid must
+// return the scalar index, or one whose score is within tolerance of it; between bit-identical
+// centroids it must pick the lowest index, as the scalar kernel does.
+//
+// It is also linked with the two dispatch files, to check that an aarch64 build hands out the
+// NEON tables (the strong neon_codec_kernels() replaces the weak nullptr fallback).
+//
+// Usage: neon_check [seed]. Prints one line per failure (first few per kernel) and a summary;
+// exit code 0 only when every comparison passed.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "simd/codec_kernels.h"
+#include "simd/half_convert.h"
+#include "simd/kernels.h"
+
+namespace simd = vecindex::simd;
+
+namespace {
+
+constexpr double kRelTol = 1e-5;
+constexpr int kTrials = 6;
+constexpr int kMaxReportsPerKernel = 5;
+
+struct Stats {
+  long cases = 0;
+  long failures = 0;
+  double worst_ratio = 0;  // largest |neon - scalar| / tolerance seen (floats only)
+};
+
+std::map<std::string, Stats> g_stats;
+std::mt19937_64 g_rng;
+
+std::vector<size_t> test_dims() {
+  std::vector<size_t> dims;
+  for (size_t d = 0; d <= 70; ++d) dims.push_back(d);
+  for (size_t d : {100, 127, 128, 129, 255, 256, 257, 384, 385}) dims.push_back(d);
+  return dims;
+}
+
+void record_exact(const char* kernel, size_t n, uint64_t neon, uint64_t scalar) {
+  Stats& s = g_stats[kernel];
+  ++s.cases;
+  if (neon == scalar) return;
+  if (++s.failures <= kMaxReportsPerKernel)
+    std::printf("FAIL %s n=%zu: neon=%llu scalar=%llu\n", kernel, n, static_cast<unsigned long long>(neon),
+                static_cast<unsigned long long>(scalar));
+}
+
+void record_float(const char* kernel, size_t n, double neon, double scalar, double scale) {
+  Stats& s = g_stats[kernel];
+  ++s.cases;
+  double tolerance = kRelTol * scale + 1e-30;
+  double ratio = std::fabs(neon - scalar) / tolerance;
+  if (ratio > s.worst_ratio || std::isnan(ratio)) s.worst_ratio = ratio;
+  if (ratio <= 1.0) return;  // also rejects NaN
+  if (++s.failures <= kMaxReportsPerKernel)
+    std::printf("FAIL %s n=%zu: neon=%.9g scalar=%.9g tolerance=%.3g\n", kernel, n, neon, scalar, tolerance);
+}
+
+float normal() { return std::normal_distribution<float>(0.0f, 1.0f)(g_rng); }
+uint64_t bits64() { return g_rng(); }
+size_t below(size_t n) { return static_cast<size_t>(g_rng() % n); }
+
+// Inputs start one element past an allocation on odd trials, so unaligned loads are exercised.
+template <class T>
+struct Buffer {
+  std::vector<T> storage;
+  size_t offset;
+  Buffer(size_t n, int trial) : storage(n + 1), offset(trial & 1) {}
+  T* data() { return storage.data() + offset; }
+  T& operator[](size_t i) { return data()[i]; }
+};
+
+Buffer<float> random_floats(size_t n, int trial) {
+  Buffer<float> out(n, trial);
+  for (size_t i = 0; i < n; ++i) out[i] = normal();
+  return out;
+}
+
+// ---- f32 family ----------------------------------------------------------------------------
+
+void check_f32(const simd::KernelTable& neon, const simd::KernelTable& scalar) {
+  for (size_t dim : test_dims()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<float> q = random_floats(dim, trial);
+      Buffer<float> xs[4] = {random_floats(dim, trial), random_floats(dim, trial), random_floats(dim, trial),
+                             random_floats(dim, trial)};
+      const float* ptrs[4] = {xs[0].data(), xs[1].data(), xs[2].data(), xs[3].data()};
+      double dot_scale[4] = {0, 0, 0, 0}, l2_scale[4] = {0, 0, 0, 0};
+      for (int j = 0; j < 4; ++j)
+        for (size_t i = 0; i < dim; ++i) {
+          double d = static_cast<double>(q[i]) - xs[j][i];
+          dot_scale[j] += std::fabs(static_cast<double>(q[i]) * xs[j][i]);
+          l2_scale[j] += d * d;
+        }
+      record_float("l2sq", dim, neon.l2sq(q.data(), ptrs[0], dim), scalar.l2sq(q.data(), ptrs[0], dim), l2_scale[0]);
+      record_float("dot", dim, neon.dot(q.data(), ptrs[0], dim), scalar.dot(q.data(), ptrs[0], dim), dot_scale[0]);
+      float out_neon[4], out_scalar[4];
+      neon.l2sq_x4(q.data(), ptrs, dim, out_neon);
+      scalar.l2sq_x4(q.data(), ptrs, dim, out_scalar);
+      for (int j = 0; j < 4; ++j) record_float("l2sq_x4", dim, out_neon[j], out_scalar[j], l2_scale[j]);
+      neon.dot_x4(q.data(), ptrs, dim, out_neon);
+      scalar.dot_x4(q.data(), ptrs, dim, out_scalar);
+      for (int j = 0; j < 4; ++j) record_float("dot_x4", dim, out_neon[j], out_scalar[j], dot_scale[j]);
+    }
+  }
+}
+
+// ---- f16 / bf16 ----------------------------------------------------------------------------
+
+// Finite codes only: mostly rounded normals at varied scales, plus subnormals and signed zeros.
+uint16_t random_half_code(bool bf16) {
+  size_t kind = below(10);
+  if (kind == 0) return static_cast<uint16_t>(bits64() & 0x83ffu);  // zero or subnormal (exponent 0)
+  if (kind == 1) return below(2) ? 0x8000u : 0x0000u;
+  float scale = kind == 2 ? 1e-3f : (kind == 3 ? 100.0f : 1.0f);
+  float value = normal() * scale;
+  return bf16 ? simd::float_to_bf16(value) : simd::float_to_half(value);
+}
+
+float decode_half(uint16_t code, bool bf16) { return bf16 ? simd::bf16_to_float(code) : simd::half_to_float(code); }
+
+void check_half(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar, bool bf16) {
+  const char* dot_name = bf16 ? "bf16_dot" : "f16_dot";
+  const char* l2_name = bf16 ? "bf16_l2sq" : "f16_l2sq";
+  auto neon_dot = bf16 ? neon.bf16_dot : neon.f16_dot;
+  auto scalar_dot = bf16 ? scalar.bf16_dot : scalar.f16_dot;
+  auto neon_l2 = bf16 ? neon.bf16_l2sq : neon.f16_l2sq;
+  auto scalar_l2 = bf16 ? scalar.bf16_l2sq : scalar.f16_l2sq;
+  for (size_t dim : test_dims()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<float> q = random_floats(dim, trial);
+      Buffer<uint16_t> codes(dim, trial);
+      double dot_scale = 0, l2_scale = 0;
+      for (size_t i = 0; i < dim; ++i) {
+        codes[i] = random_half_code(bf16);
+        double x = decode_half(codes[i], bf16);
+        dot_scale += std::fabs(q[i] * x);
+        l2_scale += (q[i] - x) * (q[i] - x);
+      }
+      record_float(dot_name, dim, neon_dot(q.data(), codes.data(), dim), scalar_dot(q.data(), codes.data(), dim),
+                   dot_scale);
+      record_float(l2_name, dim, neon_l2(q.data(), codes.data(), dim), scalar_l2(q.data(), codes.data(), dim),
+                   l2_scale);
+    }
+  }
+}
+
+// ---- SQ8 -----------------------------------------------------------------------------------
+
+void check_weighted_bytes(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t dim : test_dims()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<float> w = random_floats(dim, trial);
+      Buffer<uint8_t> codes(dim, trial);
+      double scale = 0;
+      for (size_t i = 0; i < dim; ++i) {
+        codes[i] = trial == 0 ? 255 : static_cast<uint8_t>(bits64());
+        scale += std::fabs(static_cast<double>(w[i]) * codes[i]);
+      }
+      record_float("weighted_bytes", dim, neon.weighted_bytes(w.data(), codes.data(), dim),
+                   scalar.weighted_bytes(w.data(), codes.data(), dim), scale);
+    }
+  }
+}
+
+// Weights up to the documented bound |w| <= 2^31 / (255 dim), clipped to the int16 range;
+// trials 0 and 1 put every weight at that bound (all negative, all positive) with codes 255.
+void check_weighted_bytes_i16(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t dim : test_dims()) {
+    int64_t bound = dim == 0 ? 32767 : (int64_t{1} << 31) / (255 * static_cast<int64_t>(dim));
+    if (bound > 32767) bound = 32767;
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<int16_t> w(dim, trial);
+      Buffer<uint8_t> codes(dim, trial);
+      for (size_t i = 0; i < dim; ++i) {
+        int64_t weight = static_cast<int64_t>(below(2 * bound + 1)) - bound;
+        if (trial < 2) weight = trial == 0 ? -bound : bound;
+        w[i] = static_cast<int16_t>(weight);
+        codes[i] = trial < 2 ? 255 : static_cast<uint8_t>(bits64());
+      }
+      int32_t got = neon.weighted_bytes_i16(w.data(), codes.data(), dim);
+      int32_t want = scalar.weighted_bytes_i16(w.data(), codes.data(), dim);
+      record_exact("weighted_bytes_i16", dim, static_cast<uint32_t>(got), static_cast<uint32_t>(want));
+    }
+  }
+}
+
+// ---- PQ ------------------------------------------------------------------------------------
+
+void check_table_lookup(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t m : test_dims()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<float> table = random_floats(m * 256, trial);
+      Buffer<uint8_t> codes(m, trial);
+      double scale = 0;
+      for (size_t j = 0; j < m; ++j) {
+        codes[j] = static_cast<uint8_t>(bits64());
+        scale += std::fabs(table[j * 256 + codes[j]]);
+      }
+      record_float("table_lookup", m, neon.table_lookup(table.data(), codes.data(), m),
+                   scalar.table_lookup(table.data(), codes.data(), m), scale);
+    }
+  }
+}
+
+// ---- Popcounts and bit planes --------------------------------------------------------------
+
+// Word counts also cross the NEON kernel's 4096-word widening block; all-ones words (trial 0)
+// push its 16-bit counters to their largest values.
+std::vector<size_t> word_counts() {
+  std::vector<size_t> counts = test_dims();
+  for (size_t n : {4095, 4096, 4097, 8192 + 7}) counts.push_back(n);
+  return counts;
+}
+
+Buffer<uint64_t> random_words(size_t n, int trial) {
+  Buffer<uint64_t> out(n, trial);
+  for (size_t i = 0; i < n; ++i) out[i] = trial == 0 ? ~uint64_t{0} : (trial == 2 ? bits64() & bits64() : bits64());
+  return out;
+}
+
+void check_popcounts(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t n : word_counts()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<uint64_t> a = random_words(n, trial), b = random_words(n, trial + 1);
+      record_exact("popcount", n, neon.popcount(a.data(), n), scalar.popcount(a.data(), n));
+      record_exact("and_popcount", n, neon.and_popcount(a.data(), b.data(), n), scalar.and_popcount(a.data(), b.data(), n));
+      record_exact("xor_popcount", n, neon.xor_popcount(a.data(), b.data(), n), scalar.xor_popcount(a.data(), b.data(), n));
+    }
+  }
+}
+
+void check_bitplane_dot(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t n : test_dims()) {
+    for (size_t planes = 0; planes <= 8; ++planes) {
+      int trial = static_cast<int>(planes);
+      Buffer<uint64_t> code = random_words(n, trial % 3 == 0 ? 1 : trial);
+      Buffer<uint64_t> bits = random_words(n * planes, trial);
+      record_exact("bitplane_dot", n, neon.bitplane_dot(code.data(), bits.data(), n, planes),
+                   scalar.bitplane_dot(code.data(), bits.data(), n, planes));
+    }
+  }
+}
+
+// ---- Nearest centroid ----------------------------------------------------------------------
+
+struct Centroids {
+  size_t dim, count;
+  std::vector<float> by_dim, norms;
+  float at(size_t d, size_t c) const { return by_dim[d * count + c]; }
+  void set(size_t c, const float* values) {
+    double norm = 0;
+    for (size_t d = 0; d < dim; ++d) {
+      by_dim[d * count + c] = values[d];
+      norm += static_cast<double>(values[d]) * values[d];
+    }
+    norms[c] = static_cast<float>(norm);
+  }
+  bool same(size_t a, size_t b) const {
+    for (size_t d = 0; d < dim; ++d)
+      if (at(d, a) != at(d, b)) return false;
+    return norms[a] == norms[b];
+  }
+  // Score in double and the scale of its rounding error.
+  double score(const float* x, size_t c, double* scale) const {
+    double s = norms[c];
+    *scale = std::fabs(s);
+    for (size_t d = 0; d < dim; ++d) {
+      double term = -2.0 * x[d] * at(d, c);
+      s += term;
+      *scale += std::fabs(term);
+    }
+    return s;
+  }
+};
+
+void compare_nearest(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar, const float* x,
+                     const Centroids& cs) {
+  uint32_t got = neon.nearest_centroid(x, cs.by_dim.data(), cs.norms.data(), cs.dim, cs.count);
+  uint32_t want = scalar.nearest_centroid(x, cs.by_dim.data(), cs.norms.data(), cs.dim, cs.count);
+  Stats& s = g_stats["nearest_centroid"];
+  ++s.cases;
+  if (got == want) return;
+  bool ok = got < cs.count && !cs.same(got, want);  // identical centroids must tie-break alike
+  if (ok) {
+    double scale_got, scale_want;
+    double gap = std::fabs(cs.score(x, got, &scale_got) - cs.score(x, want, &scale_want));
+    double tolerance = kRelTol * (scale_got > scale_want ? scale_got : scale_want) + 1e-30;
+    ok = gap <= tolerance;
+    if (gap / tolerance > s.worst_ratio) s.worst_ratio = gap / tolerance;
+  }
+  if (ok) return;
+  if (++s.failures <= kMaxReportsPerKernel)
+    std::printf("FAIL nearest_centroid dim=%zu count=%zu: neon=%u scalar=%u\n", cs.dim, cs.count, got, want);
+}
+
+void check_nearest_centroid(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  const size_t counts[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 64, 65, 100, 256};
+  std::vector<size_t> dims;
+  for (size_t d = 1; d <= 20; ++d) dims.push_back(d);
+  for (size_t d : {31, 64, 70, 384}) dims.push_back(d);
+  for (size_t dim : dims) {
+    for (size_t count : counts) {
+      for (int trial = 0; trial < 3; ++trial) {
+        Centroids cs{dim, count, std::vector<float>(dim * count), std::vector<float>(count)};
+        std::vector<float> x(dim), values(dim);
+        for (float& v : x) v = normal();
+        for (size_t c = 0; c < count; ++c) {
+          for (float& v : values) v = normal();
+          cs.set(c, values.data());
+        }
+        compare_nearest(neon, scalar, x.data(), cs);
+        // Ties: copies of the point itself (clearly the best) at random positions, lanes and tail.
+        for (int copy = 0; copy < 3; ++copy) cs.set(below(count), x.data());
+        compare_nearest(neon, scalar, x.data(), cs);
+        // All centroids identical: both must answer 0.
+        for (size_t c = 0; c < count; ++c) cs.set(c, values.data());
+        compare_nearest(neon, scalar, x.data(), cs);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_rng.seed(argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20261126);
+  const simd::KernelTable* neon = simd::neon_kernels();
+  const simd::CodecKernelTable* neon_codec = simd::neon_codec_kernels();
+  if (neon == nullptr || neon_codec == nullptr || neon->level != simd::Level::neon ||
+      neon_codec->level != simd::Level::neon) {
+    std::printf("FAIL: NEON tables missing or mislabelled\n");
+    return 1;
+  }
+  // The dispatcher must offer NEON and, unless VECINDEX_SIMD forces a level, pick it.
+  bool forced = std::getenv("VECINDEX_SIMD") != nullptr;
+  if (!simd::codec_level_supported(simd::Level::neon) || &simd::codec_kernels_for(simd::Level::neon) != neon_codec ||
+      (!forced && (&simd::active_kernels() != neon || &simd::active_codec_kernels() != neon_codec))) {
+    std::printf("FAIL: dispatch does not hand out the NEON tables\n");
+    return 1;
+  }
+  std::printf("dispatch: NEON tables available%s\n", forced ? "" : " and active");
+
+  const simd::KernelTable& scalar = *simd::scalar_kernels();
+  const simd::CodecKernelTable& scalar_codec = *simd::scalar_codec_kernels();
+
+  check_f32(*neon, scalar);
+  check_half(*neon_codec, scalar_codec, false);
+  check_half(*neon_codec, scalar_codec, true);
+  check_weighted_bytes(*neon_codec, scalar_codec);
+  check_weighted_bytes_i16(*neon_codec, scalar_codec);
+  check_table_lookup(*neon_codec, scalar_codec);
+  check_popcounts(*neon_codec, scalar_codec);
+  check_bitplane_dot(*neon_codec, scalar_codec);
+  check_nearest_centroid(*neon_codec, scalar_codec);
+
+  long failures = 0;
+  for (const auto& [name, stats] : g_stats) {
+    std::printf("%-20s %6ld cases %4ld failures  worst error/tolerance %.3g\n", name.c_str(), stats.cases,
+                stats.failures, stats.worst_ratio);
+    failures += stats.failures;
+  }
+  std::printf("%zu kernels checked, %ld failures\n", g_stats.size(), failures);
+  return failures == 0 && g_stats.size() == 16 ? 0 : 1;
+}
