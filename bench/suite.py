@@ -23,7 +23,7 @@ BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_
 
 # Suite sizes (the stand-alone scripts keep their larger defaults).
 FILTERED_QUERIES = 100
-FILTERED_EFS = (10, 16, 24, 32, 48, 64, 96, 128, 256, 512)
+FILTERED_EFS = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256, 512)
 COMPRESSED_QUERIES = 300
 COMPRESSED_DTYPES = "f32,f16,sq8,pq,rabitq"
 COMPRESSED_EFS = "10,16,32,64,128,256"
@@ -73,7 +73,7 @@ def run_filtered(dataset_path: str | None, cache: Path, log) -> dict:
             return {"skipped": "dataset has no train_attrs"}
     from bench import filtered  # lazy: it pins BLAS threads to 1 for its numpy baseline
 
-    return filtered.run_filters(Path(dataset_path), FILTERED_QUERIES, ["vecindex", "faiss", "hnswlib", "numpy"],
+    return filtered.run_filters(Path(dataset_path), FILTERED_QUERIES, ["vecindex", "vecindex-sq8", "faiss", "hnswlib", "numpy"],
                                 efs=FILTERED_EFS, cache=cache, log=log)
 
 

@@ -29,11 +29,10 @@ struct PlannerThresholds {
   // ~6x faster than the filtered walk, 10,000 ~2x slower, so the crossover is ~7,500.
   size_t exact_max_matches = 7500;       // at most this many matches: scan them
   double exact_max_selectivity = 0.02;   // ... or at most this share of the index
-  // From ~30% up, the plain walk with its beam widened matched or beat the filtered walk at
-  // equal recall (35%: even; 50%, 90% and the anti-correlated filter: 1.5-2.5x). With the
-  // widening capped at 2x it also beat it at 20% (3.5k vs 1.8k QPS at recall ~0.97).
+  // From ~30% up, the plain walk that keeps only matching results matched or beat the filtered
+  // walk at equal recall (35%: even; 50%, 90% and the anti-correlated filter: 1.5-2.5x); it also
+  // beat it at 20% (3.5k vs 1.8k QPS at recall ~0.97).
   double post_filter_min_selectivity = 0.15;
-  size_t max_post_filter_ef = 4096;
 };
 
 FilterPlan plan_filter(size_t matches, size_t live, size_t k, size_t ef, FilterStrategy forced,

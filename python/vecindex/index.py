@@ -243,8 +243,8 @@ class Index:
         - a list with one of the above (or None) per query.
 
         Filtered results are exact-or-near-exact at every selectivity: a planner picks an
-        exact scan of the matches, a graph walk over matching nodes, or an ordinary walk with
-        a widened beam, from the exact match count (see :meth:`explain`). ``strategy`` forces
+        exact scan of the matches, a graph walk over matching nodes, or an ordinary walk that
+        keeps only matching nodes as results (its beam then holds ``ef`` matches), from the exact match count (see :meth:`explain`). ``strategy`` forces
         one of ``"exact"``, ``"filtered_graph"``, ``"post_filter"`` (for benchmarking).
         Rows with fewer than k matches are padded with id -1 and distance +inf.
         """
