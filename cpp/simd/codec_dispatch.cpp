@@ -27,7 +27,9 @@ bool cpu_has_codec_extras(Level level) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (level == Level::avx2) return __builtin_cpu_supports("popcnt");
-  if (level == Level::avx512) return __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt");
+  if (level == Level::avx512)
+    return __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("popcnt");
 #endif
   return true;
 }
