@@ -41,6 +41,16 @@ def test_f16_encoding_matches_numpy():
     assert np.array_equal(ours, values.astype(np.float16).view(np.uint16))
 
 
+def test_f16_decoding_matches_numpy_for_every_bit_pattern():
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    ours = _core._f16_bits_to_f32(bits)
+    expected = bits.view(np.float16).astype(np.float32)
+    nan = np.isnan(expected)
+    assert np.array_equal(np.isnan(ours), nan)
+    # Bit-exact, so the sign of zero and every subnormal and infinity are checked too.
+    assert np.array_equal(ours[~nan].view(np.uint32), expected[~nan].view(np.uint32))
+
+
 def numpy_bf16_bits(values):
     bits = values.view(np.uint32).astype(np.uint64)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16

@@ -188,6 +188,11 @@ void bind_kernel_hooks(py::module_& m) {
     for (py::ssize_t i = 0; i < values.size(); ++i) out.mutable_data()[i] = simd::float_to_half(values.data()[i]);
     return out;
   });
+  m.def("_f16_bits_to_f32", [](const Array<uint16_t>& bits) {
+    Array<float> out(bits.size());
+    for (py::ssize_t i = 0; i < bits.size(); ++i) out.mutable_data()[i] = simd::half_to_float(bits.data()[i]);
+    return out;
+  });
   m.def("_f32_to_bf16_bits", [](const Array<float>& values) {
     Array<uint16_t> out(values.size());
     for (py::ssize_t i = 0; i < values.size(); ++i) out.mutable_data()[i] = simd::float_to_bf16(values.data()[i]);

@@ -58,8 +58,10 @@ void HalfStore::set(uint32_t slot, const float* vector) {
 void HalfStore::decode(uint32_t slot, float* out) const {
   codes_.check_slot(slot);
   const uint16_t* code = codes(slot);
-  for (size_t i = 0; i < dim_; ++i)
-    out[i] = kind_ == HalfKind::f16 ? simd::half_to_float(code[i]) : simd::bf16_to_float(code[i]);
+  if (kind_ == HalfKind::f16)
+    for (size_t i = 0; i < dim_; ++i) out[i] = simd::half_to_float(code[i]);
+  else
+    for (size_t i = 0; i < dim_; ++i) out[i] = simd::bf16_to_float(code[i]);
 }
 
 float HalfStore::distance_to(const float* query, uint32_t slot) const {
