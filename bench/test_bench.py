@@ -129,3 +129,19 @@ def test_readme_markers_replace_only_the_section_between_them():
         replace_between_markers("no markers", "new")
     with pytest.raises(ValueError):
         replace_between_markers("<!-- bench:end --> <!-- bench:start -->", "new")
+
+
+def test_filtered_table_uses_interpolated_qps_and_names_who_misses_the_target():
+    from bench.markdown import filtered_section
+    section = {"k": 10, "queries": 5, "target_recall": 0.95, "rows": [
+        {"filter": "broad", "selectivity": 0.5, "plan": "post_filter", "results": {
+            "vecindex": {"best": {"ef": 8, "recall": 0.96, "qps": 900.0, "qps_at_target": 1000.0}},
+            "faiss": {"best": {"ef": 64, "recall": 0.97, "qps": 400.0, "qps_at_target": 500.0}}}},
+        {"filter": "narrow", "selectivity": 0.001, "plan": "exact", "results": {
+            "vecindex": {"best": {"ef": 4, "recall": 1.0, "qps": 7000.0, "qps_at_target": 7000.0}},
+            "faiss": {"best": {"ef": 512, "recall": 0.4, "qps": 30.0, "qps_at_target": None}}}}]}
+    text = filtered_section(section)
+    broad = next(line for line in text.splitlines() if line.startswith("| broad"))
+    assert "1,000 @0.95" in broad and broad.rstrip().endswith("| 2.00x |")
+    narrow = next(line for line in text.splitlines() if line.startswith("| narrow"))
+    assert "30 (0.400)" in narrow and "faiss never reaches it" in narrow
