@@ -210,16 +210,22 @@ def timed(fn, nq, repeats=REPEATS):
     return result, best
 
 
-def sweep_ef(search, truth, efs, repeats=REPEATS):
-    """Recall and QPS at each ef, after one untimed warm-up call (first-touch page faults and
-    per-filter set-up would otherwise land on whichever ef comes first)."""
-    search(efs[0])
-    points = []
+def sweep_interleaved(searches: dict, truth, efs, repeats=REPEATS) -> dict:
+    """{label: points} for each `searches[label](ef)`: recall and best-of-`repeats` QPS at each ef.
+
+    The searches take turns at every ef, so slow drifts in machine load hit all of them alike
+    instead of whichever ran during a noisy minute. Each gets one untimed warm-up call first
+    (first-touch page faults and per-filter set-up would otherwise land on the first ef), and
+    stops once its recall reaches 0.999."""
+    for search in searches.values():
+        search(efs[0])
+    points = {label: [] for label in searches}
     for ef in efs:
-        found, qps = timed(lambda: search(ef), len(truth), repeats)
-        points.append({"ef": ef, "recall": recall(found, truth), "qps": qps})
-        if points[-1]["recall"] >= 0.999:
-            break
+        for label, search in searches.items():
+            if points[label] and points[label][-1]["recall"] >= 0.999:
+                continue
+            found, qps = timed(lambda: search(ef), len(truth), repeats)
+            points[label].append({"ef": ef, "recall": recall(found, truth), "qps": qps})
     return points
 
 
@@ -252,20 +258,31 @@ def run_filters(path: Path, n_queries: int, libs: list[str], efs=EFS, cache: Pat
         truth = exact_truth(train, queries, masks)
         selectivity = float(np.mean([m.mean() for m in masks]))
         row = {"filter": name, "selectivity": selectivity, "results": {}}
+        searches, setting_of = {}, {}
         for variant, (index, run_vecindex, settings) in variants.items():
             plan = index.explain(flt if not isinstance(flt, list) else flt[0], K)
             row.setdefault("plan", plan["strategy"])
             for strategy in ["auto"] + (["exact", "filtered_graph", "post_filter"] if strategies else []):
-                points = []
-                for setting in settings:
-                    swept = sweep_ef(lambda ef: run_vecindex(queries, flt, ef, strategy, setting), truth, efs)
-                    points += [{**point, **setting} for point in swept]
                 label = variant if strategy == "auto" else f"{variant}[{strategy}]"
-                row["results"][label] = {"best": pick(points), "sweep": points}
+                for i, setting in enumerate(settings):
+                    key = (label, i)
+                    setting_of[key] = setting
+                    searches[key] = (lambda ef, run=run_vecindex, strategy=strategy, setting=setting:
+                                     run(queries, flt, ef, strategy, setting))
         for lib, run in runners.items():
-            # hnswlib calls back into Python per candidate: 100x slower, so one timing suffices.
-            points = sweep_ef(lambda ef: run(queries, masks, ef), truth, efs, 1 if lib == "hnswlib" else REPEATS)
-            row["results"][lib] = {"best": pick(points), "sweep": points}
+            if lib != "hnswlib":
+                searches[(lib, 0)] = lambda ef, run=run: run(queries, masks, ef)
+                setting_of[(lib, 0)] = {}
+        swept = sweep_interleaved(searches, truth, efs)
+        if "hnswlib" in runners:  # a Python callback per candidate: 100x slower, one timing suffices
+            swept[("hnswlib", 0)] = sweep_interleaved({"h": lambda ef: runners["hnswlib"](queries, masks, ef)},
+                                                      truth, efs, repeats=1)["h"]
+            setting_of[("hnswlib", 0)] = {}
+        merged: dict[str, list] = {}
+        for (label, i), points in swept.items():
+            merged.setdefault(label, []).extend({**point, **setting_of[(label, i)]} for point in points)
+        for label, points in merged.items():
+            row["results"][label] = {"best": pick(points), "sweep": points}
         if "numpy" in libs:
             found, qps = timed(lambda: numpy_prefilter(train, queries, masks), len(queries), 1)
             row["results"]["numpy"] = {"best": {"ef": None, "recall": recall(found, truth), "qps": qps}}

@@ -33,7 +33,8 @@ class Sq8QueryDistance final : public QueryDistance {
     // Keeps 255 * dim * |weight| inside int32 (see Int16WeightedBytesKernel).
     const double limit = std::min(32767.0, std::floor(2147483647.0 / (255.0 * static_cast<double>(dim))));
     const double scale = largest > 0 ? limit / largest : 1.0;
-    for (size_t i = 0; i < dim; ++i) weights_[i] = static_cast<int16_t>(std::lround(weights[i] * scale));
+    // nearbyint compiles to one instruction (lround is a libm call, ~1% of a search).
+    for (size_t i = 0; i < dim; ++i) weights_[i] = static_cast<int16_t>(std::nearbyint(weights[i] * scale));
     inverse_scale_ = static_cast<float>(1.0 / scale);
     offset_ = static_cast<float>(offset);
     query_norm_sq_ = static_cast<float>(norm_sq);
