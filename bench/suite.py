@@ -22,7 +22,7 @@ PARTS = ("unfiltered", "filtered", "compressed")
 BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_bytes", "skipped", "error")
 
 # Suite sizes (the stand-alone scripts keep their larger defaults).
-FILTERED_QUERIES = 100
+FILTERED_QUERIES = 200
 FILTERED_EFS = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256, 512)
 COMPRESSED_QUERIES = 300
 COMPRESSED_DTYPES = "f32,f16,sq8,pq,rabitq"
