@@ -40,8 +40,11 @@ def machine_line(report: dict) -> str:
     simd_text = simd.get("level", simd) if isinstance(simd, dict) else simd
     parts = [f"**Machine:** {machine.get('cpu_model', '?')}, {cores} cores, {machine.get('platform', '?')}, "
              f"Python {machine.get('python', '?')}, vecindex SIMD {simd_text}"]
-    if load:
+    if load and load[0] >= 1.0:
         parts.append(f"load average at start {load[0]:.1f} (other work shared the machine; numbers are noisy)")
+    elif load:
+        parts.append(f"load average at start {load[0]:.1f} (a shared virtual machine: expect 10-25% run-to-run "
+                     f"noise in QPS)")
     parts.append(f"**Data:** {dataset['name']} ({dataset['n_train']:,} x {dataset['dim']}, {dataset['metric']}, "
                  f"{dataset.get('n_test', '?')} queries)")
     wall = report.get("wall_seconds")
