@@ -169,3 +169,15 @@ def test_weighted_bytes_i16_is_exact(level, dim):
     codes[0] = 255
     expected = int(weights.astype(np.int64) @ codes.astype(np.int64))
     assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected
+
+
+@pytest.mark.parametrize("dim", DIMS + [1000])
+def test_weighted_bytes_i16_x4_matches_one_row_sums(level, dim):
+    rng = np.random.default_rng(dim + 300)
+    limit = min(32767, (2**31 - 1) // (255 * dim))
+    weights = rng.integers(-limit, limit + 1, dim).astype(np.int16)
+    rows = rng.integers(0, 256, (4, dim), dtype=np.uint8)
+    rows[1] = 255  # the extreme row: every product at the overflow rule's bound
+    weights[: dim // 2] = -limit
+    expected = [int(weights.astype(np.int64) @ row.astype(np.int64)) for row in rows]
+    assert list(_core._codec_weighted_bytes_i16_x4(level, weights, rows.reshape(-1))) == expected

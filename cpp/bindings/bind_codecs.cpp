@@ -154,6 +154,16 @@ void bind_kernel_hooks(py::module_& m) {
     if (weights.size() != codes.size()) throw InvalidArgument("weights and codes differ in length");
     return table_for(level).weighted_bytes_i16(weights.data(), codes.data(), static_cast<size_t>(weights.size()));
   });
+  m.def("_codec_weighted_bytes_i16_x4", [](const std::string& level, const Array<int16_t>& weights,
+                                           const Array<uint8_t>& codes) {
+    // codes: four rows of len(weights) bytes, one after another.
+    if (codes.size() != 4 * weights.size()) throw InvalidArgument("codes must hold four rows of len(weights) bytes");
+    const size_t dim = static_cast<size_t>(weights.size());
+    const uint8_t* rows[4] = {codes.data(), codes.data() + dim, codes.data() + 2 * dim, codes.data() + 3 * dim};
+    int32_t out[4];
+    table_for(level).weighted_bytes_i16_x4(weights.data(), rows, dim, out);
+    return std::vector<int32_t>(out, out + 4);
+  });
   m.def("_codec_table_lookup", [](const std::string& level, const Array<float>& table, const Array<uint8_t>& codes) {
     if (static_cast<size_t>(table.size()) != static_cast<size_t>(codes.size()) * 256)
       throw InvalidArgument("table must hold 256 entries per code");

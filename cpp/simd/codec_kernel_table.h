@@ -17,6 +17,10 @@ using WeightedBytesKernel = float (*)(const float* weights, const uint8_t* codes
 // sum_i weights[i] * codes[i] in exact integer arithmetic; callers keep |weights| small enough
 // (<= 2^31 / (255 * dim)) that the int32 sum cannot overflow. The fast SQ8 path.
 using Int16WeightedBytesKernel = int32_t (*)(const int16_t* weights, const uint8_t* codes, size_t dim);
+// The same sum for four codes at once, out[r] for codes[r]: the weights are read once for all
+// four, and the four rows' loads are in flight together, which matters when they miss cache.
+using Int16WeightedBytesX4Kernel = void (*)(const int16_t* weights, const uint8_t* const* codes, size_t dim,
+                                            int32_t* out);
 // sum_j table[j * 256 + codes[j]] for j < subspaces: asymmetric PQ distance from a lookup table.
 using TableLookupKernel = float (*)(const float* table, const uint8_t* codes, size_t subspaces);
 using PopcountKernel = uint64_t (*)(const uint64_t* words, size_t word_count);
@@ -40,6 +44,7 @@ struct CodecKernelTable {
   HalfPairKernel bf16_l2sq;
   WeightedBytesKernel weighted_bytes;
   Int16WeightedBytesKernel weighted_bytes_i16;
+  Int16WeightedBytesX4Kernel weighted_bytes_i16_x4;
   TableLookupKernel table_lookup;
   PopcountKernel popcount;
   PairPopcountKernel and_popcount;

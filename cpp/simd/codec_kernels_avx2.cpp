@@ -122,6 +122,36 @@ VECINDEX_ISA_SECTION(avx2) int32_t weighted_bytes_i16_avx2(const int16_t* w, con
   return total;
 }
 
+// Four rows per pass over the weights; the four accumulators are folded together with hadd.
+VECINDEX_ISA_SECTION(avx2) void weighted_bytes_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes, size_t dim,
+                                                           int32_t* out) {
+  const uint8_t *c0 = codes[0], *c1 = codes[1], *c2 = codes[2], *c3 = codes[3];
+  __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+  __m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    __m256i weights = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i));
+    auto widen = [i](const uint8_t* c) {
+      return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i)));
+    };
+    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(widen(c0), weights));
+    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(widen(c1), weights));
+    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(widen(c2), weights));
+    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(widen(c3), weights));
+  }
+  // hadd twice leaves each row's partial sums in one lane of each 128-bit half.
+  __m256i folded = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(folded), _mm256_extracti128_si256(folded, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
+  for (; i < dim; ++i) {
+    int32_t weight = w[i];
+    out[0] += weight * c0[i];
+    out[1] += weight * c1[i];
+    out[2] += weight * c2[i];
+    out[3] += weight * c3[i];
+  }
+}
+
 // Gathers eight table entries at a time: lane l reads row (j + l) at column codes[j + l].
 VECINDEX_ISA_SECTION(avx2) float table_lookup_avx2(const float* table, const uint8_t* codes, size_t m) {
   const __m256i row_offsets = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
@@ -217,6 +247,7 @@ const CodecKernelTable kAvx2CodecTable = {
     bf16_l2sq_avx2,
     weighted_bytes_avx2,
     weighted_bytes_i16_avx2,
+    weighted_bytes_i16_x4_avx2,
     table_lookup_avx2,
     popcount_avx2,
     and_popcount_avx2,

@@ -99,6 +99,20 @@ VECINDEX_ISA_SECTION(avx512) int32_t weighted_bytes_i16_avx512(const int16_t* w,
   return _mm512_reduce_add_epi32(acc);
 }
 
+// Four rows per pass over the weights, with the same masked tail as the one-row kernel.
+VECINDEX_ISA_SECTION(avx512) void weighted_bytes_i16_x4_avx512(const int16_t* w, const uint8_t* const* codes,
+                                                               size_t dim, int32_t* out) {
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  for (size_t i = 0; i < dim; i += 32) {
+    size_t remaining = dim - i;
+    __mmask32 mask = remaining >= 32 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << remaining) - 1u);
+    __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
+    for (int r = 0; r < 4; ++r)
+      acc[r] = _mm512_dpwssd_epi32(acc[r], _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes[r] + i)), weights);
+  }
+  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
+}
+
 // Gathers sixteen table entries at a time: lane l reads row (j + l) at column codes[j + l].
 VECINDEX_ISA_SECTION(avx512) float table_lookup_avx512(const float* table, const uint8_t* codes, size_t m) {
   const __m512i row_offsets = _mm512_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304,
@@ -190,6 +204,7 @@ const CodecKernelTable kAvx512CodecTable = {
     bf16_l2sq_avx512,
     weighted_bytes_avx512,
     weighted_bytes_i16_avx512,
+    weighted_bytes_i16_x4_avx512,
     table_lookup_avx512,
     popcount_avx512,
     and_popcount_avx512,

@@ -145,6 +145,12 @@ VECINDEX_NEON_KERNEL int32_t weighted_bytes_i16(const int16_t* w, const uint8_t*
   return total;
 }
 
+// Rows one after another: NEON cores overlap the independent loads without interleaving.
+VECINDEX_NEON_KERNEL void weighted_bytes_i16_x4(const int16_t* w, const uint8_t* const* codes, size_t dim,
+                                                int32_t* out) {
+  for (int r = 0; r < 4; ++r) out[r] = weighted_bytes_i16(w, codes[r], dim);
+}
+
 // ---- PQ: sum_j table[j][codes[j]] ------------------------------------------------------------
 
 // NEON has no gather: four lane loads build one vector, then vector adds.
@@ -305,6 +311,7 @@ const CodecKernelTable kNeonCodecTable = {
     bf16_l2sq,
     weighted_bytes,
     weighted_bytes_i16,
+    weighted_bytes_i16_x4,
     table_lookup,
     popcount,
     and_popcount,

@@ -53,6 +53,10 @@ int32_t weighted_bytes_i16_scalar(const int16_t* w, const uint8_t* codes, size_t
   return sum;
 }
 
+void weighted_bytes_i16_x4_scalar(const int16_t* w, const uint8_t* const* codes, size_t dim, int32_t* out) {
+  for (int r = 0; r < 4; ++r) out[r] = weighted_bytes_i16_scalar(w, codes[r], dim);
+}
+
 float table_lookup_scalar(const float* table, const uint8_t* codes, size_t m) {
   float s0 = 0, s1 = 0;
   size_t j = 0;
@@ -128,6 +132,7 @@ const CodecKernelTable kScalarCodecTable = {
     half_l2sq<bf16_convert>,
     weighted_bytes_scalar,
     weighted_bytes_i16_scalar,
+    weighted_bytes_i16_x4_scalar,
     table_lookup_scalar,
     popcount_scalar,
     and_popcount_scalar,

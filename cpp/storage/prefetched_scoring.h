@@ -18,4 +18,18 @@ inline void score_prefetched(const uint32_t* slots, size_t count, float* out, Pr
   }
 }
 
+// The same in groups of four for a kernel scoring four codes at once; the last count % 4
+// slots go one by one.
+template <size_t Ahead, class Prefetch, class ScoreFour, class Score>
+inline void score_prefetched_x4(const uint32_t* slots, size_t count, float* out, Prefetch prefetch,
+                                ScoreFour score_four, Score score) {
+  for (size_t i = 0; i < count && i < Ahead; ++i) prefetch(slots[i]);
+  size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    for (size_t p = i + Ahead; p < count && p < i + Ahead + 4; ++p) prefetch(slots[p]);
+    score_four(slots + i, out + i);
+  }
+  for (; i < count; ++i) out[i] = score(slots[i]);
+}
+
 }  // namespace vecindex

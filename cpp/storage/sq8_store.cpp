@@ -17,7 +17,8 @@ constexpr uint32_t kSq8CodecVersion = 1;
 class Sq8QueryDistance final : public QueryDistance {
  public:
   Sq8QueryDistance(const Sq8Store& store, const float* query)
-      : store_(store), weights_(store.dim()), kernel_(store.weighted_bytes_i16()) {
+      : store_(store), weights_(store.dim()), kernel_(store.weighted_bytes_i16()),
+        kernel_x4_(store.weighted_bytes_i16_x4()) {
     const auto& low = store.low();
     const auto& step = store.step();
     const size_t dim = store.dim();
@@ -41,14 +42,18 @@ class Sq8QueryDistance final : public QueryDistance {
   }
 
   float distance(uint32_t slot) const override {
-    int32_t raw = kernel_(weights_.data(), store_.codes(slot), weights_.size());
-    float dot = offset_ + inverse_scale_ * static_cast<float>(raw);
-    if (store_.metric() == Metric::l2) return std::max(0.0f, query_norm_sq_ - 2 * dot + store_.stored_norm_sq(slot));
-    return distance_from_dot(store_.metric(), dot);
+    return finish(slot, kernel_(weights_.data(), store_.codes(slot), weights_.size()));
   }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    score_prefetched<6>(slots, count, out, [this](uint32_t s) { prefetch(s); },
-                        [this](uint32_t s) { return distance(s); });
+    score_prefetched_x4<6>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                           [this](const uint32_t* four, float* four_out) {
+                             const uint8_t* codes[4] = {store_.codes(four[0]), store_.codes(four[1]),
+                                                        store_.codes(four[2]), store_.codes(four[3])};
+                             int32_t raw[4];
+                             kernel_x4_(weights_.data(), codes, weights_.size(), raw);
+                             for (int r = 0; r < 4; ++r) four_out[r] = finish(four[r], raw[r]);
+                           },
+                           [this](uint32_t s) { return distance(s); });
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));
@@ -59,12 +64,19 @@ class Sq8QueryDistance final : public QueryDistance {
   }
 
  private:
+  float finish(uint32_t slot, int32_t raw) const {
+    float dot = offset_ + inverse_scale_ * static_cast<float>(raw);
+    if (store_.metric() == Metric::l2) return std::max(0.0f, query_norm_sq_ - 2 * dot + store_.stored_norm_sq(slot));
+    return distance_from_dot(store_.metric(), dot);
+  }
+
   const Sq8Store& store_;
   std::vector<int16_t> weights_;
   float inverse_scale_;
   float offset_;
   float query_norm_sq_;
   simd::Int16WeightedBytesKernel kernel_;
+  simd::Int16WeightedBytesX4Kernel kernel_x4_;
 };
 
 // Value at a fraction of the sorted sample, by partial selection (the sample is copied).
@@ -78,7 +90,8 @@ float percentile(std::vector<float>& values, double fraction) {
 
 Sq8Store::Sq8Store(size_t dim, Metric metric)
     : dim_(dim), metric_(metric), codes_(dim), norms_(sizeof(float)),
-      weighted_bytes_i16_(simd::active_codec_kernels().weighted_bytes_i16) {
+      weighted_bytes_i16_(simd::active_codec_kernels().weighted_bytes_i16),
+      weighted_bytes_i16_x4_(simd::active_codec_kernels().weighted_bytes_i16_x4) {
   if (dim == 0) throw InvalidArgument("dim must be at least 1");
 }
 

@@ -61,6 +61,7 @@ class Sq8Store final : public VectorStore {
   const std::vector<float>& low() const { return low_; }
   const std::vector<float>& step() const { return step_; }
   simd::Int16WeightedBytesKernel weighted_bytes_i16() const { return weighted_bytes_i16_; }
+  simd::Int16WeightedBytesX4Kernel weighted_bytes_i16_x4() const { return weighted_bytes_i16_x4_; }
 
  private:
   void require_trained(const char* operation) const;
@@ -73,6 +74,7 @@ class Sq8Store final : public VectorStore {
   CodeArena codes_;  // dim code bytes per slot
   CodeArena norms_;  // the f32 ||decoded||^2 per slot
   simd::Int16WeightedBytesKernel weighted_bytes_i16_;
+  simd::Int16WeightedBytesX4Kernel weighted_bytes_i16_x4_;
 };
 
 }  // namespace vecindex

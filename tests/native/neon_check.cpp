@@ -196,6 +196,19 @@ void check_weighted_bytes_i16(const simd::CodecKernelTable& neon, const simd::Co
       int32_t got = neon.weighted_bytes_i16(w.data(), codes.data(), dim);
       int32_t want = scalar.weighted_bytes_i16(w.data(), codes.data(), dim);
       record_exact("weighted_bytes_i16", dim, static_cast<uint32_t>(got), static_cast<uint32_t>(want));
+      // The four-row kernel, with this row in each position next to three shifted copies.
+      Buffer<uint8_t> others(dim, trial + 1);
+      for (size_t i = 0; i < dim; ++i) others[i] = static_cast<uint8_t>(codes[i] ^ 0x5a);
+      int32_t want_other = scalar.weighted_bytes_i16(w.data(), others.data(), dim);
+      for (int position = 0; position < 4; ++position) {
+        const uint8_t* rows[4] = {others.data(), others.data(), others.data(), others.data()};
+        rows[position] = codes.data();
+        int32_t four[4];
+        neon.weighted_bytes_i16_x4(w.data(), rows, dim, four);
+        for (int r = 0; r < 4; ++r)
+          record_exact("weighted_bytes_i16_x4", dim, static_cast<uint32_t>(four[r]),
+                       static_cast<uint32_t>(r == position ? want : want_other));
+      }
     }
   }
 }
@@ -376,5 +389,5 @@ int main(int argc, char** argv) {
     failures += stats.failures;
   }
   std::printf("%zu kernels checked, %ld failures\n", g_stats.size(), failures);
-  return failures == 0 && g_stats.size() == 16 ? 0 : 1;
+  return failures == 0 && g_stats.size() == 17 ? 0 : 1;
 }
