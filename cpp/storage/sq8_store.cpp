@@ -11,6 +11,14 @@ namespace {
 
 constexpr uint32_t kSq8CodecVersion = 1;
 
+// Each dimension's range leaves out this fraction of the training values at either end, so a
+// handful of wild values cannot stretch the step for everyone (with under 100k training
+// vectors it is the plain min/max). Clipping costs more than a wider step: on the Debian
+// MiniLM set, cutting 0.1% a side clipped ~0.8 dimensions per vector, and its dot-product
+// error (std 0.0012, worst 0.02) was 2.7x that of min/max (0.00045, worst 0.002), which
+// ranked 1.2% of the true top 10 outside the estimated top 10 against 0.5%.
+constexpr double kRangeTail = 1e-5;
+
 // The query is folded into per-dimension weights q_i * step_i, rounded to int16 with one
 // scale so the kernel is an exact integer dot product over the codes (pmaddwd). The rounding
 // changes a distance by far less than the codes' own quantisation error.
@@ -108,7 +116,7 @@ void Sq8Store::train(const float* vectors, size_t count, size_t threads) {
   std::vector<float> low(dim_), step(dim_), column(count);
   for (size_t d = 0; d < dim_; ++d) {
     for (size_t i = 0; i < count; ++i) column[i] = vectors[i * dim_ + d];
-    float lo = percentile(column, 0.001), hi = percentile(column, 0.999);
+    float lo = percentile(column, kRangeTail), hi = percentile(column, 1.0 - kRangeTail);
     if (!std::isfinite(lo) || !std::isfinite(hi)) throw InvalidArgument("sq8 training vectors contain NaN or infinity");
     low[d] = lo;
     // A constant dimension still needs a positive step so encoding never divides by zero.
