@@ -197,9 +197,7 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
 
   try {
     std::shared_lock<std::shared_mutex> lock(structure_mutex_);
-    // Codecs link the graph on their codes, except under "ip" with full vectors kept: only the
-    // f32 store implements the MIPS-to-L2 lift that keeps an inner-product graph navigable.
-    const VectorStore& build_store = full_store_ && config_.metric == Metric::ip ? *full_store_ : *store_;
+    const VectorStore& build_store = link_store();
     parallel_for(n, threads, [&](size_t i, size_t) {
       const float* row = prepared.data() + i * dim;
       store_->set(slots[i], row);
@@ -319,7 +317,7 @@ size_t Index::compact(size_t threads) {
     }
   }
   if (freed == 0) return 0;
-  graph_.remove_nodes(removed, slot_count_, *store_, threads);
+  graph_.remove_nodes(removed, slot_count_, link_store(), threads);
   for (size_t slot = 0; slot < slot_count_; ++slot)
     if (removed[slot]) free_slots_.push_back(uint32_t(slot));
   // Lowest slots are reused first, keeping the used range dense.

@@ -56,7 +56,8 @@ class Index:
         default.
     rerank:
         Keep the full-precision vectors beside the codes (more memory) and rerank the best
-        ``k * rerank_factor`` candidates with them, so returned distances are exact.
+        ``k * rerank_factor`` candidates with them, so returned distances are exact. The
+        graph is then linked on the full vectors and walked on the codes.
     attributes:
         Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
         "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
