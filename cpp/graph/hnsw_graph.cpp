@@ -145,6 +145,7 @@ uint32_t HnswGraph::descend(const QueryDistance& query) const {
   int top = int(entry & 0xFF);
   float current_distance = query.distance(current);
   uint32_t buffer[1025];
+  float distances[1025];
   for (int level = top; level > 0; --level) {
     bool improved = true;
     while (improved) {
@@ -153,10 +154,12 @@ uint32_t HnswGraph::descend(const QueryDistance& query) const {
       // read above a node's own top level.
       if (levels_[current] < level) break;
       size_t count = neighbors(current, level, buffer);
+      // One batch per node, so the store overlaps the neighbours' cache misses; one call at
+      // a time left each upper-level hop waiting on a miss per neighbour.
+      query.distances(buffer, count, distances);
       for (size_t i = 0; i < count; ++i) {
-        float d = query.distance(buffer[i]);
-        if (d < current_distance) {
-          current_distance = d;
+        if (distances[i] < current_distance) {
+          current_distance = distances[i];
           current = buffer[i];
           improved = true;
         }
