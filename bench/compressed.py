@@ -31,7 +31,7 @@ import vecindex  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="/work/shared/data/debian-minilm-384-angular.hdf5")
-    parser.add_argument("--dtypes", default="f32,f16,bf16,sq8,pq,rabitq")
+    parser.add_argument("--dtypes", default="f32,f16,bf16,sq8,sq4,pq,rabitq")
     parser.add_argument("--pq-m", type=int, default=48)
     parser.add_argument("--M", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=100)
@@ -49,7 +49,7 @@ def parse_args(argv=None):
 class VecindexConfig:
     def __init__(self, dtype, args, dataset):
         self.dtype = dtype
-        compressed = dtype in ("sq8", "pq", "rabitq")
+        compressed = dtype in ("sq8", "sq4", "pq", "rabitq")
         options = {"pq_m": args.pq_m} if dtype == "pq" else {}
         self.name = f"vecindex {dtype}" + (f"{args.pq_m}" if dtype == "pq" else "")
         self.index = vecindex.Index(dim=dataset.dim, metric=dataset.metric, dtype=dtype, M=args.M,

@@ -25,7 +25,7 @@ BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_
 FILTERED_QUERIES = 200
 FILTERED_EFS = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256, 512)
 COMPRESSED_QUERIES = 300
-COMPRESSED_DTYPES = "f32,f16,sq8,pq,rabitq"
+COMPRESSED_DTYPES = "f32,f16,sq8,sq4,pq,rabitq"
 COMPRESSED_EFS = "10,16,32,64,128,256"
 COMPRESSED_RERANK = "1,2,4"
 

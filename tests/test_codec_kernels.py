@@ -171,6 +171,21 @@ def test_weighted_bytes_i16_is_exact(level, dim):
     assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected
 
 
+@pytest.mark.parametrize("blocks", [1, 2, 3, 12, 13, 40])
+def test_weighted_nibbles_i16_is_exact(level, blocks):
+    rng = np.random.default_rng(blocks + 400)
+    limit = min(32767, (2**31 - 1) // (15 * 32 * blocks))
+    weights = rng.integers(-limit, limit + 1, 32 * blocks).astype(np.int16)
+    weights[:16] = limit  # the low-nibble half of block 0 at the overflow rule's bound
+    codes = rng.integers(0, 256, 16 * blocks, dtype=np.uint8)
+    codes[:8] = 0xFF
+    # Byte t of block b: dimension 32b + t in the low nibble, 32b + 16 + t in the high one.
+    blocks_view = codes.reshape(blocks, 16).astype(np.int64)
+    values = np.concatenate([blocks_view & 0x0F, blocks_view >> 4], axis=1).reshape(-1)
+    expected = int(weights.astype(np.int64) @ values)
+    assert _core._codec_weighted_nibbles_i16(level, weights, codes) == expected
+
+
 @pytest.mark.parametrize("dim", DIMS + [1000])
 def test_weighted_bytes_i16_x4_matches_one_row_sums(level, dim):
     rng = np.random.default_rng(dim + 300)

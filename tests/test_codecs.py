@@ -8,7 +8,7 @@ import vecindex
 from vecindex import _core
 
 METRICS = ["l2", "ip", "cosine"]
-TRAINED = ["sq8", "pq", "rabitq"]
+TRAINED = ["sq8", "sq4", "pq", "rabitq"]
 DIM = 64
 
 
@@ -67,22 +67,38 @@ def test_f16_rejects_values_outside_its_range():
         store.add(np.array([[1e6, 0, 0, 0]], np.float32))
 
 
-def test_sq8_error_is_at_most_half_a_step_inside_the_trained_range():
-    store, data = build("sq8")
+@pytest.mark.parametrize("dtype,levels,row_bytes", [("sq8", 255, DIM), ("sq4", 15, DIM // 2)])
+def test_scalar_error_is_at_most_half_a_step_inside_the_trained_range(dtype, levels, row_bytes):
+    store, data = build(dtype)
     decoded = store.decode()
     # The store's range rule: the values at rank round(1e-5 * (n - 1)) from either end.
     ordered = np.sort(data, axis=0)
     rank = int(1e-5 * (len(data) - 1) + 0.5)
     low, high = ordered[rank], ordered[len(data) - 1 - rank]
-    step = (high - low) / 255
+    step = (high - low) / levels
     inside = (data >= low) & (data <= high)
     error = np.abs(decoded - data)
     assert np.all(error[inside] <= (np.broadcast_to(step, data.shape)[inside] * 0.5 + 1e-5))
-    assert store.bytes_per_vector == DIM + 4
+    assert store.bytes_per_vector == row_bytes + 4
 
 
-def test_sq8_clamps_outliers_to_the_range():
-    store, data = build("sq8")
+@pytest.mark.parametrize("dim", [1, 31, 32, 33, 70])
+def test_sq4_packs_odd_dimensions_in_whole_blocks(dim):
+    """Dimensions that do not fill a 32-dimension block decode and score like the others."""
+    data = make_data(500, dim=dim, seed=dim)
+    store, _ = build("sq4", data=data)
+    assert store.bytes_per_vector == (dim + 31) // 32 * 16 + 4
+    decoded = store.decode()
+    step = (data.max(0) - data.min(0)) / 15
+    assert np.all(np.abs(decoded - data) <= step * 0.5 + 1e-5)
+    query = data[0]
+    expected = exact_distances(decoded, query, "l2")
+    assert np.allclose(store.distances(query), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", ["sq8", "sq4"])
+def test_scalar_codes_clamp_outliers_to_the_range(dtype):
+    store, data = build(dtype)
     outlier = data[:1] * 0 + 1e3
     store.add(outlier)
     decoded = store.decode()[-1]
@@ -113,7 +129,7 @@ def test_rabitq_decode_points_the_right_way():
 # --- distances ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("metric", METRICS)
-@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "pq"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq"])
 def test_distance_equals_exact_distance_to_the_decoded_vector(dtype, metric):
     """f16/bf16/sq8/pq distances are exact for the reconstruction the code stands for."""
     store, _ = build(dtype, metric, **({"pq_m": 16} if dtype == "pq" else {}))
@@ -127,7 +143,7 @@ def test_distance_equals_exact_distance_to_the_decoded_vector(dtype, metric):
 
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("dtype,min_correlation", [("f16", 0.9999), ("bf16", 0.999), ("sq8", 0.999),
-                                                    ("pq", 0.9)])
+                                                    ("sq4", 0.98), ("pq", 0.9)])
 def test_distance_estimates_track_exact_distances(dtype, min_correlation, metric):
     store, data = build(dtype, metric, **({"pq_m": 16} if dtype == "pq" else {}))
     for query in queries_for(metric):
@@ -181,7 +197,7 @@ def test_rabitq_estimator_is_unbiased():
     assert abs((estimate - exact).mean()) < 0.2 * np.abs(estimate - exact).mean()
 
 
-@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "pq", "rabitq"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"])
 def test_distance_between_stored_vectors(dtype):
     store, data = build(dtype, **({"pq_m": 16} if dtype == "pq" else {}))
     exact = [float(((data[0] - data[i]) ** 2).sum()) for i in range(1, 200)]
@@ -221,7 +237,7 @@ def test_training_is_deterministic_for_a_seed():
 # --- save / load -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("metric", METRICS)
-@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "pq", "rabitq"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"])
 def test_save_load_round_trip(dtype, metric):
     store, _ = build(dtype, metric, **({"pq_m": 16} if dtype == "pq" else {}))
     blob = store.save()
@@ -234,7 +250,7 @@ def test_save_load_round_trip(dtype, metric):
     assert loaded.save() == blob
 
 
-@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "pq", "rabitq"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"])
 def test_truncated_blob_is_a_format_error(dtype):
     store, _ = build(dtype, **({"pq_m": 16} if dtype == "pq" else {}))
     blob = store.save()
@@ -243,7 +259,7 @@ def test_truncated_blob_is_a_format_error(dtype):
             _core._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob[:cut], store.count)
 
 
-@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "pq", "rabitq"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"])
 def test_foreign_or_mismatched_blobs_are_format_errors(dtype):
     store, _ = build(dtype, **({"pq_m": 16} if dtype == "pq" else {}))
     blob = store.save()
@@ -264,7 +280,7 @@ def header_length(dtype):
     return 8 + len(dtype) + 4 + 8 + 4
 
 
-@pytest.mark.parametrize("dtype", ["sq8", "pq", "rabitq"])
+@pytest.mark.parametrize("dtype", ["sq8", "sq4", "pq", "rabitq"])
 def test_non_finite_parameters_are_format_errors(dtype):
     store, _ = build(dtype, pq_m=16)
     blob = bytearray(store.save())

@@ -7,8 +7,8 @@ import pytest
 import vecindex
 from conftest import brute_force, recall
 
-DTYPES = ["f16", "bf16", "sq8", "pq", "rabitq"]
-TRAINED = ["sq8", "pq", "rabitq"]
+DTYPES = ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"]
+TRAINED = ["sq8", "sq4", "pq", "rabitq"]
 METRICS = ["l2", "ip", "cosine"]
 DIM = 128
 

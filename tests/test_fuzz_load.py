@@ -172,6 +172,6 @@ def test_fuzz_load_quick(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_fuzz_load_thorough(tmp_path, capsys):
-    counts = fuzz(tmp_path, make_base_files(600, codecs=("f16", "bf16", "sq8", "pq", "rabitq")), scale=8)
+    counts = fuzz(tmp_path, make_base_files(600, codecs=("f16", "bf16", "sq8", "sq4", "pq", "rabitq")), scale=8)
     report(capsys, "thorough run", counts)
     assert counts["loaded"] > 0 and counts["format-error"] > 0

@@ -164,6 +164,13 @@ void bind_kernel_hooks(py::module_& m) {
     table_for(level).weighted_bytes_i16_x4(weights.data(), rows, dim, out);
     return std::vector<int32_t>(out, out + 4);
   });
+  m.def("_codec_weighted_nibbles_i16", [](const std::string& level, const Array<int16_t>& weights,
+                                          const Array<uint8_t>& codes) {
+    // weights: 32 per block; codes: 16 bytes per block.
+    if (weights.size() % 32 != 0 || codes.size() * 2 != weights.size())
+      throw InvalidArgument("need 32 weights and 16 code bytes per block");
+    return table_for(level).weighted_nibbles_i16(weights.data(), codes.data(), static_cast<size_t>(codes.size()) / 16);
+  });
   m.def("_codec_table_lookup", [](const std::string& level, const Array<float>& table, const Array<uint8_t>& codes) {
     if (static_cast<size_t>(table.size()) != static_cast<size_t>(codes.size()) * 256)
       throw InvalidArgument("table must hold 256 entries per code");

@@ -1,4 +1,4 @@
-// Kernels for compressed vector codes (f16, bf16, sq8, pq, 1-bit), one table per ISA.
+// Kernels for compressed vector codes (f16, bf16, sq8, sq4, pq, 1-bit), one table per ISA.
 //
 // Same rules as the f32 family in simd/kernels.h: each ISA lives in its own translation unit
 // (codec_kernels_scalar.cpp, _avx2.cpp, _avx512.cpp, _neon.cpp) compiled with that ISA's flags,

@@ -5,6 +5,28 @@
 #include "simd/codec_kernel_table.h"
 
 namespace vecindex::simd {
+
+// Each 16-byte block splits into its low and high nibbles, widened to 16 bits for pmaddwd.
+// External linkage: the AVX-512 table uses this kernel too.
+VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks) {
+  const __m128i low_mask = _mm_set1_epi8(0x0F);
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (size_t b = 0; b < blocks; ++b) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
+    __m128i low = _mm_and_si128(bytes, low_mask);
+    __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask);
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(low),
+                                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b))));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(high),
+                                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b + 16))));
+  }
+  __m256i acc = _mm256_add_epi32(acc0, acc1);
+  __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+  sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+  return _mm_cvtsi128_si32(sum);
+}
+
 namespace {
 
 inline __attribute__((always_inline)) float horizontal_sum(__m256 v) {
@@ -248,6 +270,7 @@ const CodecKernelTable kAvx2CodecTable = {
     weighted_bytes_avx2,
     weighted_bytes_i16_avx2,
     weighted_bytes_i16_x4_avx2,
+    weighted_nibbles_i16_avx2,
     table_lookup_avx2,
     popcount_avx2,
     and_popcount_avx2,

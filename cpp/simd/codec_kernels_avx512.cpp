@@ -6,6 +6,10 @@
 #include "simd/codec_kernel_table.h"
 
 namespace vecindex::simd {
+
+// Defined in codec_kernels_avx2.cpp.
+int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks);
+
 namespace {
 
 inline __attribute__((always_inline)) __mmask16 tail_mask(size_t remaining) {
@@ -205,6 +209,9 @@ const CodecKernelTable kAvx512CodecTable = {
     weighted_bytes_avx512,
     weighted_bytes_i16_avx512,
     weighted_bytes_i16_x4_avx512,
+    // The AVX2 kernel: no AVX-512 machine was at hand to test a 512-bit regrouping of the
+    // nibbles, and every AVX-512 CPU runs AVX2 code.
+    weighted_nibbles_i16_avx2,
     table_lookup_avx512,
     popcount_avx512,
     and_popcount_avx512,

@@ -151,6 +151,33 @@ VECINDEX_NEON_KERNEL void weighted_bytes_i16_x4(const int16_t* w, const uint8_t*
   for (int r = 0; r < 4; ++r) out[r] = weighted_bytes_i16(w, codes[r], dim);
 }
 
+// Low and high nibbles of each 16-byte block, widened to 16 bits, multiply-accumulated into
+// 32-bit lanes against the block's low and high 16 weights.
+VECINDEX_NEON_KERNEL int32_t weighted_nibbles_i16(const int16_t* w, const uint8_t* codes, size_t blocks) {
+  int32x4_t s0 = vdupq_n_s32(0), s1 = vdupq_n_s32(0), s2 = vdupq_n_s32(0), s3 = vdupq_n_s32(0);
+  const uint8x16_t low_mask = vdupq_n_u8(0x0F);
+  for (size_t b = 0; b < blocks; ++b) {
+    uint8x16_t bytes = vld1q_u8(codes + 16 * b);
+    uint8x16_t low = vandq_u8(bytes, low_mask);
+    uint8x16_t high = vshrq_n_u8(bytes, 4);
+    const int16_t* wb = w + 32 * b;
+    int16x8_t l0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(low)));
+    int16x8_t l1 = vreinterpretq_s16_u16(vmovl_high_u8(low));
+    int16x8_t h0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(high)));
+    int16x8_t h1 = vreinterpretq_s16_u16(vmovl_high_u8(high));
+    int16x8_t w0 = vld1q_s16(wb), w1 = vld1q_s16(wb + 8), w2 = vld1q_s16(wb + 16), w3 = vld1q_s16(wb + 24);
+    s0 = vmlal_s16(s0, vget_low_s16(w0), vget_low_s16(l0));
+    s1 = vmlal_high_s16(s1, w0, l0);
+    s2 = vmlal_s16(s2, vget_low_s16(w1), vget_low_s16(l1));
+    s3 = vmlal_high_s16(s3, w1, l1);
+    s0 = vmlal_s16(s0, vget_low_s16(w2), vget_low_s16(h0));
+    s1 = vmlal_high_s16(s1, w2, h0);
+    s2 = vmlal_s16(s2, vget_low_s16(w3), vget_low_s16(h1));
+    s3 = vmlal_high_s16(s3, w3, h1);
+  }
+  return vaddvq_s32(vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)));
+}
+
 // ---- PQ: sum_j table[j][codes[j]] ------------------------------------------------------------
 
 // NEON has no gather: four lane loads build one vector, then vector adds.
@@ -312,6 +339,7 @@ const CodecKernelTable kNeonCodecTable = {
     weighted_bytes,
     weighted_bytes_i16,
     weighted_bytes_i16_x4,
+    weighted_nibbles_i16,
     table_lookup,
     popcount,
     and_popcount,

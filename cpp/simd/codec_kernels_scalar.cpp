@@ -57,6 +57,16 @@ void weighted_bytes_i16_x4_scalar(const int16_t* w, const uint8_t* const* codes,
   for (int r = 0; r < 4; ++r) out[r] = weighted_bytes_i16_scalar(w, codes[r], dim);
 }
 
+int32_t weighted_nibbles_i16_scalar(const int16_t* w, const uint8_t* codes, size_t blocks) {
+  int32_t sum = 0;
+  for (size_t b = 0; b < blocks; ++b)
+    for (size_t t = 0; t < 16; ++t) {
+      uint8_t byte = codes[b * 16 + t];
+      sum += static_cast<int32_t>(w[b * 32 + t]) * (byte & 0x0F) + static_cast<int32_t>(w[b * 32 + 16 + t]) * (byte >> 4);
+    }
+  return sum;
+}
+
 float table_lookup_scalar(const float* table, const uint8_t* codes, size_t m) {
   float s0 = 0, s1 = 0;
   size_t j = 0;
@@ -133,6 +143,7 @@ const CodecKernelTable kScalarCodecTable = {
     weighted_bytes_scalar,
     weighted_bytes_i16_scalar,
     weighted_bytes_i16_x4_scalar,
+    weighted_nibbles_i16_scalar,
     table_lookup_scalar,
     popcount_scalar,
     and_popcount_scalar,

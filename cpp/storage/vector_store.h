@@ -43,7 +43,7 @@ class VectorStore {
 
   virtual size_t dim() const = 0;
   virtual Metric metric() const = 0;
-  virtual std::string dtype() const = 0;           // "f32", "f16", "bf16", "sq8", "pq", "rabitq"
+  virtual std::string dtype() const = 0;           // "f32", "f16", "bf16", "sq8", "sq4", "pq", "rabitq"
   virtual size_t bytes_per_vector() const = 0;     // bytes of codes per slot (incl. per-vector factors)
 
   // Codecs with learned parameters (sq8, pq, rabitq) need training before set().

@@ -44,6 +44,8 @@ class Index:
         - ``"f32"`` (default): full precision, 4 bytes per dimension;
         - ``"f16"``, ``"bf16"``: half precision, 2 bytes per dimension, no training;
         - ``"sq8"``: one byte per dimension (per-dimension ranges, trained);
+        - ``"sq4"``: half a byte per dimension (the same ranges in 15 steps), coarse enough
+          that it is meant for ``rerank=True``;
         - ``"pq"``: product quantisation, ``pq_m`` bytes per vector (k-means codebooks, trained);
         - ``"rabitq"``: bit codes after a random rotation, 32 bytes for dim=128 (trained).
 
@@ -330,7 +332,7 @@ class Index:
     def train(self, vectors: Any, *, threads: Optional[int] = None, progress: ProgressArg = False) -> None:
         """Learn the codec parameters of a compressed dtype from sample vectors.
 
-        ``"sq8"`` needs at least 32 vectors, ``"pq"`` at least 256 (k-means codebooks),
+        ``"sq8"`` and ``"sq4"`` need at least 32 vectors, ``"pq"`` at least 256 (k-means codebooks),
         ``"rabitq"`` at least 16; fewer raise ``ValueError``. For these dtypes call it before
         the first :meth:`add`; afterwards it raises ``RuntimeError``. ``"f32"``, ``"f16"`` and
         ``"bf16"`` need no training and ignore the call. If never called, the first ``add`` trains on its own

@@ -180,6 +180,28 @@ void check_weighted_bytes(const simd::CodecKernelTable& neon, const simd::CodecK
 
 // Weights up to the documented bound |w| <= 2^31 / (255 dim), clipped to the int16 range;
 // trials 0 and 1 put every weight at that bound (all negative, all positive) with codes 255.
+// 4-bit codes in 32-dimension blocks; trials 0 and 1 put every weight at the bound with all
+// nibbles 15.
+void check_weighted_nibbles_i16(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
+  for (size_t blocks : {size_t(1), size_t(2), size_t(3), size_t(12), size_t(13), size_t(40)}) {
+    int64_t bound = (int64_t{1} << 31) / (15 * 32 * static_cast<int64_t>(blocks));
+    if (bound > 32767) bound = 32767;
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<int16_t> w(32 * blocks, trial);
+      Buffer<uint8_t> codes(16 * blocks, trial);
+      for (size_t i = 0; i < 32 * blocks; ++i) {
+        int64_t weight = static_cast<int64_t>(below(2 * bound + 1)) - bound;
+        if (trial < 2) weight = trial == 0 ? -bound : bound;
+        w[i] = static_cast<int16_t>(weight);
+      }
+      for (size_t i = 0; i < 16 * blocks; ++i) codes[i] = trial < 2 ? 0xFF : static_cast<uint8_t>(bits64());
+      int32_t got = neon.weighted_nibbles_i16(w.data(), codes.data(), blocks);
+      int32_t want = scalar.weighted_nibbles_i16(w.data(), codes.data(), blocks);
+      record_exact("weighted_nibbles_i16", blocks * 32, static_cast<uint32_t>(got), static_cast<uint32_t>(want));
+    }
+  }
+}
+
 void check_weighted_bytes_i16(const simd::CodecKernelTable& neon, const simd::CodecKernelTable& scalar) {
   for (size_t dim : test_dims()) {
     int64_t bound = dim == 0 ? 32767 : (int64_t{1} << 31) / (255 * static_cast<int64_t>(dim));
@@ -377,6 +399,7 @@ int main(int argc, char** argv) {
   check_half(*neon_codec, scalar_codec, true);
   check_weighted_bytes(*neon_codec, scalar_codec);
   check_weighted_bytes_i16(*neon_codec, scalar_codec);
+  check_weighted_nibbles_i16(*neon_codec, scalar_codec);
   check_table_lookup(*neon_codec, scalar_codec);
   check_popcounts(*neon_codec, scalar_codec);
   check_bitplane_dot(*neon_codec, scalar_codec);
@@ -389,5 +412,5 @@ int main(int argc, char** argv) {
     failures += stats.failures;
   }
   std::printf("%zu kernels checked, %ld failures\n", g_stats.size(), failures);
-  return failures == 0 && g_stats.size() == 17 ? 0 : 1;
+  return failures == 0 && g_stats.size() == 18 ? 0 : 1;
 }

@@ -1,11 +1,15 @@
-// "sq8": per-dimension affine scalar quantisation to one byte per dimension.
+// "sq8" and "sq4": per-dimension affine scalar quantisation to 8 or 4 bits per dimension.
 //
-// Training learns, per dimension, the 0.1th and 99.9th percentiles of the sample as the code
-// range [low, low + 255 * step]; values outside are clamped (rare outliers should not spend the
-// 256 levels). Each slot has its codes and ||decoded||^2, so for a query q
+// Training learns, per dimension, a code range [low, low + levels * step] from the sample
+// (see kRangeTail in the .cpp); values outside are clamped. Each slot has its codes and
+// ||decoded||^2, so for a query q
 //   q.x = q.low + sum_i (q_i * step_i) * code_i
-// is one weights x u8-codes dot product (weights rounded to int16 per query), and
+// is one weights x codes dot product (weights rounded to int16 per query), and
 // l2 = ||q||^2 - 2 q.x + ||x||^2.
+//
+// sq8 codes are one byte per dimension. sq4 codes pack dimensions in blocks of 32 into 16
+// bytes (the layout of Int16WeightedNibblesKernel), half the bytes a graph walk reads per
+// vector, for a coarser estimate that reranking on full vectors corrects.
 //
 // In memory the norms sit in their own array: with dim a multiple of 64 every code row is
 // then cache-line aligned (384 bytes = 6 lines instead of 7 for a 388-byte record), and only
@@ -21,14 +25,15 @@
 
 namespace vecindex {
 
-class Sq8Store final : public VectorStore {
+class ScalarQuantStore final : public VectorStore {
  public:
-  Sq8Store(size_t dim, Metric metric);
+  // bits: 8 ("sq8") or 4 ("sq4").
+  ScalarQuantStore(size_t dim, Metric metric, unsigned bits);
 
   size_t dim() const override { return dim_; }
   Metric metric() const override { return metric_; }
-  std::string dtype() const override { return "sq8"; }
-  size_t bytes_per_vector() const override { return dim_ + sizeof(float); }
+  std::string dtype() const override { return bits_ == 8 ? "sq8" : "sq4"; }
+  size_t bytes_per_vector() const override { return row_bytes_ + sizeof(float); }
 
   bool needs_training() const override { return true; }
   bool is_trained() const override { return trained_; }
@@ -52,6 +57,11 @@ class Sq8Store final : public VectorStore {
 
   static constexpr size_t kMinTrainingSize = 32;
 
+  unsigned bits() const { return bits_; }
+  unsigned levels() const { return (1u << bits_) - 1; }
+  size_t row_bytes() const { return row_bytes_; }
+  // Weights a query needs: dim for sq8; sq4 pads to whole 32-dimension blocks (zero weights).
+  size_t weight_count() const { return bits_ == 8 ? dim_ : row_bytes_ * 2; }
   const uint8_t* codes(uint32_t slot) const { return codes_.slot(slot); }
   float stored_norm_sq(uint32_t slot) const {
     float norm;
@@ -60,21 +70,24 @@ class Sq8Store final : public VectorStore {
   }
   const std::vector<float>& low() const { return low_; }
   const std::vector<float>& step() const { return step_; }
-  simd::Int16WeightedBytesKernel weighted_bytes_i16() const { return weighted_bytes_i16_; }
-  simd::Int16WeightedBytesX4Kernel weighted_bytes_i16_x4() const { return weighted_bytes_i16_x4_; }
+  const simd::CodecKernelTable& kernels() const { return kernels_; }
 
  private:
   void require_trained(const char* operation) const;
+  bool range_decodes_finite(const std::vector<float>& low, const std::vector<float>& step) const;
+  unsigned code_at(const uint8_t* row, size_t d) const;
+  void put_code(uint8_t* row, size_t d, unsigned level) const;
 
   size_t dim_;
   Metric metric_;
+  unsigned bits_;
+  size_t row_bytes_;
   bool trained_ = false;
   std::vector<float> low_;
   std::vector<float> step_;
-  CodeArena codes_;  // dim code bytes per slot
+  CodeArena codes_;  // row_bytes code bytes per slot
   CodeArena norms_;  // the f32 ||decoded||^2 per slot
-  simd::Int16WeightedBytesKernel weighted_bytes_i16_;
-  simd::Int16WeightedBytesX4Kernel weighted_bytes_i16_x4_;
+  const simd::CodecKernelTable& kernels_;
 };
 
 }  // namespace vecindex

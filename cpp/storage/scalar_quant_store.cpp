@@ -1,4 +1,4 @@
-#include "storage/sq8_store.h"
+#include "storage/scalar_quant_store.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 namespace vecindex {
 namespace {
 
-constexpr uint32_t kSq8CodecVersion = 1;
+constexpr uint32_t kCodecVersion = 1;
 
 // Each dimension's range leaves out this fraction of the training values at either end, so a
 // handful of wild values cannot stretch the step for everyone (with under 100k training
@@ -22,11 +22,10 @@ constexpr double kRangeTail = 1e-5;
 // The query is folded into per-dimension weights q_i * step_i, rounded to int16 with one
 // scale so the kernel is an exact integer dot product over the codes (pmaddwd). The rounding
 // changes a distance by far less than the codes' own quantisation error.
-class Sq8QueryDistance final : public QueryDistance {
+class ScalarQueryDistance final : public QueryDistance {
  public:
-  Sq8QueryDistance(const Sq8Store& store, const float* query)
-      : store_(store), weights_(store.dim()), kernel_(store.weighted_bytes_i16()),
-        kernel_x4_(store.weighted_bytes_i16_x4()) {
+  ScalarQueryDistance(const ScalarQuantStore& store, const float* query)
+      : store_(store), weights_(store.weight_count(), 0), kernels_(store.kernels()), nibbles_(store.bits() == 4) {
     const auto& low = store.low();
     const auto& step = store.step();
     const size_t dim = store.dim();
@@ -39,8 +38,9 @@ class Sq8QueryDistance final : public QueryDistance {
       offset += static_cast<double>(query[i]) * low[i];
       norm_sq += static_cast<double>(query[i]) * query[i];
     }
-    // Keeps 255 * dim * |weight| inside int32 (see Int16WeightedBytesKernel).
-    const double limit = std::min(32767.0, std::floor(2147483647.0 / (255.0 * static_cast<double>(dim))));
+    // Keeps levels * weight_count * |weight| inside int32 (see the kernels' overflow rule).
+    const double terms = static_cast<double>(store.levels()) * static_cast<double>(weights_.size());
+    const double limit = std::min(32767.0, std::floor(2147483647.0 / terms));
     const double scale = largest > 0 ? limit / largest : 1.0;
     // nearbyint compiles to one instruction (lround is a libm call, ~1% of a search).
     for (size_t i = 0; i < dim; ++i) weights_[i] = static_cast<int16_t>(std::nearbyint(weights[i] * scale));
@@ -50,15 +50,23 @@ class Sq8QueryDistance final : public QueryDistance {
   }
 
   float distance(uint32_t slot) const override {
-    return finish(slot, kernel_(weights_.data(), store_.codes(slot), weights_.size()));
+    const uint8_t* code = store_.codes(slot);
+    int32_t raw = nibbles_ ? kernels_.weighted_nibbles_i16(weights_.data(), code, weights_.size() / 32)
+                           : kernels_.weighted_bytes_i16(weights_.data(), code, weights_.size());
+    return finish(slot, raw);
   }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
+    if (nibbles_) {
+      score_prefetched<8>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                          [this](uint32_t s) { return distance(s); });
+      return;
+    }
     score_prefetched_x4<6>(slots, count, out, [this](uint32_t s) { prefetch(s); },
                            [this](const uint32_t* four, float* four_out) {
                              const uint8_t* codes[4] = {store_.codes(four[0]), store_.codes(four[1]),
                                                         store_.codes(four[2]), store_.codes(four[3])};
                              int32_t raw[4];
-                             kernel_x4_(weights_.data(), codes, weights_.size(), raw);
+                             kernels_.weighted_bytes_i16_x4(weights_.data(), codes, weights_.size(), raw);
                              for (int r = 0; r < 4; ++r) four_out[r] = finish(four[r], raw[r]);
                            },
                            [this](uint32_t s) { return distance(s); });
@@ -68,7 +76,7 @@ class Sq8QueryDistance final : public QueryDistance {
     // Only the code bytes: the norms (l2 only) are 4 bytes a slot and mostly cached. Keep this
     // small enough to inline: GCC treats an out-of-line function holding only prefetches as
     // free of side effects and deletes calls to it (seen: no prefetch left in distances()).
-    for (size_t offset = 0; offset < store_.dim(); offset += 64) __builtin_prefetch(code + offset);
+    for (size_t offset = 0; offset < store_.row_bytes(); offset += 64) __builtin_prefetch(code + offset);
   }
 
  private:
@@ -78,13 +86,13 @@ class Sq8QueryDistance final : public QueryDistance {
     return distance_from_dot(store_.metric(), dot);
   }
 
-  const Sq8Store& store_;
+  const ScalarQuantStore& store_;
   std::vector<int16_t> weights_;
+  const simd::CodecKernelTable& kernels_;
+  bool nibbles_;
   float inverse_scale_;
   float offset_;
   float query_norm_sq_;
-  simd::Int16WeightedBytesKernel kernel_;
-  simd::Int16WeightedBytesX4Kernel kernel_x4_;
 };
 
 // Value at a fraction of the sorted sample, by partial selection (the sample is copied).
@@ -94,100 +102,138 @@ float percentile(std::vector<float>& values, double fraction) {
   return values[rank];
 }
 
+size_t code_row_bytes(size_t dim, unsigned bits) { return bits == 8 ? dim : (dim + 31) / 32 * 16; }
+
 }  // namespace
 
-Sq8Store::Sq8Store(size_t dim, Metric metric)
-    : dim_(dim), metric_(metric), codes_(dim), norms_(sizeof(float)),
-      weighted_bytes_i16_(simd::active_codec_kernels().weighted_bytes_i16),
-      weighted_bytes_i16_x4_(simd::active_codec_kernels().weighted_bytes_i16_x4) {
+ScalarQuantStore::ScalarQuantStore(size_t dim, Metric metric, unsigned bits)
+    : dim_(dim), metric_(metric), bits_(bits), row_bytes_(code_row_bytes(dim, bits)), codes_(row_bytes_),
+      norms_(sizeof(float)), kernels_(simd::active_codec_kernels()) {
   if (dim == 0) throw InvalidArgument("dim must be at least 1");
+  if (bits != 8 && bits != 4) throw InvalidArgument("scalar quantisation supports 8 or 4 bits");
 }
 
-void Sq8Store::require_trained(const char* operation) const {
+// sq4: byte t of block b holds dimension 32b + t in its low nibble and 32b + 16 + t in its high one.
+unsigned ScalarQuantStore::code_at(const uint8_t* row, size_t d) const {
+  if (bits_ == 8) return row[d];
+  uint8_t byte = row[d / 32 * 16 + d % 16];
+  return d % 32 < 16 ? byte & 0x0F : byte >> 4;
+}
+
+void ScalarQuantStore::put_code(uint8_t* row, size_t d, unsigned level) const {
+  if (bits_ == 8) {
+    row[d] = static_cast<uint8_t>(level);
+    return;
+  }
+  uint8_t& byte = row[d / 32 * 16 + d % 16];
+  byte = d % 32 < 16 ? static_cast<uint8_t>((byte & 0xF0) | level) : static_cast<uint8_t>((byte & 0x0F) | (level << 4));
+}
+
+void ScalarQuantStore::require_trained(const char* operation) const {
   if (!trained_)
-    throw StateError(std::string("sq8 store must be trained before ") + operation + "; call train() with at least " +
+    throw StateError(dtype() + " store must be trained before " + operation + "; call train() with at least " +
                      std::to_string(kMinTrainingSize) + " vectors");
 }
 
-void Sq8Store::train(const float* vectors, size_t count, size_t threads) {
+void ScalarQuantStore::train(const float* vectors, size_t count, size_t threads) {
   if (count < kMinTrainingSize)
-    throw InvalidArgument("sq8 training needs at least " + std::to_string(kMinTrainingSize) + " vectors, got " +
-                          std::to_string(count));
+    throw InvalidArgument(dtype() + " training needs at least " + std::to_string(kMinTrainingSize) +
+                          " vectors, got " + std::to_string(count));
   std::vector<float> low(dim_), step(dim_), column(count);
+  const float levels = static_cast<float>(this->levels());
   for (size_t d = 0; d < dim_; ++d) {
     for (size_t i = 0; i < count; ++i) column[i] = vectors[i * dim_ + d];
     float lo = percentile(column, kRangeTail), hi = percentile(column, 1.0 - kRangeTail);
-    if (!std::isfinite(lo) || !std::isfinite(hi)) throw InvalidArgument("sq8 training vectors contain NaN or infinity");
+    if (!std::isfinite(lo) || !std::isfinite(hi))
+      throw InvalidArgument(dtype() + " training vectors contain NaN or infinity");
     low[d] = lo;
     // A constant dimension still needs a positive step so encoding never divides by zero.
-    step[d] = hi > lo ? (hi - lo) / 255.0f : std::max(std::fabs(lo), 1.0f) * 1e-6f;
+    step[d] = hi > lo ? (hi - lo) / levels : std::max(std::fabs(lo), 1.0f) * 1e-6f;
   }
+  if (!range_decodes_finite(low, step))
+    throw InvalidArgument(dtype() + " training vectors are too large: squared norms of their codes overflow");
   low_ = std::move(low);
   step_ = std::move(step);
   trained_ = true;
 }
 
-void Sq8Store::set(uint32_t slot, const float* vector) {
+// Every decodable value, and the squared norm of any code, must stay finite.
+bool ScalarQuantStore::range_decodes_finite(const std::vector<float>& low, const std::vector<float>& step) const {
+  double largest = 0;
+  for (size_t d = 0; d < dim_; ++d)
+    largest = std::max({largest, std::fabs(double(low[d])), std::fabs(double(low[d]) + levels() * double(step[d]))});
+  return largest * largest * double(dim_) < 1e38;
+}
+
+void ScalarQuantStore::set(uint32_t slot, const float* vector) {
   require_trained("adding vectors");
   codes_.check_slot(slot);
   uint8_t* code = codes_.slot(slot);
+  std::memset(code, 0, row_bytes_);
+  const float top = static_cast<float>(levels());
   double norm_sq = 0;
   for (size_t d = 0; d < dim_; ++d) {
     float level = std::nearbyint((vector[d] - low_[d]) / step_[d]);
-    level = std::min(255.0f, std::max(0.0f, level));  // also maps NaN-free out-of-range values to the ends
-    code[d] = static_cast<uint8_t>(level);
-    float decoded = low_[d] + step_[d] * code[d];
+    level = std::min(top, std::max(0.0f, level));  // also maps NaN-free out-of-range values to the ends
+    put_code(code, d, static_cast<unsigned>(level));
+    float decoded = low_[d] + step_[d] * level;
     norm_sq += static_cast<double>(decoded) * decoded;
   }
   float norm = static_cast<float>(norm_sq);
   std::memcpy(norms_.slot(slot), &norm, sizeof norm);
 }
 
-void Sq8Store::decode(uint32_t slot, float* out) const {
+void ScalarQuantStore::decode(uint32_t slot, float* out) const {
   require_trained("decoding");
   codes_.check_slot(slot);
   const uint8_t* code = codes_.slot(slot);
-  for (size_t d = 0; d < dim_; ++d) out[d] = low_[d] + step_[d] * code[d];
+  for (size_t d = 0; d < dim_; ++d) out[d] = low_[d] + step_[d] * static_cast<float>(code_at(code, d));
 }
 
-std::unique_ptr<QueryDistance> Sq8Store::query(const float* vector) const {
+std::unique_ptr<QueryDistance> ScalarQuantStore::query(const float* vector) const {
   require_trained("searching");
-  return std::make_unique<Sq8QueryDistance>(*this, vector);
+  return std::make_unique<ScalarQueryDistance>(*this, vector);
 }
 
-// Both codes decoded to f32, then the f32 kernels: graph building calls this a lot.
-float Sq8Store::distance_between(uint32_t a, uint32_t b) const { return decoded_distance(*this, a, b); }
+// Both codes decoded to f32, then the f32 kernels (graphs of indexes with full vectors kept
+// link on those instead).
+float ScalarQuantStore::distance_between(uint32_t a, uint32_t b) const { return decoded_distance(*this, a, b); }
 
-void Sq8Store::save(ByteWriter& out, size_t count) const {
+void ScalarQuantStore::save(ByteWriter& out, size_t count) const {
   require_trained("saving");
-  write_codec_header(out, "sq8", kSq8CodecVersion, dim_, metric_);
+  write_codec_header(out, dtype(), kCodecVersion, dim_, metric_);
   out.put_array(low_.data(), dim_);
   out.put_array(step_.data(), dim_);
   if (count > codes_.capacity()) throw InvalidArgument("cannot save more slots than the store holds");
   for (uint32_t slot = 0; slot < count; ++slot) {
-    out.append(codes_.slot(slot), dim_);
+    out.append(codes_.slot(slot), row_bytes_);
     out.append(norms_.slot(slot), sizeof(float));
   }
 }
 
-void Sq8Store::load(ByteReader& in, size_t count) {
-  read_codec_header(in, "sq8", kSq8CodecVersion, dim_, metric_);
+void ScalarQuantStore::load(ByteReader& in, size_t count) {
+  const std::string name = dtype();
+  read_codec_header(in, name, kCodecVersion, dim_, metric_);
   std::vector<float> low = in.get_vector<float>(dim_);
   std::vector<float> step = in.get_vector<float>(dim_);
-  require_finite(low.data(), dim_, in.what() + ": sq8 range");
-  require_finite(step.data(), dim_, in.what() + ": sq8 steps");
+  require_finite(low.data(), dim_, in.what() + ": " + name + " range");
+  require_finite(step.data(), dim_, in.what() + ": " + name + " steps");
   for (float s : step)
-    if (!(s > 0)) throw FormatError(in.what() + ": sq8 step sizes must be positive");
+    if (!(s > 0)) throw FormatError(in.what() + ": " + name + " step sizes must be positive");
+  // A damaged range would otherwise turn later adds and decodes into inf.
+  if (!range_decodes_finite(low, step))
+    throw FormatError(in.what() + ": " + name + " code range is too large to decode");
   CodeArena records(bytes_per_vector());
   records.load(in, count);
-  CodeArena codes(dim_), norms(sizeof(float));
+  CodeArena codes(row_bytes_), norms(sizeof(float));
   codes.reserve(count);
   norms.reserve(count);
   for (uint32_t slot = 0; slot < count; ++slot) {
     float norm;
-    std::memcpy(&norm, records.slot(slot) + dim_, sizeof norm);
-    if (!std::isfinite(norm) || norm < 0) throw FormatError(in.what() + ": sq8 norm of slot " + std::to_string(slot) + " is invalid");
-    std::memcpy(codes.slot(slot), records.slot(slot), dim_);
+    std::memcpy(&norm, records.slot(slot) + row_bytes_, sizeof norm);
+    if (!std::isfinite(norm) || norm < 0)
+      throw FormatError(in.what() + ": " + name + " norm of slot " + std::to_string(slot) + " is invalid");
+    std::memcpy(codes.slot(slot), records.slot(slot), row_bytes_);
     std::memcpy(norms.slot(slot), &norm, sizeof norm);
   }
   low_ = std::move(low);
