@@ -194,19 +194,12 @@ std::vector<Neighbor> HnswGraph::search_level0(const QueryDistance& query, const
   uint32_t buffer[2049];
   uint32_t fresh[2049];
   float distances[2049];
-  const uint32_t* level0 = reinterpret_cast<const uint32_t*>(level0_.data());
-  const size_t stride = 1 + M0_;
   while (!candidates.empty()) {
     Neighbor current = candidates.top();
     if (current.distance > bound) break;
     candidates.pop();
-    if (!candidates.empty()) {
-      // The whole list (4 + 4 * M0 bytes, up to three lines): the first line alone left the
-      // tail of the list to miss when the loop below reads it.
-      const char* list = reinterpret_cast<const char*>(level0 + size_t(candidates.top().slot) * stride);
-      for (size_t offset = 0; offset < stride * sizeof(uint32_t); offset += 64) __builtin_prefetch(list + offset, 0, 3);
-      __builtin_prefetch(list + stride * sizeof(uint32_t) - 1, 0, 3);
-    }
+    // The whole list: the first line alone left its tail to miss when the loop below reads it.
+    if (!candidates.empty()) prefetch_neighbors0(candidates.top().slot);
     size_t count = neighbors(current.slot, 0, buffer);
     for (size_t i = 0; i < count; ++i) visited.prefetch(buffer[i]);
     size_t fresh_count = 0;
