@@ -25,14 +25,20 @@ struct FilterPlan {
 };
 
 struct PlannerThresholds {
-  // Measured (bench/filtered.py, random allow-lists, 1 thread): a scan of 5,000 matches ran
-  // ~6x faster than the filtered walk, 10,000 ~2x slower, so the crossover is ~7,500.
-  size_t exact_max_matches = 7500;       // at most this many matches: scan them
-  double exact_max_selectivity = 0.02;   // ... or at most this share of the index
-  // From ~30% up, the plain walk that keeps only matching results matched or beat the filtered
-  // walk at equal recall (35%: even; 50%, 90% and the anti-correlated filter: 1.5-2.5x); it also
-  // beat it at 20% (3.5k vs 1.8k QPS at recall ~0.97).
-  double post_filter_min_selectivity = 0.15;
+  // Auto plans compare two estimated costs, in units of one scanned row:
+  //   exact scan:        matches
+  //   post-filter walk:  walk_scale * beam^beam_exponent / selectivity
+  // Fitted on measurements, 1 thread, recall >= 0.95 throughout:
+  // - the walk's time grew ~1.58x per doubling of the beam (500k x 64 synthetic set, 10%
+  //   allow-list, beams 20-160), hence the exponent 0.66;
+  // - one beam slot^0.66 per unit of 1/selectivity cost ~110 scanned rows there and ~157 on
+  //   the Debian 50k x 384 set (f32), hence 130;
+  // - checks: Debian 10% (5,000 matches) scan ~ walk, measured equal; 500k at 3% (15,000)
+  //   scan 3x faster; 500k at 10% (50,000) walk 2-6x faster for beams 20-160.
+  double walk_scale = 130.0;
+  double beam_exponent = 0.66;
+  // Below this many matches a scan is always taken (a walk's fixed costs dominate).
+  size_t exact_min_matches = 64;
 };
 
 FilterPlan plan_filter(size_t matches, size_t live, size_t k, size_t ef, FilterStrategy forced,

@@ -177,7 +177,9 @@ std::vector<Neighbor> HnswGraph::search(const QueryDistance& query, size_t ef, c
 }
 
 std::vector<Neighbor> HnswGraph::search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
-                                               size_t ef, const uint64_t* accept, VisitedSet& visited) const {
+                                               size_t ef, const uint64_t* accept, VisitedSet& visited,
+                                               size_t* budget) const {
+  size_t computed = 0;
   MinHeap candidates;
   MaxHeap results;
   const float inf = std::numeric_limits<float>::infinity();
@@ -206,6 +208,11 @@ std::vector<Neighbor> HnswGraph::search_level0(const QueryDistance& query, const
     for (size_t i = 0; i < count; ++i)
       if (!visited.test_and_set(buffer[i])) fresh[fresh_count++] = buffer[i];
     query.distances(fresh, fresh_count, distances);
+    computed += fresh_count;
+    if (budget && computed > *budget) {
+      *budget = 0;
+      break;
+    }
     for (size_t i = 0; i < fresh_count; ++i) {
       float d = distances[i];
       if (d >= bound) continue;

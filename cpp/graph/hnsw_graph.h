@@ -52,8 +52,11 @@ class HnswGraph {
                                VisitedPool& visited_pool) const;
 
   // Beam search at level 0 from given entry points (filtered strategies seed extra entries).
+  // With `budget` set, the walk stops once it has computed more than *budget distances and
+  // sets *budget to 0 (the caller falls back to a scan); otherwise *budget is left as is.
   std::vector<Neighbor> search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
-                                      size_t ef, const uint64_t* accept, VisitedSet& visited) const;
+                                      size_t ef, const uint64_t* accept, VisitedSet& visited,
+                                      size_t* budget = nullptr) const;
 
   // Greedy descent through the upper levels to a level-0 entry point.
   uint32_t descend(const QueryDistance& query) const;

@@ -124,8 +124,12 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
   bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
   if (!scan && plan.strategy == FilterStrategy::post_filter) {
     auto visited = pool.borrow(graph_.capacity());
+    // A filter the query's neighbourhood lacks (anti-correlated) can send the walk across
+    // most of the graph; past the budget a scan of the matches is the cheaper way to finish.
+    size_t budget = plan.budget;
     found = graph_.search_level0(*distance, {graph_.descend(*distance)}, std::max(plan.ef, keep),
-                                 matches.words().data(), *visited);
+                                 matches.words().data(), *visited, &budget);
+    if (budget == 0) scan = true;
   } else if (!scan) {
     auto visited = pool.borrow(graph_.capacity());
     std::vector<uint32_t> entries = {graph_.descend(*distance)};

@@ -245,10 +245,12 @@ class Index:
           every search call to build an allow-list;
         - a list with one of the above (or None) per query.
 
-        Filtered results are exact-or-near-exact at every selectivity: a planner picks an
-        exact scan of the matches, a graph walk over matching nodes, or an ordinary walk that
-        keeps only matching nodes as results (its beam then holds ``ef`` matches), from the exact match count (see :meth:`explain`). ``strategy`` forces
-        one of ``"exact"``, ``"filtered_graph"``, ``"post_filter"`` (for benchmarking).
+        Filtered results are exact-or-near-exact at every selectivity: from the exact match
+        count, a planner picks the cheaper of an exact scan of the matches and an ordinary walk
+        that keeps only matching nodes as results (its beam then holds ``ef`` matches; past a
+        visit budget it finishes with the scan); see :meth:`explain`. ``strategy`` forces one
+        of ``"exact"``, ``"filtered_graph"`` (a walk over matching nodes with two-hop
+        expansion, never picked automatically), ``"post_filter"`` (for benchmarking).
         Rows with fewer than k matches are padded with id -1 and distance +inf.
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
