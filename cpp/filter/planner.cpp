@@ -51,9 +51,11 @@ FilterPlan plan_filter(size_t matches, size_t live, size_t k, size_t ef, FilterS
   plan.budget = std::max<size_t>(matches, 64);
   const std::string count = std::to_string(matches) + " of " + std::to_string(live) + " rows match";
 
-  const double beam = double(post_filter_beam(ef, k, plan.selectivity));
-  const double walk_rows =
-      plan.selectivity > 0 ? thresholds.walk_scale * std::pow(beam, thresholds.beam_exponent) / plan.selectivity : 0.0;
+  const size_t beam = post_filter_beam(ef, k, plan.selectivity);
+  const double walk_rows = plan.selectivity > 0 ? thresholds.walk_scale *
+                                                      std::pow(double(beam), thresholds.beam_exponent) /
+                                                      plan.selectivity
+                                                : 0.0;
   const double scan_rows = double(matches);
   if (forced != FilterStrategy::automatic) {
     plan.strategy = forced;
@@ -75,7 +77,7 @@ FilterPlan plan_filter(size_t matches, size_t live, size_t k, size_t ef, FilterS
 
   plan.ef = std::max(ef, k);
   if (plan.strategy == FilterStrategy::post_filter) {
-    plan.ef = post_filter_beam(ef, k, plan.selectivity);
+    plan.ef = beam;
   } else if (plan.strategy == FilterStrategy::filtered_graph && plan.selectivity > 0) {
     // The filtered walk loses some paths to the filter; a beam up to 2x wider (measured on
     // clustered data with anti-correlated filters) buys that recall back.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "storage/prefetched_scoring.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -24,17 +25,15 @@ class F32QueryDistance final : public QueryDistance {
   }
 
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    // Prefetch one group ahead so the next four rows stream in while these are computed.
-    size_t i = 0;
-    for (size_t p = 0; p < count && p < 4; ++p) prefetch(slots[p]);
-    for (; i + 4 <= count; i += 4) {
-      for (size_t p = i + 4; p < count && p < i + 8; ++p) prefetch(slots[p]);
-      const float* rows[4] = {store_.row(slots[i]), store_.row(slots[i + 1]), store_.row(slots[i + 2]),
-                              store_.row(slots[i + 3])};
-      quad_(q(), rows, dim_, out + i);
-      for (int j = 0; j < 4; ++j) out[i + j] = finish_distance(metric_, out[i + j]);
-    }
-    for (; i < count; ++i) out[i] = distance(slots[i]);
+    // One group ahead, so the next four rows stream in while these are computed.
+    score_prefetched_x4<4>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                           [this](const uint32_t* four, float* four_out) {
+                             const float* rows[4] = {store_.row(four[0]), store_.row(four[1]), store_.row(four[2]),
+                                                     store_.row(four[3])};
+                             quad_(q(), rows, dim_, four_out);
+                             for (int j = 0; j < 4; ++j) four_out[j] = finish_distance(metric_, four_out[j]);
+                           },
+                           [this](uint32_t s) { return distance(s); });
   }
 
   void prefetch(uint32_t slot) const override {
