@@ -99,12 +99,14 @@ def make_filters(train, test_queries, neighbors, attrs, rng):
     return filters
 
 
-# vecindex variants: the default f32 index, and SQ8 codes (graph walk and match scans on
-# 388-byte codes) with the full f32 vectors kept to rerank, so returned distances stay exact.
-# Each variant lists the search settings swept besides ef; like ef, rerank_factor trades
-# speed for recall (it also sets the beam's floor, k * rerank_factor).
+# vecindex variants: the default f32 index, and SQ8 / SQ4 codes (graph walk and match scans
+# on 388- / 196-byte codes) with the full f32 vectors kept to rerank, so returned distances
+# stay exact. Each variant lists the search settings swept besides ef; like ef,
+# rerank_factor trades speed for recall (it also sets the beam's floor, k * rerank_factor).
+# SQ4 starts at 2: its 4-bit order alone lost ~0.06 recall at rerank_factor=1.
 VECINDEX_VARIANTS = {"vecindex": ({}, [{}]),
-                     "vecindex-sq8": ({"dtype": "sq8", "rerank": True}, [{"rerank_factor": 1}, {"rerank_factor": 2}])}
+                     "vecindex-sq8": ({"dtype": "sq8", "rerank": True}, [{"rerank_factor": 1}, {"rerank_factor": 2}]),
+                     "vecindex-sq4": ({"dtype": "sq4", "rerank": True}, [{"rerank_factor": 2}, {"rerank_factor": 3}])}
 
 
 def bench_vecindex(train, attrs, cache, variant="vecindex"):
@@ -308,7 +310,7 @@ def main():
     parser.add_argument("--dataset", default=str(DATA))
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", default="results/filtered.json")
-    parser.add_argument("--libs", default="vecindex,vecindex-sq8,faiss,hnswlib,numpy")
+    parser.add_argument("--libs", default="vecindex,vecindex-sq8,vecindex-sq4,faiss,hnswlib,numpy")
     parser.add_argument("--strategies", action="store_true", help="also sweep each forced vecindex strategy")
     args = parser.parse_args()
     report = run_filters(Path(args.dataset), args.queries, args.libs.split(","), strategies=args.strategies,

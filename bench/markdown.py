@@ -144,7 +144,8 @@ def filtered_section(filtered: dict) -> str:
             f"(in brackets) and that point's QPS. faiss uses "
             f"`IDSelectorBitmap`, hnswlib a Python `filter=` callable, numpy is exact pre-filtering. "
             f"`vecindex-sq8` is `dtype='sq8', rerank=True`: walks and scans on 8-bit codes, then exact "
-            f"distances from the kept f32 vectors (388 more bytes per vector than f32).\n\n"
+            f"distances from the kept f32 vectors (388 more bytes per vector than f32); `vecindex-sq4` is "
+            f"the same with 4-bit codes (196 more bytes).\n\n"
             + table(header, rows))
 
 

@@ -73,8 +73,8 @@ def run_filtered(dataset_path: str | None, cache: Path, log) -> dict:
             return {"skipped": "dataset has no train_attrs"}
     from bench import filtered  # lazy: it pins BLAS threads to 1 for its numpy baseline
 
-    return filtered.run_filters(Path(dataset_path), FILTERED_QUERIES, ["vecindex", "vecindex-sq8", "faiss", "hnswlib", "numpy"],
-                                efs=FILTERED_EFS, cache=cache, log=log)
+    libs = ["vecindex", "vecindex-sq8", "vecindex-sq4", "faiss", "hnswlib", "numpy"]
+    return filtered.run_filters(Path(dataset_path), FILTERED_QUERIES, libs, efs=FILTERED_EFS, cache=cache, log=log)
 
 
 def pq_subquantizers(dim: int) -> int:
