@@ -224,19 +224,28 @@ def timed(fn, nq, repeats=REPEATS, min_seconds=MIN_TIMING_SECONDS):
 def sweep_interleaved(searches: dict, truth, efs, repeats=REPEATS) -> dict:
     """{label: points} for each `searches[label](ef)`: recall and best-of-`repeats` QPS at each ef.
 
-    The searches take turns at every ef, so slow drifts in machine load hit all of them alike
-    instead of whichever ran during a noisy minute. Each gets one untimed warm-up call first
-    (first-touch page faults and per-filter set-up would otherwise land on the first ef), and
-    stops once its recall reaches 0.999."""
+    The whole sweep runs `repeats` times, and within a sweep the searches take turns at every
+    ef; a point's QPS is its best timing over the rounds. Its timings are thus minutes apart,
+    so a burst of load from other work on the machine spoils at most one of them, and slow
+    drifts hit all libraries alike. (Timing a point `repeats` times in a row let one burst
+    spoil all of its timings: same-work points of one run differed by 10-15%.) Each search
+    gets one untimed warm-up call first (first-touch page faults and per-filter set-up would
+    otherwise land on the first ef), and stops at the first ef where its recall reaches 0.999."""
     for search in searches.values():
         search(efs[0])
     points = {label: [] for label in searches}
-    for ef in efs:
+    for ef in efs:  # round 1 fixes each search's ef range and recalls
         for label, search in searches.items():
             if points[label] and points[label][-1]["recall"] >= 0.999:
                 continue
-            found, qps = timed(lambda: search(ef), len(truth), repeats)
+            found, qps = timed(lambda: search(ef), len(truth), 1)
             points[label].append({"ef": ef, "recall": recall(found, truth), "qps": qps})
+    for _ in range(repeats - 1):
+        for i, ef in enumerate(efs):
+            for label, search in searches.items():
+                if i < len(points[label]):
+                    _, qps = timed(lambda: search(ef), len(truth), 1)
+                    points[label][i]["qps"] = max(points[label][i]["qps"], qps)
     return points
 
 

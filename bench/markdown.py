@@ -140,7 +140,8 @@ def filtered_section(filtered: dict) -> str:
         rows.append(cells)
     return (f"### Filtered search\n\n{filtered['queries']} queries, 1 thread, k={filtered['k']}. Each cell is the "
             f"QPS at recall {target}, interpolated along the library's recall/QPS frontier over an ef sweep "
-            f"(best of 3 timings per point), or, when it never gets there, the best recall it reached "
+            f"(best of 3 timings per point, one per round of the whole sweep), or, when it never gets "
+            f"there, the best recall it reached "
             f"(in brackets) and that point's QPS. faiss uses "
             f"`IDSelectorBitmap`, hnswlib a Python `filter=` callable, numpy is exact pre-filtering. "
             f"`vecindex-sq8` is `dtype='sq8', rerank=True`: walks and scans on 8-bit codes, then exact "

@@ -145,3 +145,34 @@ def test_filtered_table_uses_interpolated_qps_and_names_who_misses_the_target():
     assert "1,000 @0.95" in broad and broad.rstrip().endswith("| 2.00x |")
     narrow = next(line for line in text.splitlines() if line.startswith("| narrow"))
     assert "30 (0.400)" in narrow and "faiss never reaches it" in narrow
+
+
+def test_filtered_sweep_times_each_point_once_per_round_and_keeps_the_best(monkeypatch):
+    from bench import filtered
+
+    truth = np.array([[0, 1]])
+    calls = []
+    speeds = iter([100, 300, 200, 50, 150, 250, 400, 10, 20, 30, 40, 60])
+
+    def fake_timed(fn, nq, repeats=1, min_seconds=0.0):
+        assert repeats == 1
+        return fn(), next(speeds)
+
+    def search(label):
+        def run(ef):
+            calls.append((label, ef))
+            # "b" finds both true neighbours from ef=2 on, so its sweep stops there.
+            return np.array([[0, 1]]) if label == "b" and ef >= 2 else np.array([[0, 9]])
+        return run
+
+    monkeypatch.setattr(filtered, "timed", fake_timed)
+    points = filtered.sweep_interleaved({"a": search("a"), "b": search("b")}, truth, [1, 2, 3], repeats=2)
+    # Warm-ups, then round 1 over every ef (b stops after reaching recall 1), then round 2.
+    assert calls == [("a", 1), ("b", 1),
+                     ("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3),
+                     ("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3)]
+    assert [p["ef"] for p in points["a"]] == [1, 2, 3] and [p["ef"] for p in points["b"]] == [1, 2]
+    assert [p["recall"] for p in points["b"]] == [0.5, 1.0]
+    # Round 1 gave a: 100, 200, 150 and b: 300, 50; round 2 gave a: 250, 10, 30 and b: 400, 20.
+    assert [p["qps"] for p in points["a"]] == [250, 200, 150]
+    assert [p["qps"] for p in points["b"]] == [400, 50]

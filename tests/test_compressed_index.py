@@ -47,6 +47,22 @@ def test_reranked_search_finds_true_neighbours_with_exact_distances(dtype, metri
     assert np.allclose(distances[hits], truth_distances[hits], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_search_without_rerank_factor_uses_the_dtype_default(dtype, data):
+    base, queries = data
+    index = make_index(dtype, rerank=True)
+    index.add(base)
+    default = vecindex.index.DEFAULT_RERANK_FACTOR[dtype]
+    other = 4 if default != 4 else 1
+    # ef=1: the beam is k * rerank_factor, so the factor decides which candidates exist.
+    explicit = index.search(queries, k=10, ef=1, rerank_factor=default)
+    different = index.search(queries, k=10, ef=1, rerank_factor=other)
+    assert not np.array_equal(explicit[0], different[0]), "data too easy to tell the factors apart"
+    implicit = index.search(queries, k=10, ef=1)
+    assert np.array_equal(implicit[0], explicit[0])
+    assert np.array_equal(implicit[1], explicit[1])
+
+
 @pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8"])
 def test_fine_codecs_search_well_without_rerank(dtype, data):
     base, queries = data
