@@ -186,6 +186,19 @@ def test_weighted_nibbles_i16_is_exact(level, blocks):
     assert _core._codec_weighted_nibbles_i16(level, weights, codes) == expected
 
 
+@pytest.mark.parametrize("blocks", [1, 2, 3, 12, 13, 40])
+def test_weighted_nibbles_i16_x4_matches_one_row_sums(level, blocks):
+    rng = np.random.default_rng(blocks + 500)
+    limit = min(32767, (2**31 - 1) // (15 * 32 * blocks))
+    weights = rng.integers(-limit, limit + 1, 32 * blocks).astype(np.int16)
+    rows = rng.integers(0, 256, (4, 16 * blocks), dtype=np.uint8)
+    rows[2] = 0xFF  # every nibble 15: the extreme row
+    weights[: 16 * blocks] = limit
+    expected = [_core._codec_weighted_nibbles_i16(level, weights, row) for row in rows]
+    assert list(_core._codec_weighted_nibbles_i16_x4(level, weights, rows.reshape(-1))) == expected
+    assert expected[0] != expected[1]  # rows differ, so a swapped output would show
+
+
 @pytest.mark.parametrize("dim", DIMS + [1000])
 def test_weighted_bytes_i16_x4_matches_one_row_sums(level, dim):
     rng = np.random.default_rng(dim + 300)

@@ -171,6 +171,17 @@ void bind_kernel_hooks(py::module_& m) {
       throw InvalidArgument("need 32 weights and 16 code bytes per block");
     return table_for(level).weighted_nibbles_i16(weights.data(), codes.data(), static_cast<size_t>(codes.size()) / 16);
   });
+  m.def("_codec_weighted_nibbles_i16_x4", [](const std::string& level, const Array<int16_t>& weights,
+                                             const Array<uint8_t>& codes) {
+    // weights: 32 per block; codes: four rows of 16 bytes per block, one after another.
+    if (weights.size() % 32 != 0 || codes.size() != 2 * weights.size())
+      throw InvalidArgument("need 32 weights per block and four rows of 16 code bytes per block");
+    const size_t row = static_cast<size_t>(weights.size()) / 2;
+    const uint8_t* rows[4] = {codes.data(), codes.data() + row, codes.data() + 2 * row, codes.data() + 3 * row};
+    int32_t out[4];
+    table_for(level).weighted_nibbles_i16_x4(weights.data(), rows, row / 16, out);
+    return std::vector<int32_t>(out, out + 4);
+  });
   m.def("_codec_table_lookup", [](const std::string& level, const Array<float>& table, const Array<uint8_t>& codes) {
     if (static_cast<size_t>(table.size()) != static_cast<size_t>(codes.size()) * 256)
       throw InvalidArgument("table must hold 256 entries per code");

@@ -25,6 +25,9 @@ using Int16WeightedBytesX4Kernel = void (*)(const int16_t* weights, const uint8_
 // b holds dimension 32b + t in its low nibble and 32b + 16 + t in its high nibble. `weights`
 // holds 32 * blocks entries; |weights| <= 2^31 / (15 * 32 * blocks) keeps the sum in int32.
 using Int16WeightedNibblesKernel = int32_t (*)(const int16_t* weights, const uint8_t* codes, size_t blocks);
+// The same sum for four codes at once, out[r] for codes[r], reading the weights once.
+using Int16WeightedNibblesX4Kernel = void (*)(const int16_t* weights, const uint8_t* const* codes, size_t blocks,
+                                              int32_t* out);
 // sum_j table[j * 256 + codes[j]] for j < subspaces: asymmetric PQ distance from a lookup table.
 using TableLookupKernel = float (*)(const float* table, const uint8_t* codes, size_t subspaces);
 using PopcountKernel = uint64_t (*)(const uint64_t* words, size_t word_count);
@@ -50,6 +53,7 @@ struct CodecKernelTable {
   Int16WeightedBytesKernel weighted_bytes_i16;
   Int16WeightedBytesX4Kernel weighted_bytes_i16_x4;
   Int16WeightedNibblesKernel weighted_nibbles_i16;
+  Int16WeightedNibblesX4Kernel weighted_nibbles_i16_x4;
   TableLookupKernel table_lookup;
   PopcountKernel popcount;
   PairPopcountKernel and_popcount;

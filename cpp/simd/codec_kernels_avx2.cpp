@@ -27,6 +27,28 @@ VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, c
   return _mm_cvtsi128_si32(sum);
 }
 
+// Four rows per pass over the weights: each block's 32 weights are loaded once for all four.
+// External linkage, like the one-row kernel, for the AVX-512 table.
+VECINDEX_ISA_SECTION(avx2) void weighted_nibbles_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes,
+                                                             size_t blocks, int32_t* out) {
+  const __m128i low_mask = _mm_set1_epi8(0x0F);
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  for (size_t b = 0; b < blocks; ++b) {
+    const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b));
+    const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b + 16));
+    for (int r = 0; r < 4; ++r) {
+      __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes[r] + 16 * b));
+      __m256i low = _mm256_cvtepu8_epi16(_mm_and_si128(bytes, low_mask));
+      __m256i high = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask));
+      acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(low, w_low), _mm256_madd_epi16(high, w_high)));
+    }
+  }
+  // hadd twice leaves each row's partial sums in one lane of each 128-bit half.
+  __m256i folded = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+  __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(folded), _mm256_extracti128_si256(folded, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
+}
+
 namespace {
 
 inline __attribute__((always_inline)) float horizontal_sum(__m256 v) {
@@ -271,6 +293,7 @@ const CodecKernelTable kAvx2CodecTable = {
     weighted_bytes_i16_avx2,
     weighted_bytes_i16_x4_avx2,
     weighted_nibbles_i16_avx2,
+    weighted_nibbles_i16_x4_avx2,
     table_lookup_avx2,
     popcount_avx2,
     and_popcount_avx2,

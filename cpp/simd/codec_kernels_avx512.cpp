@@ -9,6 +9,7 @@ namespace vecindex::simd {
 
 // Defined in codec_kernels_avx2.cpp.
 int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks);
+void weighted_nibbles_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes, size_t blocks, int32_t* out);
 
 namespace {
 
@@ -209,9 +210,10 @@ const CodecKernelTable kAvx512CodecTable = {
     weighted_bytes_avx512,
     weighted_bytes_i16_avx512,
     weighted_bytes_i16_x4_avx512,
-    // The AVX2 kernel: no AVX-512 machine was at hand to test a 512-bit regrouping of the
+    // The AVX2 kernels: no AVX-512 machine was at hand to test a 512-bit regrouping of the
     // nibbles, and every AVX-512 CPU runs AVX2 code.
     weighted_nibbles_i16_avx2,
+    weighted_nibbles_i16_x4_avx2,
     table_lookup_avx512,
     popcount_avx512,
     and_popcount_avx512,

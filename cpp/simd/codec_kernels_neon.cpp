@@ -178,6 +178,12 @@ VECINDEX_NEON_KERNEL int32_t weighted_nibbles_i16(const int16_t* w, const uint8_
   return vaddvq_s32(vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)));
 }
 
+// Rows one after another, as for bytes: NEON cores overlap the independent loads anyway.
+VECINDEX_NEON_KERNEL void weighted_nibbles_i16_x4(const int16_t* w, const uint8_t* const* codes, size_t blocks,
+                                                  int32_t* out) {
+  for (int r = 0; r < 4; ++r) out[r] = weighted_nibbles_i16(w, codes[r], blocks);
+}
+
 // ---- PQ: sum_j table[j][codes[j]] ------------------------------------------------------------
 
 // NEON has no gather: four lane loads build one vector, then vector adds.
@@ -340,6 +346,7 @@ const CodecKernelTable kNeonCodecTable = {
     weighted_bytes_i16,
     weighted_bytes_i16_x4,
     weighted_nibbles_i16,
+    weighted_nibbles_i16_x4,
     table_lookup,
     popcount,
     and_popcount,

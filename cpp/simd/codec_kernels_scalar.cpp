@@ -67,6 +67,10 @@ int32_t weighted_nibbles_i16_scalar(const int16_t* w, const uint8_t* codes, size
   return sum;
 }
 
+void weighted_nibbles_i16_x4_scalar(const int16_t* w, const uint8_t* const* codes, size_t blocks, int32_t* out) {
+  for (int r = 0; r < 4; ++r) out[r] = weighted_nibbles_i16_scalar(w, codes[r], blocks);
+}
+
 float table_lookup_scalar(const float* table, const uint8_t* codes, size_t m) {
   float s0 = 0, s1 = 0;
   size_t j = 0;
@@ -144,6 +148,7 @@ const CodecKernelTable kScalarCodecTable = {
     weighted_bytes_i16_scalar,
     weighted_bytes_i16_x4_scalar,
     weighted_nibbles_i16_scalar,
+    weighted_nibbles_i16_x4_scalar,
     table_lookup_scalar,
     popcount_scalar,
     and_popcount_scalar,

@@ -56,20 +56,10 @@ class ScalarQueryDistance final : public QueryDistance {
     return finish(slot, raw);
   }
   void distances(const uint32_t* slots, size_t count, float* out) const override {
-    if (nibbles_) {
-      score_prefetched<8>(slots, count, out, [this](uint32_t s) { prefetch(s); },
-                          [this](uint32_t s) { return distance(s); });
-      return;
-    }
-    score_prefetched_x4<6>(slots, count, out, [this](uint32_t s) { prefetch(s); },
-                           [this](const uint32_t* four, float* four_out) {
-                             const uint8_t* codes[4] = {store_.codes(four[0]), store_.codes(four[1]),
-                                                        store_.codes(four[2]), store_.codes(four[3])};
-                             int32_t raw[4];
-                             kernels_.weighted_bytes_i16_x4(weights_.data(), codes, weights_.size(), raw);
-                             for (int r = 0; r < 4; ++r) four_out[r] = finish(four[r], raw[r]);
-                           },
-                           [this](uint32_t s) { return distance(s); });
+    // Rows requested ahead: 6 measured best for sq8; sq4 keeps the 8 of its former one-row
+    // loop (its rows are half as long).
+    if (nibbles_) score_in_fours<8>(slots, count, out);
+    else score_in_fours<6>(slots, count, out);
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));
@@ -80,6 +70,22 @@ class ScalarQueryDistance final : public QueryDistance {
   }
 
  private:
+  template <size_t Ahead>
+  void score_in_fours(const uint32_t* slots, size_t count, float* out) const {
+    score_prefetched_x4<Ahead>(slots, count, out, [this](uint32_t s) { prefetch(s); },
+                               [this](const uint32_t* four, float* four_out) {
+                                 const uint8_t* codes[4] = {store_.codes(four[0]), store_.codes(four[1]),
+                                                            store_.codes(four[2]), store_.codes(four[3])};
+                                 int32_t raw[4];
+                                 if (nibbles_)
+                                   kernels_.weighted_nibbles_i16_x4(weights_.data(), codes, weights_.size() / 32, raw);
+                                 else
+                                   kernels_.weighted_bytes_i16_x4(weights_.data(), codes, weights_.size(), raw);
+                                 for (int r = 0; r < 4; ++r) four_out[r] = finish(four[r], raw[r]);
+                               },
+                               [this](uint32_t s) { return distance(s); });
+  }
+
   float finish(uint32_t slot, int32_t raw) const {
     float dot = offset_ + inverse_scale_ * static_cast<float>(raw);
     if (store_.metric() == Metric::l2) return std::max(0.0f, query_norm_sq_ - 2 * dot + store_.stored_norm_sq(slot));
