@@ -171,32 +171,44 @@ def test_weighted_bytes_i16_is_exact(level, dim):
     assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected
 
 
-@pytest.mark.parametrize("blocks", [1, 2, 3, 12, 13, 40])
+NIBBLE_BLOCKS = [1, 2, 3, 12, 13, 40]
+
+
+def nibble_weights(rng, blocks):
+    """Random int16 weights within the caller's overflow rule for `blocks` 32-dimension blocks,
+    and that bound."""
+    limit = min(32767, (2**31 - 1) // (15 * 32 * blocks))
+    return rng.integers(-limit, limit + 1, 32 * blocks).astype(np.int16), limit
+
+
+def nibble_dot(weights, codes):
+    """Exact reference: byte t of block b holds dimension 32b + t in its low nibble and
+    32b + 16 + t in its high one."""
+    blocks_view = codes.reshape(-1, 16).astype(np.int64)
+    values = np.concatenate([blocks_view & 0x0F, blocks_view >> 4], axis=1).reshape(-1)
+    return int(weights.astype(np.int64) @ values)
+
+
+@pytest.mark.parametrize("blocks", NIBBLE_BLOCKS)
 def test_weighted_nibbles_i16_is_exact(level, blocks):
     rng = np.random.default_rng(blocks + 400)
-    limit = min(32767, (2**31 - 1) // (15 * 32 * blocks))
-    weights = rng.integers(-limit, limit + 1, 32 * blocks).astype(np.int16)
+    weights, limit = nibble_weights(rng, blocks)
     weights[:16] = limit  # the low-nibble half of block 0 at the overflow rule's bound
     codes = rng.integers(0, 256, 16 * blocks, dtype=np.uint8)
     codes[:8] = 0xFF
-    # Byte t of block b: dimension 32b + t in the low nibble, 32b + 16 + t in the high one.
-    blocks_view = codes.reshape(blocks, 16).astype(np.int64)
-    values = np.concatenate([blocks_view & 0x0F, blocks_view >> 4], axis=1).reshape(-1)
-    expected = int(weights.astype(np.int64) @ values)
-    assert _core._codec_weighted_nibbles_i16(level, weights, codes) == expected
+    assert _core._codec_weighted_nibbles_i16(level, weights, codes) == nibble_dot(weights, codes)
 
 
-@pytest.mark.parametrize("blocks", [1, 2, 3, 12, 13, 40])
-def test_weighted_nibbles_i16_x4_matches_one_row_sums(level, blocks):
+@pytest.mark.parametrize("blocks", NIBBLE_BLOCKS)
+def test_weighted_nibbles_i16_x4_is_exact_per_row(level, blocks):
     rng = np.random.default_rng(blocks + 500)
-    limit = min(32767, (2**31 - 1) // (15 * 32 * blocks))
-    weights = rng.integers(-limit, limit + 1, 32 * blocks).astype(np.int16)
+    weights, limit = nibble_weights(rng, blocks)
+    weights[: 16 * blocks] = limit
     rows = rng.integers(0, 256, (4, 16 * blocks), dtype=np.uint8)
     rows[2] = 0xFF  # every nibble 15: the extreme row
-    weights[: 16 * blocks] = limit
-    expected = [_core._codec_weighted_nibbles_i16(level, weights, row) for row in rows]
+    expected = [nibble_dot(weights, row) for row in rows]
+    assert len(set(expected)) == 4  # distinct rows, so a swapped output would show
     assert list(_core._codec_weighted_nibbles_i16_x4(level, weights, rows.reshape(-1))) == expected
-    assert expected[0] != expected[1]  # rows differ, so a swapped output would show
 
 
 @pytest.mark.parametrize("dim", DIMS + [1000])
