@@ -24,6 +24,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.cache_keys import cached_index_path  # noqa: E402
 from bench.metrics import qps_at_recall  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "debian-minilm-384-angular.hdf5"
@@ -109,16 +110,20 @@ VECINDEX_VARIANTS = {"vecindex": ({}, [{}]),
                      "vecindex-sq4": ({"dtype": "sq4", "rerank": True}, [{"rerank_factor": 2}, {"rerank_factor": 3}])}
 
 
+M, EF_CONSTRUCTION = 16, 200
+ATTRIBUTES = {"section": "keyword", "tags": "keywords", "installed_size": "int", "priority": "keyword"}
+
+
 def bench_vecindex(train, attrs, cache, variant="vecindex"):
     import vecindex
     options, settings = VECINDEX_VARIANTS[variant]
-    path = cache / ("debian_vecindex.vx" if not options else f"debian_{variant}.vx")
+    build = {"metric": "cosine", "M": M, "ef_construction": EF_CONSTRUCTION, "attributes": ATTRIBUTES, **options}
+    path = cached_index_path(cache, "vecindex", build, train, ".vx")
     if path.exists():
         index = vecindex.Index.load(path)
     else:
-        index = vecindex.Index(train.shape[1], "cosine", M=16, ef_construction=200,
-                               attributes={"section": "keyword", "tags": "keywords", "installed_size": "int",
-                                           "priority": "keyword"}, **options)
+        index = vecindex.Index(train.shape[1], "cosine", M=M, ef_construction=EF_CONSTRUCTION,
+                               attributes=ATTRIBUTES, **options)
         index.add(train, attrs=attrs)
         index.save(path)
 
@@ -127,56 +132,92 @@ def bench_vecindex(train, attrs, cache, variant="vecindex"):
     return index, run, settings
 
 
-def bench_faiss(train, cache):
+# faiss variants: IndexHNSWFlat, the like of the f32 index, and IndexHNSWSQ (8-bit) wrapped in
+# IndexRefineFlat, the like of vecindex-sq8 (exact distances from kept f32 vectors). The refine
+# factor is swept exactly as vecindex-sq8's rerank_factor, and the beam is at least k times it,
+# as vecindex's is.
+FAISS_VARIANTS = {"faiss": ("flat", [{}]),
+                  "faiss-sq8": ("sq8", [{"rerank_factor": 1}, {"rerank_factor": 2}])}
+
+
+def _faiss_index(train, kind):
     import faiss
+    if kind == "flat":
+        return faiss.IndexHNSWFlat(train.shape[1], M, faiss.METRIC_INNER_PRODUCT)
+    base = faiss.IndexHNSWSQ(train.shape[1], faiss.ScalarQuantizer.QT_8bit, M, faiss.METRIC_INNER_PRODUCT)
+    return faiss.IndexRefineFlat(base)
+
+
+def _faiss_hnsw(index):
+    import faiss
+    if isinstance(index, faiss.IndexRefine):
+        return faiss.downcast_index(index.base_index)
+    return index
+
+
+def _faiss_params(index, mask, ef, setting):
+    """Search parameters with a bitmap selector; returns (params, bits) -- bits must outlive params."""
+    import faiss
+    bits = np.packbits(mask, bitorder="little")
+    selector = faiss.IDSelectorBitmap(mask.size, faiss.swig_ptr(bits))
+    factor = setting.get("rerank_factor", 1)
+    hnsw_params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef, K * factor))
+    if isinstance(index, faiss.IndexRefine):
+        return faiss.IndexRefineSearchParameters(k_factor=float(factor), base_index_params=hnsw_params), (bits, hnsw_params)
+    return hnsw_params, (bits,)
+
+
+def bench_faiss(train, cache, variant="faiss"):
+    import faiss
+    kind, settings = FAISS_VARIANTS[variant]
     faiss.omp_set_num_threads(1)
-    path = cache / "debian_faiss.index"
+    build = {"kind": kind, "metric": "inner_product", "M": M, "ef_construction": EF_CONSTRUCTION}
+    path = cached_index_path(cache, "faiss", build, train, ".index")
     if path.exists():
         index = faiss.read_index(str(path))
     else:
-        index = faiss.IndexHNSWFlat(train.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
+        index = _faiss_index(train, kind)
+        _faiss_hnsw(index).hnsw.efConstruction = EF_CONSTRUCTION
         faiss.omp_set_num_threads(2)
+        if not index.is_trained:
+            index.train(train)
         index.add(train)
         faiss.omp_set_num_threads(1)
         faiss.write_index(index, str(path))
 
-    def run(queries, masks, ef):
+    def run(queries, masks, ef, setting=None):
+        setting = setting or {}
         if all(mask is masks[0] for mask in masks):  # one filter for the batch: one call, like vecindex
-            bits = np.packbits(masks[0], bitorder="little")
-            selector = faiss.IDSelectorBitmap(masks[0].size, faiss.swig_ptr(bits))
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
+            params, keep_alive = _faiss_params(index, masks[0], ef, setting)  # noqa: F841
             return index.search(np.ascontiguousarray(queries), K, params=params)[1]
+        # Per-query filters: faiss takes one selector per call, so its best call is one search
+        # per query. Building each selector is part of filtered search (vecindex evaluates each
+        # query's filter inside its call too), so it stays inside the timing.
         out = np.empty((len(queries), K), np.int64)
-        # One selector per distinct mask (built outside the timed loop would flatter faiss
-        # for per-query filters; building it is part of filtered search, so it stays inside).
         last, params = None, None
         for q, (query, mask) in enumerate(zip(queries, masks)):
             if mask is not last:
-                bits = np.packbits(mask, bitorder="little")
-                selector = faiss.IDSelectorBitmap(mask.size, faiss.swig_ptr(bits))
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
-                keep_alive = bits  # noqa: F841  (the selector points into it)
+                params, keep_alive = _faiss_params(index, mask, ef, setting)  # noqa: F841
                 last = mask
             _, ids = index.search(query[None, :], K, params=params)
             out[q] = ids[0]
         return out
-    return run
+    return run, settings
 
 
 def bench_hnswlib(train, cache):
     import hnswlib
-    path = cache / "debian_hnswlib.bin"
+    build = {"space": "cosine", "M": M, "ef_construction": EF_CONSTRUCTION, "random_seed": 1}
+    path = cached_index_path(cache, "hnswlib", build, train, ".bin")
     index = hnswlib.Index(space="cosine", dim=train.shape[1])
     if path.exists():
         index.load_index(str(path), max_elements=train.shape[0])
     else:
-        index.init_index(max_elements=train.shape[0], M=16, ef_construction=200, random_seed=1)
+        index.init_index(max_elements=train.shape[0], M=M, ef_construction=EF_CONSTRUCTION, random_seed=1)
         index.add_items(train, np.arange(train.shape[0]), num_threads=2)
         index.save_index(str(path))
 
-    def run(queries, masks, ef):
-        index.set_ef(max(ef, K))
+    def one_by_one(queries, masks):
         out = np.empty((len(queries), K), np.int64)
         for q, (query, mask) in enumerate(zip(queries, masks)):
             try:
@@ -185,7 +226,17 @@ def bench_hnswlib(train, cache):
             except RuntimeError:  # hnswlib raises when it finds fewer than k results
                 out[q] = -1
         return out
-    return run
+
+    def run(queries, masks, ef, setting=None):
+        index.set_ef(max(ef, K))
+        if all(mask is masks[0] for mask in masks):  # one filter for the batch: one call, like the others
+            mask = masks[0]
+            try:
+                return index.knn_query(queries, k=K, num_threads=1, filter=lambda i: bool(mask[i]))[0].astype(np.int64)
+            except RuntimeError:  # some query found fewer than k: hnswlib refuses the whole batch
+                pass
+        return one_by_one(queries, masks)
+    return run, [{}]
 
 
 def numpy_prefilter(train, queries, masks):
@@ -267,42 +318,50 @@ def run_filters(path: Path, n_queries: int, libs: list[str], efs=EFS, cache: Pat
     rng = np.random.default_rng(0)
     filters = make_filters(train, queries, neighbors, attrs, rng)
     variants = {name: bench_vecindex(train, attrs, cache, name) for name in VECINDEX_VARIANTS if name in libs}
-    runners = {}
-    if "faiss" in libs:
-        runners["faiss"] = bench_faiss(train, cache)
+    # Peers: {label: (run(queries, masks, ef, setting), settings swept besides ef)}.
+    peers = {name: bench_faiss(train, cache, name) for name in FAISS_VARIANTS if name in libs}
     if "hnswlib" in libs:
-        runners["hnswlib"] = bench_hnswlib(train, cache)
+        peers["hnswlib"] = bench_hnswlib(train, cache)
 
     rows = []
     for name, target, flt, masks in filters:
         truth = exact_truth(train, queries, masks)
         selectivity = float(np.mean([m.mean() for m in masks]))
+        per_query = isinstance(flt, list)
         row = {"filter": name, "selectivity": selectivity, "results": {}}
         searches, setting_of = {}, {}
         for variant, (index, run_vecindex, settings) in variants.items():
-            plan = index.explain(flt if not isinstance(flt, list) else flt[0], K)
+            plan = index.explain(flt if not per_query else flt[0], K)
             row.setdefault("plan", plan["strategy"])
-            for strategy in ["auto"] + (["exact", "filtered_graph", "post_filter"] if strategies else []):
-                label = variant if strategy == "auto" else f"{variant}[{strategy}]"
+            labels = [("auto", variant)] + ([(s, f"{variant}[{s}]") for s in ("exact", "filtered_graph", "post_filter")]
+                                            if strategies else [])
+            for strategy, label in labels:
                 for i, setting in enumerate(settings):
-                    key = (label, i)
-                    setting_of[key] = setting
-                    searches[key] = (lambda ef, run=run_vecindex, strategy=strategy, setting=setting:
-                                     run(queries, flt, ef, strategy, setting))
-        for lib, run in runners.items():
-            if lib != "hnswlib":
-                searches[(lib, 0)] = lambda ef, run=run: run(queries, masks, ef)
-                setting_of[(lib, 0)] = {}
+                    setting_of[(label, i)] = setting
+                    searches[(label, i)] = (lambda ef, run=run_vecindex, strategy=strategy, setting=setting:
+                                            run(queries, flt, ef, strategy, setting))
+            if per_query:
+                # The peers can only take per-query filters one query per call; this times
+                # vecindex that way too, so the like-for-like ratio can be read beside the
+                # batched one (vecindex's best call).
+                for i, setting in enumerate(settings):
+                    label = f"{variant}[per-call]"
+                    setting_of[(label, i)] = setting
+                    searches[(label, i)] = (lambda ef, run=run_vecindex, setting=setting:
+                                            np.vstack([run(queries[q:q + 1], flt[q], ef, "auto", setting)
+                                                       for q in range(len(queries))]))
+        for lib, (run, settings) in peers.items():
+            for i, setting in enumerate(settings):
+                setting_of[(lib, i)] = setting
+                searches[(lib, i)] = lambda ef, run=run, setting=setting: run(queries, masks, ef, setting)
+        # Every library, hnswlib's Python callback included, gets the same protocol.
         swept = sweep_interleaved(searches, truth, efs)
-        if "hnswlib" in runners:  # a Python callback per candidate: 100x slower, one timing suffices
-            swept[("hnswlib", 0)] = sweep_interleaved({"h": lambda ef: runners["hnswlib"](queries, masks, ef)},
-                                                      truth, efs, repeats=1)["h"]
-            setting_of[("hnswlib", 0)] = {}
         merged: dict[str, list] = {}
         for (label, i), points in swept.items():
             merged.setdefault(label, []).extend({**point, **setting_of[(label, i)]} for point in points)
         for label, points in merged.items():
-            row["results"][label] = {"best": pick(points), "sweep": points}
+            target_dict = row.setdefault("per_call", {}) if label.endswith("[per-call]") else row["results"]
+            target_dict[label] = {"best": pick(points), "sweep": points}
         if "numpy" in libs:
             found, qps = timed(lambda: numpy_prefilter(train, queries, masks), len(queries), 1)
             row["results"]["numpy"] = {"best": {"ef": None, "recall": recall(found, truth), "qps": qps}}
@@ -319,7 +378,7 @@ def main():
     parser.add_argument("--dataset", default=str(DATA))
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", default="results/filtered.json")
-    parser.add_argument("--libs", default="vecindex,vecindex-sq8,vecindex-sq4,faiss,hnswlib,numpy")
+    parser.add_argument("--libs", default="vecindex,vecindex-sq8,vecindex-sq4,faiss,faiss-sq8,hnswlib,numpy")
     parser.add_argument("--strategies", action="store_true", help="also sweep each forced vecindex strategy")
     args = parser.parse_args()
     report = run_filters(Path(args.dataset), args.queries, args.libs.split(","), strategies=args.strategies,

@@ -73,7 +73,7 @@ def run_filtered(dataset_path: str | None, cache: Path, log) -> dict:
             return {"skipped": "dataset has no train_attrs"}
     from bench import filtered  # lazy: it pins BLAS threads to 1 for its numpy baseline
 
-    libs = ["vecindex", "vecindex-sq8", "vecindex-sq4", "faiss", "hnswlib", "numpy"]
+    libs = ["vecindex", "vecindex-sq8", "vecindex-sq4", "faiss", "faiss-sq8", "hnswlib", "numpy"]
     return filtered.run_filters(Path(dataset_path), FILTERED_QUERIES, libs, efs=FILTERED_EFS, cache=cache, log=log)
 
 

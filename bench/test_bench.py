@@ -176,3 +176,45 @@ def test_filtered_sweep_times_each_point_once_per_round_and_keeps_the_best(monke
     # Round 1 gave a: 100, 200, 150 and b: 300, 50; round 2 gave a: 250, 10, 30 and b: 400, 20.
     assert [p["qps"] for p in points["a"]] == [250, 200, 150]
     assert [p["qps"] for p in points["b"]] == [400, 50]
+
+
+def test_cached_index_names_change_with_code_params_and_data(tmp_path, monkeypatch):
+    from bench import cache_keys
+
+    data = np.random.default_rng(0).normal(size=(100, 8)).astype(np.float32)
+    params = {"M": 16, "ef_construction": 200}
+    first = cache_keys.cached_index_path(tmp_path, "vecindex", params, data, ".vx")
+    assert first == cache_keys.cached_index_path(tmp_path, "vecindex", dict(params), data.copy(), ".vx")
+    assert first != cache_keys.cached_index_path(tmp_path, "vecindex", {**params, "M": 32}, data, ".vx")
+    assert first != cache_keys.cached_index_path(tmp_path, "vecindex", params, data[:99], ".vx")
+    monkeypatch.setattr(cache_keys, "library_fingerprint", lambda library: "other-build")
+    assert first != cache_keys.cached_index_path(tmp_path, "vecindex", params, data, ".vx")
+
+
+def test_package_fingerprint_changes_when_the_compiled_core_does(tmp_path):
+    from bench import cache_keys
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.py").write_text("x = 1")
+    core = tmp_path / "sub" / "_core.cpython-311-x86_64-linux-gnu.so"
+    core.write_bytes(b"\x7fELF one build")
+    before = cache_keys.package_fingerprint(tmp_path)
+    core.write_bytes(b"\x7fELF another build")
+    assert cache_keys.package_fingerprint(tmp_path) != before
+
+
+def test_filtered_ratios_pair_compressed_variants_with_faiss_sq8():
+    from bench.markdown import _ratio_pairs
+
+    pairs = _ratio_pairs(["vecindex", "vecindex-sq8", "faiss", "faiss-sq8", "hnswlib"])
+    assert pairs == [("vecindex", "faiss"), ("vecindex-sq8", "faiss"), ("vecindex-sq8", "faiss-sq8")]
+
+
+def test_update_readme_commits_the_json_it_was_made_from(tmp_path):
+    from bench.report import commit_json
+
+    source = tmp_path / "run" / "20260101T000000Z.json"
+    source.parent.mkdir()
+    source.write_text('{"x": 1}')
+    copied = commit_json(source, tmp_path / "committed")
+    assert copied.read_text() == '{"x": 1}' and copied.name == source.name
