@@ -372,6 +372,15 @@ def attribute_amplifications(blob: bytes, rng: np.random.Generator) -> list[tupl
     dictionary_at = len(empty) - 8  # slots 0: the keywords column is just its dictionary count
     for values in (2**20, 2**40, 2**64 - 1):
         out.append((f"huge:ATTR.dictionary={values}", vx_file.build(parts + [("ATTR", _put(empty, dictionary_at, "<Q", values))])))
+    # A dictionary of one keyword whose length is huge.
+    for length in (2**20, 2**40, 2**64 - 1):
+        payload = empty[:dictionary_at] + struct.pack("<QQ", 1, length) + b"abc"
+        out.append((f"huge:ATTR.keyword-length={length}", vx_file.build(parts + [("ATTR", payload)])))
+    # One slot whose keywords row declares a huge number of values.
+    header = empty[:slots_at] + struct.pack("<Q", 1) + bytes(8)  # one slot, not live
+    for values in (2**20, 2**32 - 1):
+        payload = header + struct.pack("<Q", 0) + struct.pack("<Q", 1) + struct.pack("<I", values)
+        out.append((f"huge:ATTR.row-values={values}", vx_file.build(parts + [("ATTR", payload)])))
     return out
 
 
