@@ -1,6 +1,7 @@
 // File system helpers with the system's error reason in every exception.
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -31,9 +32,17 @@ std::string parent_folder(const std::string& path) {
 // A temp name no other save can be using: the pid tells processes apart, a per-process counter
 // tells calls (and threads) apart, and a random per-process salt tells apart processes that
 // share the pid on different hosts of one network file system.
+uint32_t random_salt() {
+  try {
+    return std::random_device{}();
+  } catch (const std::exception&) {  // no entropy source: the clock still differs between hosts
+    return uint32_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+}
+
 std::string temp_name(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
-  static const uint32_t salt = std::random_device{}();
+  static const uint32_t salt = random_salt();
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu-%08x", long(::getpid()),
                 static_cast<unsigned long long>(counter.fetch_add(1)), unsigned(salt));
