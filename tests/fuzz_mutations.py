@@ -276,6 +276,114 @@ def stacked(blob: bytes, rng: np.random.Generator, count: int) -> list[tuple[str
     return out
 
 
+# -- re-sealed: sizes that claim far more than the file holds -----------------------------
+
+HUGE_DIMS = (65536, 4096)
+
+
+def _meta_with(blob: bytes, **values: int) -> bytes:
+    meta = _section(blob, "META")
+    fields = vx_file.meta_fields(meta)
+    for name, value in values.items():
+        meta = _put(meta, *fields[name], value)
+    return meta
+
+
+def _dtype(blob: bytes) -> str:
+    meta = _section(blob, "META")
+    return meta[20:20 + _get(meta, 12, "<Q")].decode()
+
+
+def _codec_dim_at(payload: bytes) -> int:
+    """Offset of the dim field in a codec blob header {dtype string, version u32, dim u64, metric}."""
+    return 8 + _get(payload, 0, "<Q") + 4
+
+
+def _with_dim_everywhere(blob: bytes, dim: int, count: int) -> bytes:
+    """META, the graph header and every vector section header agree on `dim` and `count`, so
+    each section's own size check (not a header mismatch) is what must refuse the file."""
+    parts = dict(vx_file.sections(blob))
+    parts["META"] = _meta_with(blob, dim=dim, count=count, live=0)
+    parts["GRPH"] = _put(parts["GRPH"], 24, "<Q", count)
+    for tag in ("VECS", "FULL"):
+        payload = parts.get(tag)
+        if not payload:
+            continue
+        if tag == "FULL" or _dtype(blob) == "f32":  # f32 rows: {dim, count, row_bytes}
+            payload = _put(_put(_put(payload, 0, "<Q", dim), 8, "<Q", count), 16, "<Q", (4 * dim + 63) // 64 * 64)
+        else:
+            payload = _put(payload, _codec_dim_at(payload), "<Q", dim)
+        parts[tag] = payload
+    return vx_file.build(list(parts.items()))
+
+
+def size_amplifications(blob: bytes, rng: np.random.Generator) -> list[tuple[str, bytes]]:
+    """Small re-sealed files whose size fields (META dim, M, count and pq_m; the graph, vector
+    and codec headers; attribute field, slot, dictionary and value counts; the id table) declare
+    far more than the file holds. Loading one must refuse it (or load it) without allocating
+    more than the file could justify: see test_fuzz_load.test_crafted_sizes_cannot_inflate_memory."""
+    count, M, dim = _shape(blob)
+    dtype = _dtype(blob)
+    size = len(blob)
+    counts = sorted({size // 12, size // 8, size // 64, count + 1000, 2**32 - 16})  # size // 12: the old only bound
+    out = []
+    for huge_dim in HUGE_DIMS:
+        for new_m in sorted({M, 1024}):
+            for new_count in counts:
+                values = {"dim": huge_dim, "M": new_m, "count": new_count, "live": 0}
+                if dtype == "pq":
+                    values["pq_m"] = huge_dim
+                label = f"huge:META.dim={huge_dim},M={new_m},count={new_count}"
+                out.append((label, _with_section(blob, "META", _meta_with(blob, **values))))
+        out.append((f"huge:dim={huge_dim}-everywhere", _with_dim_everywhere(blob, huge_dim, size // 12)))
+    for new_count in counts:
+        out.append((f"huge:META.count={new_count}", _with_section(blob, "META", _meta_with(blob, count=new_count, live=0))))
+        out.append((f"huge:META.M=1024,count={new_count}",
+                    _with_section(blob, "META", _meta_with(blob, M=1024, count=new_count, live=0))))
+    if dtype == "pq":
+        for pq_m in (1, dim, 65536):
+            out.append((f"huge:META.pq_m={pq_m}", _with_section(blob, "META", _meta_with(blob, pq_m=pq_m))))
+        vectors = _section(blob, "VECS")
+        at = _codec_dim_at(vectors) + 8 + 4  # the blob's own pq_m follows dim and metric
+        for pq_m in (1, dim, 2**32, 2**63):
+            out.append((f"huge:VECS.pq_m={pq_m}", _with_section(blob, "VECS", _put(vectors, at, "<Q", pq_m))))
+    # The id table sized for a huge count: the graph must still refuse it by its own length.
+    new_count = size // 12
+    ids = bytes(8 * new_count + 8 * ((new_count + 63) // 64))
+    grown = vx_file.replace_section(blob, "IDS_", ids)
+    out.append(("huge:IDS_-for-count", vx_file.replace_section(grown, "META", _meta_with(grown, count=new_count, live=0))))
+    out += attribute_amplifications(blob, rng)
+    return out
+
+
+def attribute_amplifications(blob: bytes, rng: np.random.Generator) -> list[tuple[str, bytes]]:
+    """ATTR sections with thousands of fields, huge slot counts, dictionaries and value counts."""
+    count, _, _ = _shape(blob)
+    parts = [(tag, payload) for tag, payload in vx_file.sections(blob) if tag != "ATTR"]
+    out = []
+    for kind in vx_file.ATTRIBUTE_KINDS:
+        fields = [(f"f{i}", kind) for i in range(4096)]
+        out.append((f"huge:ATTR.4096x{kind}", vx_file.build(parts + [("ATTR", vx_file.attribute_section(fields))])))
+    one = [("k", "keywords")]
+    empty = vx_file.attribute_section(one)
+    slots_at = 4 + 4 + 8 + len("k") + 1  # version, field count, the field's name and kind
+    for slots in (count + 1000, 2**32 - 1, 2**32, 2**63):
+        out.append((f"huge:ATTR.slots={slots}", vx_file.build(parts + [("ATTR", _put(empty, slots_at, "<Q", slots))])))
+    dictionary_at = len(empty) - 8  # slots 0: the keywords column is just its dictionary count
+    for values in (2**20, 2**40, 2**64 - 1):
+        out.append((f"huge:ATTR.dictionary={values}", vx_file.build(parts + [("ATTR", _put(empty, dictionary_at, "<Q", values))])))
+    # A dictionary of one keyword whose length is huge.
+    for length in (2**20, 2**40, 2**64 - 1):
+        payload = empty[:dictionary_at] + struct.pack("<QQ", 1, length) + b"abc"
+        out.append((f"huge:ATTR.keyword-length={length}", vx_file.build(parts + [("ATTR", payload)])))
+    # One slot whose keywords row declares a huge number of values.
+    header = empty[:slots_at] + struct.pack("<Q", 1) + bytes(8)  # one slot, not live
+    for values in (2**20, 2**32 - 1):
+        payload = header + struct.pack("<Q", 0) + struct.pack("<Q", 1) + struct.pack("<I", values)
+        out.append((f"huge:ATTR.row-values={values}", vx_file.build(parts + [("ATTR", payload)])))
+    return out
+
+
 def all_mutations(blob: bytes, seed: int, scale: int) -> list[tuple[str, bytes]]:
     """Every mutator at a size proportional to `scale` (1 = the quick default run)."""
     rng = np.random.default_rng(seed)
@@ -292,4 +400,5 @@ def all_mutations(blob: bytes, seed: int, scale: int) -> list[tuple[str, bytes]]
         + section_lengths(blob, rng)
         + table_entries(blob, rng)
         + stacked(blob, rng, 40 * scale)
+        + size_amplifications(blob, rng)
     )

@@ -140,3 +140,49 @@ def test_corrupt_codec_section_is_format_error(dtype, data):
 def test_unknown_dtype_lists_the_codecs():
     with pytest.raises(ValueError, match="sq8"):
         vecindex.Index(dim=DIM, dtype="int4")
+
+
+def assert_padding(index, dim, k=3):
+    """An empty index answers every query with -1 ids and +inf distances, as an empty f32 one."""
+    queries = embedding_like(2, seed=9, dim=dim)
+    ids, distances = index.search(queries, k=k)
+    assert ids.shape == (2, k) and (ids == -1).all()
+    assert np.isinf(distances).all() and (distances > 0).all()
+    ids, distances = index.search(queries[0], k=k, filter=[1, 2])
+    assert (ids == -1).all() and np.isinf(distances).all()
+
+
+@pytest.mark.parametrize("rerank", [False, True])
+@pytest.mark.parametrize("dtype", ["f32"] + DTYPES)
+def test_empty_index_of_every_dtype_behaves_like_an_empty_f32_one(dtype, rerank, tmp_path):
+    dim = 16
+    options = {"pq_m": 4} if dtype == "pq" else {}
+    index = vecindex.Index(dim=dim, dtype=dtype, rerank=rerank, M=4, ef_construction=16, **options)
+    assert_padding(index, dim)
+    path = tmp_path / "empty.vx"
+    index.save(path)
+    copies = [vecindex.Index.load(path), vecindex.Index.load(path, mmap=True),
+              vecindex.Index.from_bytes(index.to_bytes()), pickle.loads(pickle.dumps(index))]
+    for copy in copies:
+        assert copy.dtype == dtype and len(copy) == 0 and copy.dim == dim
+        assert_padding(copy, dim)
+        copy.check_integrity()
+    # A reloaded empty index is still a fresh one: its first add trains it (codecs that need it).
+    writable = copies[0]
+    base = embedding_like(300, seed=3, dim=dim)
+    writable.add(base)
+    found, _ = writable.search(base[:5], k=3)
+    assert (found >= 0).all()
+    assert len(vecindex.Index.from_bytes(writable.to_bytes())) == 300
+
+
+@pytest.mark.parametrize("dtype", TRAINED)
+def test_trained_empty_index_stays_trained_through_a_round_trip(dtype):
+    dim = 16
+    options = {"pq_m": 4} if dtype == "pq" else {}
+    index = vecindex.Index(dim=dim, dtype=dtype, M=4, ef_construction=16, **options)
+    index.train(embedding_like(300, seed=4, dim=dim))
+    clone = vecindex.Index.from_bytes(index.to_bytes())
+    assert_padding(clone, dim)
+    clone.add(embedding_like(2, seed=5, dim=dim))  # fewer than training needs: only a trained index accepts it
+    assert len(clone) == 2

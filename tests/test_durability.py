@@ -81,7 +81,7 @@ def test_kill_mid_save_leaves_a_whole_file(two_indexes, tmp_path, capsys):
         content = target.read_bytes()
         assert content in (first_bytes, second_bytes), f"round {round_}: the file is neither old nor new version"
         vecindex.Index.load(target).check_integrity()
-        # A kill during the write leaves the temp file (named after the pid), never a partial target.
+        # A kill during the write leaves the temp file (<path>.tmp-<pid>-...), never a partial target.
         for leftover in tmp_path.glob("live.vx.tmp-*"):
             mid_write += 1
             leftover.unlink()
@@ -121,3 +121,34 @@ def test_save_into_read_only_folder(two_indexes, tmp_path):
         tmp_path.chmod(0o755)
     assert target.read_bytes() == first_bytes
 
+
+
+def test_threads_saving_to_one_path_each_succeed(two_indexes, tmp_path):
+    """Two threads of one process save different indexes to the same path many times at once:
+    every save succeeds, the file is always one whole index, and no temp file is left behind."""
+    import threading
+
+    first_bytes, second_bytes, first, second = two_indexes
+    indexes = [vecindex.Index.load(first), vecindex.Index.load(second)]
+    target = tmp_path / "shared.vx"
+    errors = []
+    start = threading.Barrier(2)
+
+    def saver(index):
+        start.wait()
+        for _ in range(25):
+            try:
+                index.save(target)
+            except Exception as error:  # noqa: BLE001 - every failure is reported below
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=saver, args=(index,)) for index in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert target.read_bytes() in (first_bytes, second_bytes)
+    vecindex.Index.load(target).check_integrity()
+    assert list(tmp_path.iterdir()) == [target]

@@ -175,3 +175,82 @@ def test_fuzz_load_thorough(tmp_path, capsys):
     counts = fuzz(tmp_path, make_base_files(600, codecs=("f16", "bf16", "sq8", "sq4", "pq", "rabitq")), scale=8)
     report(capsys, "thorough run", counts)
     assert counts["loaded"] > 0 and counts["format-error"] > 0
+
+
+# Loads each file twice (copying, then mapped) and prints "<n> <outcome> <peak growth bytes>":
+# the peak resident set during the loads above what the process held before. The kernel's
+# high-water mark is reset before every file (clear_refs 5), so each file is measured alone.
+PEAK_LOADER = textwrap.dedent(
+    """
+    import sys, vecindex
+    def status(key):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    for number, path in enumerate(sys.argv[1:]):
+        outcomes, peak = [], 0
+        for mmap in (False, True):
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            before = status("VmRSS:")
+            try:
+                index = vecindex.Index.load(path, mmap=mmap)
+                index.search([0.0] * index.dim, k=2)
+                del index
+                outcomes.append("loaded")
+            except vecindex.FormatError:
+                outcomes.append("format-error")
+            except BaseException as error:
+                outcomes.append(f"raised-{type(error).__name__}")
+            peak = max(peak, status("VmHWM:") - before)
+        print(number, "/".join(sorted(set(outcomes))), peak, flush=True)
+    """
+)
+
+
+def amplification_bases() -> dict[str, bytes]:
+    """Small files to craft from: the fuzz bases with every codec family, an sq8 index keeping
+    full vectors, and an index with attributes whose vectors are all deleted (so an ATTR with
+    no rows is consistent with it)."""
+    files = make_base_files(150, codecs=("sq8", "pq", "rabitq"))
+    rng = np.random.default_rng(12)
+    kept = vecindex.Index(dim=8, M=4, ef_construction=16, dtype="sq8", rerank=True)
+    kept.add(rng.normal(size=(64, 8)), threads=1)
+    files["sq8-rerank"] = kept.to_bytes()
+    dead = vecindex.Index(dim=4, M=2, ef_construction=8, attributes={"tag": "keywords"})
+    dead.add(rng.normal(size=(200, 4)), threads=1)
+    dead.delete(dead.ids())
+    files["all-deleted-attributes"] = dead.to_bytes()
+    files["empty-attributes"] = vecindex.Index(dim=4, attributes={"tag": "keywords"}).to_bytes()
+    return files
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_crafted_sizes_cannot_inflate_memory(tmp_path, capsys):
+    """A small file declaring a huge dim, M, count, pq_m, attribute field/slot/dictionary count
+    (re-sealed, so only the size checks can refuse it) must not make load commit more memory
+    than the file itself plus 16 MiB: every size is checked against the file before allocating."""
+    cases = []
+    for name, blob in sorted(amplification_bases().items()):
+        rng = np.random.default_rng(len(cases))
+        cases += [(f"{name}:{label}", data) for label, data in fuzz_mutations.size_amplifications(blob, rng)]
+    paths = []
+    for number, (_label, data) in enumerate(cases):
+        path = tmp_path / f"a{number}.vx"
+        path.write_bytes(data)
+        paths.append(str(path))
+    result = subprocess.run([sys.executable, "-c", PEAK_LOADER, *paths], capture_output=True, text=True, timeout=900)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == len(paths), (
+        f"loader died (rc={result.returncode}) after {len(lines)} files\n{result.stderr[-3000:]}")
+    worst, bad = (0, ""), []
+    for (label, data), line in zip(cases, lines):
+        _number, outcome, peak = line.split()
+        allowed = len(data) + (16 << 20)
+        if int(peak) > allowed or not set(outcome.split("/")) <= {"loaded", "format-error"}:
+            bad.append(f"{label} ({len(data)} bytes): {outcome}, peak +{int(peak) / 2**20:.1f} MiB")
+        worst = max(worst, (int(peak), label))
+    with capsys.disabled():
+        print(f"\n[fuzz_load] {len(cases)} crafted-size files; largest peak growth {worst[0] / 2**20:.1f} MiB ({worst[1]})")
+    assert not bad, f"{len(bad)} crafted files inflated memory or raised otherwise:\n" + "\n".join(bad[:30])

@@ -1,4 +1,10 @@
-"""Memory-mapped loading: read-only, searchable at once, same results as a normal load."""
+"""Memory-mapped loading: read-only, searchable at once, same results as a normal load, and
+the mapped vectors are not copied into RAM."""
+import json
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -65,3 +71,57 @@ def test_mmap_index_can_be_saved_and_pickled(saved, tmp_path):
     assert not clone.read_only and len(clone) == len(index)
     mapped.save(tmp_path / "copy.vx")
     assert vecindex.Index.load(tmp_path / "copy.vx").search(np.zeros(20), k=3)[0].shape == (3,)
+
+
+# Maps a file in a fresh process and reports how much anonymous memory (RssAnon: the heap, not
+# the page cache behind the mapping) the load added, with memory_usage() and a search result.
+RSS_LOADER = textwrap.dedent(
+    """
+    import json, sys, vecindex
+    def anonymous():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    before = anonymous()
+    index = vecindex.Index.load(sys.argv[1], mmap=True)
+    grown = anonymous() - before
+    found, _ = index.search([0.5] * index.dim, k=3)
+    print(json.dumps({"grown": grown, "usage": index.memory_usage(), "found": found.tolist()}))
+    """
+)
+
+BIG_COUNT, BIG_DIM = 100_000, 384
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RssAnon from /proc/self/status")
+@pytest.mark.parametrize("dtype", ["f32", "sq8"])
+def test_mmap_load_adds_almost_none_of_the_vector_bytes_to_ram(dtype, tmp_path):
+    """100,000 x 384 float32 vectors are 153.6 MB; mapping the file must add under 10% of that
+    to anonymous memory (f32), and the same holds for the full vectors an sq8 index keeps for
+    reranking (its sq8 codes are copied, and counted in memory_usage()["codes"])."""
+    data = np.random.default_rng(41).random((BIG_COUNT, BIG_DIM), dtype=np.float32)
+    # M=2, ef_construction=1: a build of seconds. The graph and ids are copied by design; a lean
+    # graph leaves more of the 10% margin to catch any copy of vector bytes.
+    index = vecindex.Index(dim=BIG_DIM, M=2, ef_construction=1, dtype=dtype, rerank=dtype != "f32")
+    index.add(data, threads=2)
+    path = tmp_path / "big.vx"
+    path.write_bytes(index.to_bytes())
+    del index, data
+    result = subprocess.run([sys.executable, "-c", RSS_LOADER, str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    usage, grown = report["usage"], report["grown"]
+    vector_bytes = BIG_COUNT * BIG_DIM * 4
+    copied_codes = usage["codes"] if dtype != "f32" else 0
+    assert grown - copied_codes < 0.1 * vector_bytes, f"mapping added {grown / 2**20:.1f} MiB: {usage}"
+    assert usage["mapped"] == path.stat().st_size
+    # memory_usage() counts what is resident: the mapped vectors under "mapped" only.
+    assert usage["full_vectors"] == 0
+    if dtype == "f32":
+        assert usage["codes"] == 0
+    else:
+        assert usage["codes"] >= BIG_COUNT * BIG_DIM  # one byte per dimension, copied
+    in_ram = usage["graph"] + usage["codes"] + usage["full_vectors"] + usage["attributes"]
+    assert in_ram <= grown + (4 << 20), f"memory_usage() reports {in_ram} bytes, the load added {grown}"
+    assert len(report["found"]) == 3 and min(report["found"]) >= 0

@@ -153,3 +153,34 @@ def link_block(layout: dict, slot: int, level: int) -> int:
     if level == 0:
         return layout["level0_at"] + slot * layout["block0"]
     return layout["upper"][(slot, level)]
+
+
+# -- the ATTR section (cpp/filter/attribute_store.cpp), for crafting attribute stores --------
+
+ATTRIBUTE_KINDS = {"keyword": 0, "keywords": 1, "int": 2, "float": 3, "bool": 4}
+
+
+def _empty_column(kind: str, slots: int) -> bytes:
+    """One column with every value missing, as its save() writes it."""
+    bitmap = bytes(8 * ((slots + 63) // 64))
+    if kind == "keyword":  # dictionary (no values), then one code per slot (UINT32_MAX: missing)
+        return struct.pack("<Q", 0) + b"\xff\xff\xff\xff" * slots
+    if kind == "keywords":  # dictionary, presence, a value count per slot, then the values
+        return struct.pack("<Q", 0) + bitmap + bytes(4 * slots)
+    if kind in ("int", "float"):  # presence, one value per slot
+        return bitmap + bytes(8 * slots)
+    return bitmap + bitmap  # bool: presence, true rows
+
+
+def attribute_section(fields: list[tuple[str, str]], slots: int = 0, live: bytes | None = None) -> bytes:
+    """An ATTR payload: format version, field count, (name, kind) per field, slot count, the
+    live-row bitmap (`live`, default all clear), then one all-missing column per field."""
+    out = struct.pack("<II", 1, len(fields))
+    for name, kind in fields:
+        encoded = name.encode()
+        out += struct.pack("<Q", len(encoded)) + encoded + struct.pack("<B", ATTRIBUTE_KINDS[kind])
+    out += struct.pack("<Q", slots)
+    out += live if live is not None else bytes(8 * ((slots + 63) // 64))
+    for _name, kind in fields:
+        out += _empty_column(kind, slots)
+    return out

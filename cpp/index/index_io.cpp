@@ -1,6 +1,11 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
-// bits), GRPH (links), VECS (codes), FULL (full vectors for reranking, optional), ATTR
-// (attribute columns; optional, absent means no attributes).
+// bits), GRPH (links), VECS (codes; empty for a codec that was never trained, which holds no
+// vectors), FULL (full vectors for reranking, optional), ATTR (attribute columns; optional,
+// absent means no attributes).
+//
+// Loading allocates only what the file pays for: every section's length is checked against
+// count x its per-slot size before anything is reserved, and the arenas are sized to the count.
+// A mapped load reserves nothing for the vectors it views in place.
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -23,6 +28,13 @@ const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sectio
   auto found = sections.find(tag);
   if (found == sections.end()) throw FormatError("file has no '" + io::tag_name(tag) + "' section");
   return found->second;
+}
+
+// A section must hold `count` slots of at least `stride` bytes each.
+void require_room(const io::SectionView& view, uint32_t tag, uint64_t count, uint64_t stride) {
+  if (stride != 0 && count > view.size / stride)
+    throw FormatError("'" + io::tag_name(tag) + "' section (" + std::to_string(view.size) + " bytes) is too short for " +
+                      std::to_string(count) + " vectors");
 }
 
 }  // namespace
@@ -61,7 +73,9 @@ std::vector<uint8_t> Index::to_bytes() const {
 
   ByteWriter graph, vectors, full;
   graph_.save(graph, count);
-  store_->save(vectors, count);
+  // An untrained codec has no parameters and no vectors: its section stays empty (only an
+  // untrained codec with vectors, which cannot exist, would reach the store's own refusal).
+  if (store_->is_trained() || count != 0) store_->save(vectors, count);
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> sections;
   sections.emplace_back(kMeta, meta.take());
   sections.emplace_back(kIds, ids.take());
@@ -126,29 +140,49 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   const int64_t next_auto_id = meta.get<int64_t>();
   meta.expect_end();
   if (count > 0xFFFFFFF0ull || live > count) throw FormatError("file declares impossible vector counts");
-  // Every slot needs at least its id and its level-0 links; refuse counts the file cannot hold
-  // before allocating for them.
-  if (count > size / (sizeof(int64_t) + sizeof(uint32_t))) throw FormatError("file declares more vectors than it can hold");
   if (next_auto_id < 0) throw FormatError("file declares a negative next id");
 
-  index->ensure_capacity(std::max<size_t>(count, 1));
+  // Every section must hold `count` slots before anything is reserved for them (the graph
+  // checks its own section the same way in HnswGraph::load, before it reserves).
   const io::SectionView& ids_view = require(sections, kIds);
+  const io::SectionView& graph_view = require(sections, kGraph);
+  const io::SectionView& vectors_view = require(sections, kVectors);
+  const size_t words = (count + 63) / 64;
+  if (ids_view.size != count * sizeof(int64_t) + words * sizeof(uint64_t))
+    throw FormatError("'IDS_' section (" + std::to_string(ids_view.size) + " bytes) does not hold the ids of " +
+                      std::to_string(count) + " vectors");
+  const bool untrained = vectors_view.size == 0 && index->store_->needs_training();
+  if (untrained && count != 0) throw FormatError("'VECS' section is empty but the file declares vectors");
+  if (!untrained) require_room(vectors_view, kVectors, count, index->store_->bytes_per_vector());
+  const io::SectionView* full_view = nullptr;
+  if (index->full_store_) {
+    full_view = &require(sections, kFull);
+    require_room(*full_view, kFull, count, index->full_store_->bytes_per_vector());
+  }
+  // Rows exist for every slot a file was saved with, so a store smaller than the count is
+  // damage (and would be grown column by column below, unpaid for by the file).
+  if (attributes_section != sections.end() && attributes.slot_count() < count)
+    throw FormatError("attribute rows cover " + std::to_string(attributes.slot_count()) + " slots, the file has " +
+                      std::to_string(count));
+
+  const size_t capacity = std::max<size_t>(count, 1);
+  index->slot_to_id_.assign(capacity, -1);
+  index->live_bits_.assign((capacity + 63) / 64, 0);
   ByteReader ids(ids_view.data, ids_view.size, "IDS_ section");
   ids.get_array(index->slot_to_id_.data(), count);
-  ids.get_array(index->live_bits_.data(), (count + 63) / 64);
+  ids.get_array(index->live_bits_.data(), words);
   ids.expect_end();
 
-  const io::SectionView& graph_view = require(sections, kGraph);
   ByteReader graph(graph_view.data, graph_view.size, "GRPH section");
   index->graph_.load(graph, count);
-  const io::SectionView& vectors_view = require(sections, kVectors);
-  ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
-  if (view) index->store_->load_view(vectors, count);
-  else index->store_->load(vectors, count);
-  vectors.expect_end();
-  if (index->full_store_) {
-    const io::SectionView& full_view = require(sections, kFull);
-    ByteReader full(full_view.data, full_view.size, "FULL section");
+  if (!untrained) {
+    ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
+    if (view) index->store_->load_view(vectors, count);
+    else index->store_->load(vectors, count);
+    vectors.expect_end();
+  }
+  if (full_view) {
+    ByteReader full(full_view->data, full_view->size, "FULL section");
     if (view) index->full_store_->load_view(full, count);
     else index->full_store_->load(full, count);
     full.expect_end();
@@ -183,9 +217,10 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
       if (attributes.live().test(uint32_t(slot)) != vector_live)
         throw FormatError("attribute rows disagree with the live vectors at slot " + std::to_string(slot));
     }
-    attributes.resize(index->attributes_.slot_count());
+    attributes.resize(capacity);
     index->attributes_ = std::move(attributes);
   } else {
+    index->attributes_.resize(capacity);
     for (size_t slot = 0; slot < count; ++slot)
       if (index->slot_live(uint32_t(slot))) index->attributes_.set_row(uint32_t(slot));
   }

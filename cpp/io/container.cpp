@@ -18,6 +18,11 @@ constexpr size_t kAlign = 64;
 
 size_t align_up(size_t value) { return (value + kAlign - 1) / kAlign * kAlign; }
 
+void require_zero_padding(const uint8_t* bytes, size_t length) {
+  for (size_t i = 0; i < length; ++i)
+    if (bytes[i] != 0) throw FormatError("alignment padding between sections is not zero (file is corrupt)");
+}
+
 }  // namespace
 
 std::string tag_name(uint32_t tag) {
@@ -76,28 +81,35 @@ std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size
   const uint8_t* table_bytes = data + kHeaderBytes;
   if (crc32(table_bytes, count * kEntryBytes) != table_crc) throw FormatError("section table checksum mismatch");
 
+  // The writer lays sections out in table order, each at the first 64-byte boundary after the
+  // previous one, and zero-fills the gaps. Requiring exactly that leaves no byte of the file
+  // unchecked: header fields are validated, the table and sections carry CRCs, gaps must be zero.
   std::map<uint32_t, SectionView> sections;
-  size_t data_end = kHeaderBytes + count * kEntryBytes;
+  size_t covered = kHeaderBytes + count * kEntryBytes;  // bytes accounted for so far
   ByteReader table(table_bytes, count * kEntryBytes, "section table");
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t tag = table.get<uint32_t>();
-    table.get<uint32_t>();
+    uint32_t flags = table.get<uint32_t>();
     uint64_t offset = table.get<uint64_t>();
     uint64_t length = table.get<uint64_t>();
     uint32_t crc = table.get<uint32_t>();
-    table.get<uint32_t>();
+    uint32_t reserved = table.get<uint32_t>();
+    if (flags != 0 || reserved != 0) throw FormatError("section '" + tag_name(tag) + "' has unknown flags");
     if (offset > size || length > size - offset)
       throw FormatError("section '" + tag_name(tag) + "' lies outside the file (file is truncated?)");
-    if (offset < kHeaderBytes + count * kEntryBytes) throw FormatError("section '" + tag_name(tag) + "' overlaps the header");
+    if (offset != align_up(covered))
+      throw FormatError("section '" + tag_name(tag) + "' is at offset " + std::to_string(offset) + ", expected " +
+                        std::to_string(align_up(covered)));
+    require_zero_padding(data + covered, offset - covered);
     if (verify_checksums && crc32(data + offset, length) != crc)
       throw FormatError("section '" + tag_name(tag) + "' checksum mismatch (file is corrupt)");
-    data_end = std::max<size_t>(data_end, offset + length);
     if (!sections.emplace(tag, SectionView{data + offset, size_t(length)}).second)
       throw FormatError("section '" + tag_name(tag) + "' appears twice");
+    covered = offset + length;
   }
-  if (data_end != size)
+  if (covered != size)
     throw FormatError("file size " + std::to_string(size) + " does not match its section table (expected " +
-                      std::to_string(data_end) + " bytes: truncated or has trailing data)");
+                      std::to_string(covered) + " bytes: truncated or has trailing data)");
   return sections;
 }
 

@@ -9,7 +9,8 @@
 //   16  section count       u32
 //   20  table CRC-32        u32   (over the section table bytes)
 //   24  section table: count x {tag u32, flags u32, offset u64, length u64, crc u32, reserved u32}
-//   ... sections, each starting on a 64-byte boundary
+//   ... sections in table order, each starting on the first 64-byte boundary after the
+//       previous one; the gaps are zero and the file ends where the last section does
 #pragma once
 
 #include <cstdint>
@@ -40,8 +41,9 @@ std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size
 
 std::string tag_name(uint32_t tag);
 
-// Atomic save: write a temp file beside `path`, fsync, rename over `path`, fsync the folder.
-// Throws IoError with the system's reason; on failure the previous file is left intact.
+// Atomic save: write a temp file beside `path` (`<path>.tmp-<pid>-<counter>-<salt>`, unique per
+// call, so concurrent saves to one path never share it), fsync, rename over `path`, fsync the
+// folder. Throws IoError with the system's reason; on failure the previous file is left intact.
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 
 // Reads a whole file; throws IoError.

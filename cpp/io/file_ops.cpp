@@ -1,6 +1,10 @@
 // File system helpers with the system's error reason in every exception.
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,11 +29,36 @@ std::string parent_folder(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// A temp name no other save can be using: the pid tells processes apart, a per-process counter
+// tells calls (and threads) apart, and a random per-process salt tells apart processes that
+// share the pid on different hosts of one network file system.
+uint32_t random_salt() {
+  try {
+    return std::random_device{}();
+  } catch (const std::exception&) {  // no entropy source: the clock still differs between hosts
+    return uint32_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+}
+
+std::string temp_name(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  static const uint32_t salt = random_salt();
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu-%08x", long(::getpid()),
+                static_cast<unsigned long long>(counter.fetch_add(1)), unsigned(salt));
+  return path + suffix;
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string temp = temp_name(path);
+  // O_EXCL: should a name ever collide, the other save's file is never opened, let alone replaced.
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  for (int attempt = 0; fd < 0 && errno == EEXIST && attempt < 8; ++attempt) {
+    temp = temp_name(path);
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) fail("cannot create", temp, errno);
   size_t written = 0;
   while (written < bytes.size()) {

@@ -93,6 +93,20 @@ inline void read_codec_header(ByteReader& in, const std::string& dtype, uint32_t
     throw FormatError(in.what() + ": " + dtype + " blob metric does not match the store");
 }
 
+// The query of a codec that was never trained. Such a store holds no vectors (training comes
+// before the first add), so a search over it meets no slot and finds nothing, like any empty
+// index; a distance request would mean a slot that cannot exist.
+class UntrainedQueryDistance final : public QueryDistance {
+ public:
+  explicit UntrainedQueryDistance(std::string dtype) : dtype_(std::move(dtype)) {}
+  float distance(uint32_t slot) const override {
+    throw StateError(dtype_ + " store is untrained and holds no vector at slot " + std::to_string(slot));
+  }
+
+ private:
+  std::string dtype_;
+};
+
 inline void require_finite(const float* values, size_t count, const std::string& what) {
   for (size_t i = 0; i < count; ++i)
     if (!std::isfinite(values[i])) throw FormatError(what + " contains a non-finite value");

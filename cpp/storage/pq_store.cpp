@@ -147,7 +147,7 @@ void PqStore::decode(uint32_t slot, float* out) const {
 }
 
 std::unique_ptr<QueryDistance> PqStore::query(const float* vector) const {
-  require_trained("searching");
+  if (!is_trained()) return std::make_unique<UntrainedQueryDistance>(dtype());
   return std::make_unique<PqQueryDistance>(*this, vector);
 }
 

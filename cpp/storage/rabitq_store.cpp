@@ -185,7 +185,7 @@ void RabitqStore::decode(uint32_t slot, float* out) const {
 }
 
 std::unique_ptr<QueryDistance> RabitqStore::query(const float* vector) const {
-  require_trained("searching");
+  if (!is_trained()) return std::make_unique<UntrainedQueryDistance>(dtype());
   return std::make_unique<RabitqQueryDistance>(*this, vector);
 }
 

@@ -197,7 +197,7 @@ void ScalarQuantStore::decode(uint32_t slot, float* out) const {
 }
 
 std::unique_ptr<QueryDistance> ScalarQuantStore::query(const float* vector) const {
-  require_trained("searching");
+  if (!is_trained()) return std::make_unique<UntrainedQueryDistance>(dtype());
   return std::make_unique<ScalarQueryDistance>(*this, vector);
 }
 
