@@ -30,9 +30,12 @@ def test_compact_frees_slots_and_keeps_recall():
     deleted = np.arange(0, len(data), 3)
     index.delete(deleted)
     slots_before = index.stats()["slots"]
+    assert slots_before == len(data)  # deleted vectors keep their slots until compact()
     assert index.compact() == len(deleted)
     index.check_integrity()
     assert index.stats()["deleted"] == 0
+    assert index.stats()["slots"] == len(data) - len(deleted)
+    assert index.stats()["slots_allocated"] == len(data)
     keep = np.setdiff1d(np.arange(len(data)), deleted)
     queries = clustered(100, 16, seed=23)
     truth, _ = brute_force(data[keep], queries, 10, "l2")
@@ -42,6 +45,7 @@ def test_compact_frees_slots_and_keeps_recall():
     fresh = clustered(len(deleted), 16, seed=24)
     new_ids = index.add(fresh)
     assert index.stats()["slots"] == slots_before
+    assert index.stats()["slots_allocated"] == slots_before
     index.check_integrity()
     found, _ = index.search(fresh[:50], k=1)
     assert (found[:, 0] == new_ids[:50]).mean() >= 0.98
@@ -73,5 +77,6 @@ def test_compaction_survives_save_and_load(tmp_path):
     index.save(tmp_path / "c.vx")
     loaded = vecindex.Index.load(tmp_path / "c.vx")
     loaded.check_integrity()
+    assert loaded.stats()["slots"] == 250
     loaded.add(data[:5])  # reuses freed slots after loading
-    assert loaded.stats()["slots"] == 500
+    assert loaded.stats()["slots"] == 255 and loaded.stats()["slots_allocated"] == 500
