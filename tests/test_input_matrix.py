@@ -337,10 +337,10 @@ def full_snapshot(idx) -> tuple:
     """Everything a caller can observe, including the id the next automatic add would get."""
     ids = sorted(idx.ids().tolist())
     found, distances = idx.search(BASE, k=4)
-    filtered, _ = idx.search(BASE[:2], k=3, filter=F.tag == "t1")
+    filtered = idx.search(BASE[:2], k=3, filter=F.tag == "t1")[0].tolist() if "tag" in idx.attributes else None
     probe = vecindex.Index.from_bytes(idx.to_bytes()).add(BASE[0] * 0.5)
     return (len(idx), ids, idx.get(ids).tolist(), idx.get_attrs(ids), found.tolist(), distances.tolist(),
-            filtered.tolist(), idx.stats(), idx._core.is_trained, probe.tolist())
+            filtered, idx.stats(), idx._core.is_trained, probe.tolist())
 
 
 def refused_unchanged(idx, call, error):
@@ -365,7 +365,7 @@ TYPED_ADD_CASES = {
     "repeated id in the third row, replace": (
         lambda i: i.add(*row_batch(np.ones(DIM), ids=(30, 100, 30)), replace=True), ValueError),
     "attrs of the wrong kind in the third row, replace": (
-        lambda i: i.add(*row_batch(np.ones(DIM)), replace=True, attrs={"size": [1, 2, "x"]}), ValueError),
+        lambda i: i.add(*row_batch(np.ones(DIM)), replace=True, attrs={"size": [1, 2, "x"]}), TypeError),
     "attrs for an unknown column": (lambda i: i.add(np.ones((1, DIM)), attrs={"colour": ["red"]}), ValueError),
     "attrs of the wrong length": (lambda i: i.add(np.ones((2, DIM)), attrs={"size": [1]}), ValueError),
 }
@@ -447,11 +447,12 @@ def test_cosine_zero_and_tiny_vectors_on_every_dtype(dtype, rerank):
     idx.check_integrity()
     stored = idx.get(ids)
     assert np.isfinite(stored).all()
-    assert (stored[0] == 0).all()
-    if dtype in ("f32", "f16", "bf16") or rerank:
+    exact = dtype in ("f32", "f16", "bf16") or rerank  # else get() decodes the codec's approximation
+    if exact:
+        assert (stored[0] == 0).all()
         np.testing.assert_allclose(stored[1], [2**-0.5, 2**-0.5, 0, 0], atol=1e-2)
-    found, distances = idx.search(np.vstack([np.ones(DIM), tiny]), k=len(idx))
-    assert np.isfinite(distances).all()
+    found, distances = idx.search(np.vstack([np.ones(DIM), tiny]), k=len(idx), ef=100)
+    assert np.isfinite(distances[found >= 0]).all()
     zero_distance = distances[0][found[0] == ids[0]]
-    if dtype in ("f32", "f16", "bf16") or rerank:
+    if exact:
         np.testing.assert_allclose(zero_distance, [1.0], atol=1e-6)
