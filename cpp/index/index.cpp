@@ -6,20 +6,11 @@
 #include <limits>
 #include <mutex>
 
+#include "index/id_list.h"
 #include "index/rerank.h"
 #include "util/errors.h"
 
 namespace vecindex {
-namespace {
-
-std::string list_ids(const std::vector<int64_t>& ids) {
-  std::string text;
-  for (size_t i = 0; i < ids.size() && i < 10; ++i) text += (i ? ", " : "") + std::to_string(ids[i]);
-  if (ids.size() > 10) text += ", ... (" + std::to_string(ids.size()) + " in all)";
-  return text;
-}
-
-}  // namespace
 
 void IndexConfig::validate() const {
   if (dim < 1 || dim > 65536) throw InvalidArgument("dim must be between 1 and 65536, got " + std::to_string(dim));

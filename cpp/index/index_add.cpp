@@ -10,18 +10,12 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "index/id_list.h"
 #include "index/index.h"
 #include "util/errors.h"
 
 namespace vecindex {
 namespace {
-
-std::string list_ids(const std::vector<int64_t>& ids) {
-  std::string text;
-  for (size_t i = 0; i < ids.size() && i < 10; ++i) text += (i ? ", " : "") + std::to_string(ids[i]);
-  if (ids.size() > 10) text += ", ... (" + std::to_string(ids.size()) + " in all)";
-  return text;
-}
 
 // Checks that need no index state: negative and repeated ids.
 void check_id_values(const int64_t* ids, size_t n) {
