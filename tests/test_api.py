@@ -128,3 +128,76 @@ def test_simd_info_reports_level_and_availability():
     info = vecindex.simd_info()
     assert info["level"] in info["available"]
     assert "scalar" in info["available"]
+
+
+def test_rejected_f16_replace_keeps_the_old_vector():
+    """Issue 12: a replace refused for a value f16 cannot hold used to delete the id."""
+    index = vecindex.Index(dim=4, dtype="f16")
+    index.add(np.eye(4), ids=[1, 2, 3, 4])
+    with pytest.raises(ValueError, match="f16 range"):
+        index.add([[1e5, 0, 0, 0]], ids=[3], replace=True)
+    assert 3 in index and len(index) == 4
+    np.testing.assert_array_equal(index.get([3]), np.eye(4)[2:3])
+    index.check_integrity()
+
+
+def test_batch_with_one_bad_row_changes_nothing():
+    """Issue 12: a batch whose third row is out of range used to replace id 3 and add id 100."""
+    index = vecindex.Index(dim=4, dtype="f16")
+    index.add(np.eye(4), ids=[1, 2, 3, 4])
+    batch = np.array([[9, 9, 9, 9], [8, 8, 8, 8], [1e5, 0, 0, 0]], dtype=np.float32)
+    with pytest.raises(ValueError, match="row 2"):
+        index.add(batch, ids=[3, 100, 101], replace=True)
+    assert sorted(index.ids().tolist()) == [1, 2, 3, 4]
+    np.testing.assert_array_equal(index.get([3]), np.eye(4)[2:3])
+    assert index.add(np.ones(4))[0] == 5  # the refused ids were not used up either
+    index.check_integrity()
+
+
+def test_replace_without_attrs_keeps_the_attributes():
+    index = vecindex.Index(dim=4, attributes={"tag": "keyword", "size": "int"})
+    index.add(np.eye(4), ids=[1, 2, 3, 4], attrs={"tag": ["a", "b", "c", "d"], "size": [10, 20, 30, 40]})
+    index.add([[5, 5, 5, 5]], ids=[3], replace=True)
+    assert index.get_attrs([3]) == {"tag": ["c"], "size": [30]}
+    assert index.search(np.full(4, 5.0), k=1, filter=vecindex.F.tag == "c")[0].tolist() == [3]
+    # attrs given: the row is replaced, and columns left out become missing.
+    index.add([[6, 6, 6, 6]], ids=[3], replace=True, attrs={"tag": ["z"]})
+    assert index.get_attrs([3]) == {"tag": ["z"], "size": [None]}
+    assert index.search(np.full(4, 6.0), k=1, filter=vecindex.F.size == 30)[0].tolist() == [-1]
+    index.check_integrity()
+
+
+def test_a_replaced_id_is_never_missing_from_search_nor_found_twice():
+    """While a replace runs, a search finds the id with its old or its new vector."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(300, 8)).astype(np.float32)
+    index = vecindex.Index(dim=8, M=8, ef_construction=100)
+    index.add(data)
+    versions = [np.full((1, 8), 10.0, np.float32), np.full((1, 8), -10.0, np.float32)]
+    stop = threading.Event()
+    seen = []
+
+    def replace_forever():
+        i = 0
+        while not stop.is_set() and i < 400:
+            index.add(versions[i % 2], ids=[7], replace=True)
+            i += 1
+        stop.set()
+
+    writer = threading.Thread(target=replace_forever)
+    writer.start()
+    try:
+        while not stop.is_set():
+            found, _ = index.search(versions[0][0], k=2, filter=[7])  # exact scan of id 7 alone
+            seen.append(found.tolist())
+            near, _ = index.search(versions[0][0], k=10)
+            seen.append([near.tolist().count(7)])
+    finally:
+        stop.set()
+        writer.join()
+    assert [7, -1] in seen
+    assert all(row in ([7, -1], [1], [0]) for row in seen), [row for row in seen if row not in ([7, -1], [1], [0])][:5]
+    assert len(index) == 300
+    index.check_integrity()

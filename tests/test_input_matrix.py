@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import vecindex
+from vecindex import F
 
 DIM = 4
 BASE = np.arange(10 * DIM, dtype=np.float32).reshape(10, DIM) / 7.0
@@ -25,12 +26,12 @@ def snapshot(idx) -> tuple:
     return len(idx), sorted(idx.ids().tolist()), ids.tolist(), distances.tolist(), idx.ef_search
 
 
-def refused(idx, call, error):
-    """call(idx) raises `error`, and the index is unchanged and sound afterwards."""
-    before = snapshot(idx)
+def refused(idx, call, error, observe=snapshot):
+    """call(idx) raises `error`, and the index is unchanged (as `observe` sees it) and sound afterwards."""
+    before = observe(idx)
     with pytest.raises(error):
         call(idx)
-    assert snapshot(idx) == before
+    assert observe(idx) == before
     idx.check_integrity()
 
 
@@ -303,3 +304,151 @@ def test_undecodable_bytes_path_still_raises_os_error(index):
     refused(index, lambda i: i.save(b"/nonexistent-\xff-folder/x.vx"), OSError)
     with pytest.raises(OSError):
         vecindex.Index.load(b"/nonexistent-\xff-folder/x.vx")
+
+
+# -- every dtype: a refused call leaves the index exactly as it was -------------------------
+# (dtype, rerank): every storage type, compressed ones with and without full vectors.
+DTYPES = [("f32", False)] + [(d, r) for d in ("f16", "bf16", "sq8", "sq4", "pq", "rabitq") for r in (False, True)]
+SCHEMA = {"tag": "keyword", "size": "int"}
+TRAINING = np.random.default_rng(7).normal(scale=3.0, size=(300, DIM)).astype(np.float32)
+BIG = 3e17  # |x| <= 1e18 keeps a dim-4 row's squared norm under 1e36
+
+
+@pytest.fixture(scope="module")
+def dtype_blobs():
+    """One small index per (dtype, rerank) with attributes, a deleted id and a replaced id."""
+    blobs = {}
+    for dtype, rerank in DTYPES:
+        idx = vecindex.Index(dim=DIM, M=4, ef_construction=20, dtype=dtype, rerank=rerank, attributes=SCHEMA)
+        idx.train(TRAINING)
+        idx.add(BASE, ids=np.arange(10) * 10, attrs={"tag": [f"t{i % 3}" for i in range(10)], "size": list(range(10))})
+        idx.delete([90])
+        idx.add(BASE[1] + 0.5, ids=[10], replace=True, attrs={"tag": ["replaced"]})
+        blobs[dtype, rerank] = idx.to_bytes()
+    return blobs
+
+
+@pytest.fixture(params=DTYPES, ids=[f"{d}{'+rerank' if r else ''}" for d, r in DTYPES])
+def typed_index(request, dtype_blobs):
+    return vecindex.Index.from_bytes(dtype_blobs[request.param])
+
+
+def full_snapshot(idx) -> tuple:
+    """Everything a caller can observe, including the id the next automatic add would get."""
+    ids = sorted(idx.ids().tolist())
+    found, distances = idx.search(BASE, k=4)
+    filtered = idx.search(BASE[:2], k=3, filter=F.tag == "t1")[0].tolist() if "tag" in idx.attributes else None
+    probe = vecindex.Index.from_bytes(idx.to_bytes()).add(BASE[0] * 0.5)
+    return (len(idx), ids, idx.get(ids).tolist(), idx.get_attrs(ids), found.tolist(), distances.tolist(),
+            filtered, idx.stats(), idx._core.is_trained, probe.tolist())
+
+
+def refused_unchanged(idx, call, error):
+    refused(idx, call, error, observe=full_snapshot)
+
+
+def row_batch(last_row, ids=(30, 100, 101)):
+    """Three rows: one replacing id 30, then new ids; only the last row is bad."""
+    return np.vstack([np.full(DIM, 0.25), np.full(DIM, 0.5), last_row]).astype(np.float32), list(ids)
+
+
+TYPED_ADD_CASES = {
+    **ADD_CASES,
+    "norm too large in the third row, replace": (
+        lambda i: i.add(*row_batch(np.full(DIM, 1e18)), replace=True), ValueError),
+    "NaN in the third row, replace": (lambda i: i.add(*row_batch(np.full(DIM, np.nan)), replace=True), ValueError),
+    "existing id in the third row": (lambda i: i.add(*row_batch(np.ones(DIM), ids=(100, 101, 20))), ValueError),
+    "repeated id in the third row, replace": (
+        lambda i: i.add(*row_batch(np.ones(DIM), ids=(30, 100, 30)), replace=True), ValueError),
+    "attrs of the wrong kind in the third row, replace": (
+        lambda i: i.add(*row_batch(np.ones(DIM)), replace=True, attrs={"size": [1, 2, "x"]}), TypeError),
+    "attrs for an unknown column": (lambda i: i.add(np.ones((1, DIM)), attrs={"colour": ["red"]}), ValueError),
+    "attrs of the wrong length": (lambda i: i.add(np.ones((2, DIM)), attrs={"size": [1]}), ValueError),
+}
+
+
+@pytest.mark.parametrize("case", list(TYPED_ADD_CASES))
+def test_add_refuses_on_every_dtype(typed_index, case):
+    call, error = TYPED_ADD_CASES[case]
+    refused_unchanged(typed_index, call, error)
+
+
+@pytest.mark.parametrize("case", list(SEARCH_CASES))
+def test_search_refuses_on_every_dtype(typed_index, case):
+    call, error = SEARCH_CASES[case]
+    refused_unchanged(typed_index, call, error)
+
+
+@pytest.mark.parametrize("case", list(OTHER_CASES))
+def test_other_methods_refuse_on_every_dtype(typed_index, case):
+    call, error = OTHER_CASES[case]
+    refused_unchanged(typed_index, call, error)
+
+
+@pytest.mark.parametrize("case", ["replace", "batch"])
+def test_values_beyond_the_dtype_range_are_refused_before_any_change(typed_index, case):
+    """f16 cannot hold |x| >= 65520: such a row is refused whole, and for the other dtypes
+    the same call succeeds."""
+    if case == "replace":
+        call = lambda i: i.add(np.full((1, DIM), 1e5), ids=[30], replace=True)  # noqa: E731
+    else:
+        call = lambda i: i.add(*row_batch(np.full(DIM, 1e5)), replace=True)  # noqa: E731
+    if typed_index.dtype == "f16":
+        refused_unchanged(typed_index, call, ValueError)
+    else:
+        before = len(typed_index)
+        call(typed_index)
+        typed_index.check_integrity()
+        assert 30 in typed_index and len(typed_index) == before + (2 if case == "batch" else 0)
+
+
+def test_f16_range_edge():
+    idx = vecindex.Index(dim=DIM, dtype="f16")
+    idx.add(np.full((1, DIM), 65519.0), ids=[1])
+    assert idx.get([1]).max() == 65504.0  # the largest half
+    refused_unchanged(idx, lambda i: i.add(np.full((1, DIM), -65520.0), ids=[2]), ValueError)
+
+
+def test_bf16_store_refuses_values_that_would_round_to_infinity():
+    """The index's norm limit keeps such values away from a bf16 index; the store checks anyway."""
+    store = vecindex._core._CodecStore("bf16", DIM, "l2")
+    store.add(np.full((1, DIM), 3.39e38, dtype=np.float32))
+    assert np.isfinite(store.decode()).all()
+    with pytest.raises(ValueError, match="bf16 range"):
+        store.add(np.full((1, DIM), 3.3962e38, dtype=np.float32))
+    assert store.count == 1
+
+
+def test_extreme_valid_rows_are_accepted_on_every_dtype(typed_index):
+    """Rows at the edge of the accepted range (squared norm just under 1e36, or f16's largest
+    values) encode to finite codes in every dtype and search with finite distances."""
+    big = 65000.0 if typed_index.dtype == "f16" else BIG
+    rows = np.array([[big, -big, big, -big], [big, 0, 0, 0], [1e-30, 0, 0, 0]], dtype=np.float32)
+    typed_index.add(rows, ids=[500, 501, 502])
+    typed_index.check_integrity()
+    assert np.isfinite(typed_index.get([500, 501, 502])).all()
+    _, distances = typed_index.search(np.vstack([rows, BASE[:2]]), k=5)
+    assert np.isfinite(distances).all()
+
+
+@pytest.mark.parametrize("dtype, rerank", DTYPES)
+def test_cosine_zero_and_tiny_vectors_on_every_dtype(dtype, rerank):
+    """Cosine normalises rows: an all-zero row is kept as zeros (distance 1 to every query),
+    and a tiny row (subnormal values) is normalised like any other, never to inf or NaN."""
+    idx = vecindex.Index(dim=DIM, metric="cosine", M=4, dtype=dtype, rerank=rerank)
+    idx.train(TRAINING)
+    idx.add(BASE + 1.0)
+    tiny = np.array([1e-44, 1e-44, 0, 0], dtype=np.float32)
+    ids = idx.add(np.vstack([np.zeros(DIM), tiny]))
+    idx.check_integrity()
+    stored = idx.get(ids)
+    assert np.isfinite(stored).all()
+    exact = dtype in ("f32", "f16", "bf16") or rerank  # else get() decodes the codec's approximation
+    if exact:
+        assert (stored[0] == 0).all()
+        np.testing.assert_allclose(stored[1], [2**-0.5, 2**-0.5, 0, 0], atol=1e-2)
+    found, distances = idx.search(np.vstack([np.ones(DIM), tiny]), k=len(idx), ef=100)
+    assert np.isfinite(distances[found >= 0]).all()
+    zero_distance = distances[0][found[0] == ids[0]]
+    if exact:
+        np.testing.assert_allclose(zero_distance, [1.0], atol=1e-6)

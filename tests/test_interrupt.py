@@ -27,14 +27,19 @@ SCRIPT = textwrap.dedent(
     try:
         index.add(data[1000:], threads=THREADS)
         print("finished")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         delay = time.monotonic() - sent[0]
         index.check_integrity()
         n = len(index)
         assert 1000 <= n < 200000, n
         ids, _ = index.search(data[:5], k=1)
         assert (ids[:, 0] == np.arange(5)).all()
-        index.add(data[-3:])  # still usable
+        # The exception lists the ids that stayed; the ids of rows not added are not used up.
+        kept = stopped.added_ids
+        assert kept.dtype == np.int64 and len(kept) == n - 1000, (len(kept), n)
+        assert sorted(kept.tolist()) == sorted(set(index.ids().tolist()) - set(range(1000)))
+        assert f"{len(kept)} of 199000 vectors" in str(stopped), str(stopped)
+        assert index.add(data[-3:])[0] == max(kept.max(), 999) + 1  # still usable
         print(f"interrupted {delay:.3f} {n}")
     """
 )

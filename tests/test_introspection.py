@@ -23,6 +23,7 @@ def test_stats_report_levels_degree_size_and_memory_by_part():
     assert 0 < stats["mean_degree0"] <= 2 * 6
     assert stats["size"] == 498
     assert stats["deleted"] == 2
+    assert stats["slots"] == stats["slots_allocated"] == 500  # deleted rows hold slots until compact()
     assert stats["memory"] == index.memory_usage()
     memory = stats["memory"]
     assert set(memory) == {"graph", "codes", "full_vectors", "attributes", "mapped"}
@@ -38,3 +39,16 @@ def test_attribute_memory_grows_with_declared_attributes():
     with_attrs = vecindex.Index(dim=8, attributes={"size": "int", "section": "keyword"})
     with_attrs.add(data, attrs={"size": list(range(300)), "section": ["a", "b", "c"] * 100})
     assert with_attrs.memory_usage()["attributes"] > plain.memory_usage()["attributes"] + 300 * 8
+
+
+def test_slots_drop_after_compact_and_refill_before_new_slots_are_allocated():
+    index = vecindex.Index(dim=8, M=6)
+    index.add(clustered(300, 8, seed=4))
+    index.delete(np.arange(100))
+    assert index.stats()["slots"] == 300
+    assert index.compact() == 100
+    stats = index.stats()
+    assert (stats["slots"], stats["slots_allocated"], stats["deleted"], stats["size"]) == (200, 300, 0, 200)
+    index.add(clustered(150, 8, seed=5))
+    stats = index.stats()
+    assert (stats["slots"], stats["slots_allocated"]) == (350, 350)

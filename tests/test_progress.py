@@ -12,6 +12,17 @@ from conftest import clustered
 DIM = 16
 
 
+def stop_after_two_polls():
+    """A progress callback that lets two polls pass and cancels on the third."""
+    polls = []
+
+    def callback(done, total):
+        polls.append(done)
+        return len(polls) < 3
+
+    return callback
+
+
 def test_callback_sees_monotonic_progress_and_the_final_total():
     data = clustered(6000, DIM, seed=1)
     index = vecindex.Index(DIM, M=8, ef_construction=64)
@@ -30,14 +41,8 @@ def test_returning_false_cancels_and_keeps_the_linked_vectors(threads):
     data = clustered(40000, DIM, seed=2)
     index = vecindex.Index(DIM, M=8, ef_construction=100)
     index.add(data[:100])
-    polls = []
-
-    def stop_after_two_polls(done, total):
-        polls.append(done)
-        return len(polls) < 3
-
     with pytest.raises(vecindex.Cancelled):
-        index.add(data[100:], threads=threads, progress=stop_after_two_polls)
+        index.add(data[100:], threads=threads, progress=stop_after_two_polls())
     index.check_integrity()
     assert 100 <= len(index) < 40000
     live = index.ids()
@@ -125,3 +130,45 @@ def test_train_cancelled_at_the_start_leaves_the_codec_untrained():
     assert not index._core.is_trained
     index.train(data)
     assert index._core.is_trained
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cancelled_add_reports_the_kept_ids_and_does_not_use_up_the_rest(threads):
+    data = clustered(40000, DIM, seed=10)
+    index = vecindex.Index(DIM, M=8, ef_construction=100)
+    index.add(data[:100])
+    with pytest.raises(vecindex.Cancelled) as caught:
+        index.add(data[100:], threads=threads, progress=stop_after_two_polls())
+    kept = caught.value.added_ids
+    assert isinstance(kept, np.ndarray) and kept.dtype == np.int64
+    assert 0 < len(kept) < 39900
+    assert f"{len(kept)} of 39900 vectors" in str(caught.value)
+    np.testing.assert_array_equal(np.sort(index.ids()), np.concatenate([np.arange(100), np.sort(kept)]))
+    if threads == 1:  # one thread links rows in order: the kept ones are the first rows
+        np.testing.assert_array_equal(kept, np.arange(100, 100 + len(kept)))
+    # The next automatic id follows the last kept one, not the end of the cancelled batch.
+    assert index.add(data[:1])[0] == kept.max() + 1
+    index.check_integrity()
+
+
+def test_cancelled_at_the_start_reports_no_kept_ids():
+    index = vecindex.Index(DIM)
+    with pytest.raises(vecindex.Cancelled) as caught:
+        index.add(clustered(50, DIM, seed=3), progress=lambda done, total: False)
+    assert caught.value.added_ids.tolist() == [] and caught.value.added_ids.dtype == np.int64
+    assert index.add(clustered(1, DIM, seed=3))[0] == 0
+
+
+def test_cancelled_replace_keeps_old_vectors_of_rows_not_linked():
+    data = clustered(20000, DIM, seed=11)
+    index = vecindex.Index(DIM, M=8, ef_construction=100)
+    index.add(data)
+    with pytest.raises(vecindex.Cancelled) as caught:
+        index.add(data + 50.0, ids=np.arange(20000), replace=True, threads=2, progress=stop_after_two_polls())
+    kept = caught.value.added_ids
+    assert 0 < len(kept) < 20000 and len(index) == 20000
+    replaced = np.zeros(20000, bool)
+    replaced[kept] = True
+    np.testing.assert_array_equal(index.get(np.flatnonzero(replaced)), data[replaced] + 50.0)
+    np.testing.assert_array_equal(index.get(np.flatnonzero(~replaced)), data[~replaced])
+    index.check_integrity()

@@ -1,10 +1,13 @@
 // Maps the core's typed exceptions to Python exceptions.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "bindings/bind.h"
 #include "bindings/progress_poll.h"
+#include "index/index.h"
 #include "util/errors.h"
 
 namespace py = pybind11;
@@ -25,15 +28,35 @@ void raise_with(py::handle type, const char* message) {
 
 py::handle cancelled_error() { return cancelled_type; }
 
+void set_cancellation_error(py::handle type, const std::string& prefix, const Cancelled& error) {
+  const auto* add = dynamic_cast<const AddCancelled*>(&error);
+  const std::string message = add ? prefix + ": " + error.what() + " (their ids are in .added_ids)" : prefix;
+  PyObject* text = PyUnicode_DecodeUTF8(message.data(), Py_ssize_t(message.size()), "replace");
+  if (!text) return;
+  py::object instance = py::reinterpret_steal<py::object>(PyObject_CallOneArg(type.ptr(), text));
+  Py_DECREF(text);
+  if (!instance) return;  // the constructor's error stays set
+  py::object ids = py::none();
+  if (add) {
+    py::array_t<int64_t> kept(py::ssize_t(add->added_ids.size()));
+    std::copy(add->added_ids.begin(), add->added_ids.end(), kept.mutable_data());
+    ids = std::move(kept);
+  }
+  if (PyObject_SetAttrString(instance.ptr(), "added_ids", ids.ptr()) != 0) return;
+  PyErr_SetObject(type.ptr(), instance.ptr());
+}
+
 void bind_errors(py::module_& m) {
   // An ordinary Exception, not KeyboardInterrupt: cancelling from a callback is a decision the
   // program made, which `except Exception` handlers may catch.
   cancelled_type = PyErr_NewExceptionWithDoc(
       "vecindex.Cancelled",
       "A progress callback returned False and cancelled the call. Work finished before the "
-      "cancellation stays (an add keeps the vectors already linked); the index remains valid.",
+      "cancellation stays (an add keeps the vectors already linked, and `added_ids` holds their "
+      "int64 ids; None for other calls); the index remains valid.",
       PyExc_Exception, nullptr);
   if (!cancelled_type) throw py::error_already_set();
+  if (PyObject_SetAttrString(cancelled_type, "added_ids", Py_None) != 0) throw py::error_already_set();
   m.add_object("Cancelled", py::reinterpret_borrow<py::object>(cancelled_type));
 
   static py::exception<FormatError> format_error(m, "FormatError", PyExc_ValueError);
@@ -52,7 +75,7 @@ void bind_errors(py::module_& m) {
     } catch (const StateError& e) {
       raise_with(PyExc_RuntimeError, e.what());
     } catch (const Cancelled& e) {
-      raise_with(PyExc_KeyboardInterrupt, e.what());
+      set_cancellation_error(PyExc_KeyboardInterrupt, "interrupted", e);
     }
   });
 }

@@ -250,6 +250,8 @@ void bind_index(py::module_& m) {
            },
            py::arg("threads"))
       .def("deleted_count", &Index::deleted_count)
+      .def("slots_in_use", &Index::slots_in_use, py::call_guard<py::gil_scoped_release>())
+      .def("slot_count", &Index::slot_count)
       .def("integrity_error", &Index::integrity_error)
       .def("memory_usage", [](const Index& self) {
              py::dict out;

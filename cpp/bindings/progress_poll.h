@@ -5,14 +5,22 @@
 
 #include <pybind11/pybind11.h>
 
+#include <exception>
 #include <memory>
+#include <string>
 
+#include "util/errors.h"
 #include "util/parallel.h"
 
 namespace vecindex::bindings {
 
 // The Python exception raised when a progress callback cancels a call (vecindex.Cancelled).
 pybind11::handle cancelled_error();
+
+// Sets `type` (Cancelled or KeyboardInterrupt) as the Python error for a stopped call. For a
+// stopped add (AddCancelled) the message gives the count kept and the exception instance
+// carries `added_ids`, the int64 ids of the vectors that stayed; otherwise added_ids is None.
+void set_cancellation_error(pybind11::handle type, const std::string& prefix, const Cancelled& error);
 
 class ProgressPoll {
  public:
@@ -25,16 +33,20 @@ class ProgressPoll {
     return [this](size_t done, size_t total) { return poll(done, total); };
   }
 
-  // Call with the GIL held after the core threw Cancelled: if the callback stopped the call
-  // (returned False or raised), raise that as a Python error; otherwise return, and the
-  // caller rethrows the Cancelled, which becomes KeyboardInterrupt (Ctrl-C).
+  // Call with the GIL held from the handler that caught the core's Cancelled: if the callback
+  // stopped the call (returned False or raised), raise that as a Python error; otherwise
+  // return, and the caller rethrows the Cancelled, which becomes KeyboardInterrupt (Ctrl-C).
   void raise_if_callback_stopped() {
     if (callback_error_) {
       std::unique_ptr<pybind11::error_already_set> error = std::move(callback_error_);
       throw pybind11::error_already_set(*error);
     }
     if (callback_cancelled_) {
-      pybind11::set_error(cancelled_error(), "cancelled by the progress callback");
+      try {
+        std::rethrow_exception(std::current_exception());
+      } catch (const Cancelled& stopped) {
+        set_cancellation_error(cancelled_error(), "cancelled by the progress callback", stopped);
+      }
       throw pybind11::error_already_set();
     }
   }

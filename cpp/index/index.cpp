@@ -5,22 +5,12 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
-#include <unordered_set>
 
+#include "index/id_list.h"
 #include "index/rerank.h"
 #include "util/errors.h"
 
 namespace vecindex {
-namespace {
-
-std::string list_ids(const std::vector<int64_t>& ids) {
-  std::string text;
-  for (size_t i = 0; i < ids.size() && i < 10; ++i) text += (i ? ", " : "") + std::to_string(ids[i]);
-  if (ids.size() > 10) text += ", ... (" + std::to_string(ids.size()) + " in all)";
-  return text;
-}
-
-}  // namespace
 
 void IndexConfig::validate() const {
   if (dim < 1 || dim > 65536) throw InvalidArgument("dim must be between 1 and 65536, got " + std::to_string(dim));
@@ -78,8 +68,9 @@ void Index::prepare_vector(const float* in, float* out) const {
   for (size_t i = 0; i < config_.dim; ++i) norm += double(in[i]) * in[i];
   // A zero vector has no direction; it is kept as zeros (cosine distance 1 to everything).
   if (norm <= 0) return;
-  float scale = float(1.0 / std::sqrt(norm));
-  for (size_t i = 0; i < config_.dim; ++i) out[i] *= scale;
+  // Scaled in double: for a tiny vector (subnormal values) 1/norm overflows float.
+  const double scale = 1.0 / std::sqrt(norm);
+  for (size_t i = 0; i < config_.dim; ++i) out[i] = float(double(in[i]) * scale);
 }
 
 void Index::set_live(uint32_t slot, bool live) {
@@ -118,109 +109,6 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   if (slot_count_ > 0) throw StateError("train() must be called before the first add()");
   store_->train(prepared.data(), n, threads);
-}
-
-std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
-                                const PollFn& poll, const AttributeBatch* attributes) {
-  require_writable("add");
-  if (n == 0) return {};
-  if (attributes) {
-    if (attributes->rows() != n)
-      throw InvalidArgument("got attributes for " + std::to_string(attributes->rows()) + " rows and " +
-                            std::to_string(n) + " vectors");
-    if (!attributes->fits(attributes_)) throw InvalidArgument("attributes do not follow this index's attribute schema");
-  }
-  check_vectors(vectors, n);
-  const size_t dim = config_.dim;
-  std::vector<float> prepared(n * dim);
-  for (size_t i = 0; i < n; ++i) prepare_vector(vectors + i * dim, prepared.data() + i * dim);
-  if (store_->needs_training() && !store_->is_trained()) {
-    if (n < store_->min_training_size())
-      throw InvalidArgument("dtype '" + store_->dtype() + "' must be trained first: call train() with at least " +
-                            std::to_string(store_->min_training_size()) + " vectors, or add that many at once (got " +
-                            std::to_string(n) + ")");
-    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-    if (!store_->is_trained()) store_->train(prepared.data(), n, threads);
-  }
-
-  std::vector<int64_t> assigned(n);
-  std::vector<uint32_t> slots(n);
-  {
-    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-    if (ids) {
-      std::vector<int64_t> negative, existing, repeated;
-      std::unordered_set<int64_t> batch;
-      batch.reserve(n * 2);
-      for (size_t i = 0; i < n; ++i) {
-        if (ids[i] < 0) negative.push_back(ids[i]);
-        else if (!batch.insert(ids[i]).second) repeated.push_back(ids[i]);
-        else if (!replace && id_to_slot_.count(ids[i])) existing.push_back(ids[i]);
-      }
-      if (!negative.empty()) throw InvalidArgument("ids must be non-negative; got " + list_ids(negative));
-      if (!repeated.empty()) throw InvalidArgument("ids repeat within one add(): " + list_ids(repeated));
-      if (!existing.empty())
-        throw InvalidArgument("ids already in the index: " + list_ids(existing) + " (pass replace=True to overwrite)");
-      assigned.assign(ids, ids + n);
-    } else {
-      if (next_auto_id_ > std::numeric_limits<int64_t>::max() - int64_t(n)) throw InvalidArgument("automatic ids overflow int64");
-      for (size_t i = 0; i < n; ++i) assigned[i] = next_auto_id_ + int64_t(i);
-    }
-    ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
-    for (size_t i = 0; i < n; ++i) {
-      auto found = id_to_slot_.find(assigned[i]);
-      if (found != id_to_slot_.end()) {  // replace: the old slot becomes a tombstone
-        set_live(found->second, false);
-        slot_to_id_[found->second] = -1;
-        attributes_.clear_row(found->second);
-      }
-      uint32_t slot;
-      if (!free_slots_.empty()) {
-        slot = free_slots_.back();
-        free_slots_.pop_back();
-      } else {
-        slot = uint32_t(slot_count_++);
-      }
-      slots[i] = slot;
-      id_to_slot_[assigned[i]] = slot;
-      slot_to_id_[slot] = assigned[i];
-      // Saturates: id INT64_MAX must not overflow (auto ids then report exhaustion).
-      const int64_t after = assigned[i] == std::numeric_limits<int64_t>::max() ? assigned[i] : assigned[i] + 1;
-      next_auto_id_ = std::max(next_auto_id_, after);
-    }
-    // Rows are written before the vectors go live, so a search never sees one without the other.
-    if (attributes) {
-      attributes->write(attributes_, slots.data());
-    } else {
-      for (uint32_t slot : slots) attributes_.set_row(slot);
-    }
-  }
-
-  try {
-    std::shared_lock<std::shared_mutex> lock(structure_mutex_);
-    const VectorStore& build_store = link_store();
-    parallel_for(n, threads, [&](size_t i, size_t) {
-      const float* row = prepared.data() + i * dim;
-      store_->set(slots[i], row);
-      if (full_store_) full_store_->set(slots[i], row);
-      graph_.insert(slots[i], row, build_store);
-      // A delete (or replace) that ran between the two phases already took this id away: the
-      // node stays in the graph as a tombstone instead of going live with no id.
-      if (slot_to_id_[slots[i]] == assigned[i]) set_live(slots[i], true);
-    }, poll);
-  } catch (...) {
-    // Interrupted or failed: forget the ids whose vectors never went live, so the index stays valid.
-    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-    for (size_t i = 0; i < n; ++i) {
-      if (!slot_live(slots[i]) && slot_to_id_[slots[i]] == assigned[i]) {
-        id_to_slot_.erase(assigned[i]);
-        slot_to_id_[slots[i]] = -1;
-        attributes_.clear_row(slots[i]);
-        if (!graph_.contains(slots[i])) free_slots_.push_back(slots[i]);
-      }
-    }
-    throw;
-  }
-  return assigned;
 }
 
 void Index::search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -300,8 +188,7 @@ void Index::remove(const int64_t* ids, size_t n) {
 size_t Index::deleted_count() const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   size_t tombstones = 0;
-  for (size_t slot = 0; slot < slot_count_; ++slot)
-    tombstones += graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot));
+  for (size_t slot = 0; slot < slot_count_; ++slot) tombstones += is_tombstone(uint32_t(slot));
   return tombstones;
 }
 
@@ -311,7 +198,7 @@ size_t Index::compact(size_t threads) {
   std::vector<uint8_t> removed(slot_count_, 0);
   size_t freed = 0;
   for (size_t slot = 0; slot < slot_count_; ++slot) {
-    if (graph_.contains(uint32_t(slot)) && !slot_live(uint32_t(slot))) {
+    if (is_tombstone(uint32_t(slot))) {
       removed[slot] = 1;
       ++freed;
     }
@@ -325,12 +212,17 @@ size_t Index::compact(size_t threads) {
   return freed;
 }
 
+size_t Index::slots_in_use() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return slot_count_ - free_slots_.size();
+}
+
 std::vector<int64_t> Index::ids() const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> out;
   out.reserve(id_to_slot_.size());
   for (size_t slot = 0; slot < slot_count_; ++slot)
-    if (slot_to_id_[slot] >= 0) out.push_back(slot_to_id_[slot]);
+    if (slot_to_id_[slot] >= 0 && slot_live(uint32_t(slot))) out.push_back(slot_to_id_[slot]);  // adds in flight are not in yet
   return out;
 }
 
@@ -338,19 +230,22 @@ std::string Index::integrity_error() const {
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
   std::string graph_error = graph_.integrity_error(slot_count_);
   if (!graph_error.empty()) return graph_error;
-  size_t live = 0, in_flight = 0;
+  size_t live = 0, mapped = 0;
   for (size_t slot = 0; slot < slot_count_; ++slot) {
-    bool is_live = slot_live(uint32_t(slot));
+    const bool is_live = slot_live(uint32_t(slot));
+    const int64_t id = slot_to_id_[slot];
     live += is_live;
     if (is_live && !graph_.contains(uint32_t(slot))) return "live slot " + std::to_string(slot) + " is not in the graph";
-    // An add between its two phases (slots and ids assigned, not linked yet) is not an error.
-    if (!is_live && slot_to_id_[slot] >= 0 && !graph_.contains(uint32_t(slot))) {
-      ++in_flight;
-      continue;
-    }
-    if (is_live != (slot_to_id_[slot] >= 0)) return "slot " + std::to_string(slot) + " has inconsistent id/live state";
+    if (is_live && id < 0) return "live slot " + std::to_string(slot) + " has no id";
+    if (id < 0) continue;
+    // A slot that holds an id but is not live is an add in flight: not linked yet, or a
+    // replacement linked but not swapped in (its id maps to the old slot, or was deleted).
+    auto found = id_to_slot_.find(id);
+    const bool is_mapped = found != id_to_slot_.end() && found->second == slot;
+    mapped += is_mapped;
+    if (is_live && !is_mapped) return "live slot " + std::to_string(slot) + " holds id " + std::to_string(id) + ", which the id map puts elsewhere";
   }
-  if (live != live_count_.load() || live + in_flight != id_to_slot_.size()) return "live count disagrees with the id map";
+  if (live != live_count_.load() || mapped != id_to_slot_.size()) return "live count disagrees with the id map";
   return "";
 }
 

@@ -21,9 +21,17 @@
 #include "graph/hnsw_graph.h"
 #include "io/mapped_file.h"
 #include "storage/vector_store.h"
+#include "util/errors.h"
 #include "util/parallel.h"
 
 namespace vecindex {
+
+// An add() stopped by its poll (Ctrl-C or a progress callback). The rows linked before the
+// stop stay in the index; added_ids lists their ids in input order, the rest were not added.
+struct AddCancelled : Cancelled {
+  AddCancelled(std::vector<int64_t> kept, size_t requested);
+  std::vector<int64_t> added_ids;
+};
 
 struct IndexConfig {
   size_t dim = 0;
@@ -56,9 +64,15 @@ class Index {
   bool contains(int64_t id) const;
   void set_ef_search(size_t ef);
 
-  // Adds n row-major vectors. ids may be null (auto ids continue after the largest seen).
-  // With replace=false an existing id is an error; with replace=true its vector is replaced.
-  // `attributes` (optional) holds one row per vector; rows become visible with the vectors.
+  // Adds n row-major vectors (index_add.cpp). ids may be null (auto ids continue after the
+  // largest id seen). With replace=false an existing id is an error; with replace=true its
+  // vector is replaced, and its attribute row too when `attributes` is given (otherwise the
+  // old row is kept). `attributes` (optional) holds one row per vector.
+  // Every row is validated (values, ids, the store's range) before anything changes, so an
+  // InvalidArgument leaves the index as it was. A vector becomes visible when its links are
+  // complete; a replaced id keeps its old vector until the new one goes live. If `poll`
+  // stops the call, the rows linked so far stay and AddCancelled lists them; ids of rows
+  // not added are not used up.
   std::vector<int64_t> add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
                            const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
 
@@ -104,7 +118,8 @@ class Index {
   size_t mapped_bytes() const;
 
   std::string integrity_error() const;
-  size_t slot_count() const { return slot_count_; }
+  size_t slot_count() const { return slot_count_; }  // slots handed out (an upper bound for slot loops)
+  size_t slots_in_use() const;  // slot_count() less the slots compact() freed for reuse
   const HnswGraph& graph() const { return graph_; }
   size_t memory_graph() const { return graph_.memory_bytes(); }
   size_t memory_codes() const { return store_->memory_bytes(); }
@@ -113,6 +128,23 @@ class Index {
 
  private:
   void check_vectors(const float* vectors, size_t n) const;
+  // One add() between reserving slots and publishing them (index_add.cpp).
+  struct PendingAdd {
+    std::vector<int64_t> ids;
+    std::vector<uint32_t> slots;
+    std::vector<uint8_t> replacing;  // 1: the id was live when reserved; swapped in on publish
+    std::vector<uint8_t> linked;     // 1: the row's graph links are complete
+    int64_t auto_id_before = 0;      // next_auto_id_ before and after the reservation
+    int64_t auto_id_after = 0;
+  };
+  // Under the exclusive lock: existing ids (unless replace), auto-id overflow. Throws InvalidArgument.
+  void check_new_ids(const int64_t* ids, size_t n, bool replace) const;
+  // Under the exclusive lock, after the checks: slots, id map and attribute rows (ids null: auto ids).
+  void reserve_rows(PendingAdd& pending, size_t n, const int64_t* ids, const AttributeBatch* attributes);
+  // Under the exclusive lock, after linking: swaps replaced ids to their new slots and
+  // forgets rows that were not linked (all rows of this add when keep_linked is false).
+  void publish_rows(PendingAdd& pending, bool keep_linked);
+  void retire_slot(uint32_t slot);  // not live, no id, no attributes (a tombstone if linked)
   // Copies and normalises (cosine) one row into out.
   void prepare_vector(const float* in, float* out) const;
   void ensure_capacity(size_t needed);
@@ -120,6 +152,10 @@ class Index {
     return (__atomic_load_n(&live_bits_[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
   }
   void set_live(uint32_t slot, bool live);
+  // Deleted or replaced, still in the graph, no add working on it: what compact() frees.
+  bool is_tombstone(uint32_t slot) const {
+    return graph_.contains(slot) && !slot_live(slot) && slot_to_id_[slot] < 0;
+  }
   // Translates slots to ids into one result row, padding with -1 / +inf.
   void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
   void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,

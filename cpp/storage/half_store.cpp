@@ -1,10 +1,13 @@
 #include "storage/half_store.h"
 
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include "simd/codec_kernels.h"
 #include "simd/half_convert.h"
 #include "storage/prefetched_scoring.h"
+#include "util/errors.h"
 
 namespace vecindex {
 namespace {
@@ -40,16 +43,24 @@ HalfStore::HalfStore(HalfKind kind, size_t dim, Metric metric)
   l2sq_ = kind == HalfKind::f16 ? kernels.f16_l2sq : kernels.bf16_l2sq;
 }
 
+void HalfStore::check(const float* vector) const {
+  // Values past the largest half would silently become infinity and poison every distance.
+  // f16 values from 65520 up round to infinity; bf16 ones from (1 + 255/256) * 2^127 up.
+  const float limit = kind_ == HalfKind::f16 ? 65520.0f : std::ldexp(1.99609375f, 127);
+  for (size_t i = 0; i < dim_; ++i) {
+    if (std::fabs(vector[i]) < limit) continue;
+    if (kind_ == HalfKind::f16)
+      throw InvalidArgument("value " + std::to_string(vector[i]) + " is outside the f16 range (|x| < 65504); use dtype='bf16' or 'f32'");
+    throw InvalidArgument("value " + std::to_string(vector[i]) + " is outside the bf16 range; use dtype='f32'");
+  }
+}
+
 void HalfStore::set(uint32_t slot, const float* vector) {
   codes_.check_slot(slot);
+  check(vector);
   auto* out = reinterpret_cast<uint16_t*>(codes_.slot(slot));
   if (kind_ == HalfKind::f16) {
-    for (size_t i = 0; i < dim_; ++i) {
-      // Values beyond the f16 range would silently become infinity and poison every distance.
-      if (std::fabs(vector[i]) >= 65520.0f)
-        throw InvalidArgument("value " + std::to_string(vector[i]) + " is outside the f16 range (|x| < 65504); use dtype='bf16' or 'f32'");
-      out[i] = simd::float_to_half(vector[i]);
-    }
+    for (size_t i = 0; i < dim_; ++i) out[i] = simd::float_to_half(vector[i]);
   } else {
     for (size_t i = 0; i < dim_; ++i) out[i] = simd::float_to_bf16(vector[i]);
   }

@@ -23,6 +23,7 @@ class HalfStore final : public VectorStore {
 
   void reserve(size_t capacity) override { codes_.reserve(capacity); }
   size_t capacity() const override { return codes_.capacity(); }
+  void check(const float* vector) const override;  // f16: |x| < 65520; bf16: below bf16's largest value
   void set(uint32_t slot, const float* vector) override;
   void decode(uint32_t slot, float* out) const override;
   std::unique_ptr<QueryDistance> query(const float* vector) const override;

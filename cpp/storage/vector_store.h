@@ -57,7 +57,14 @@ class VectorStore {
   virtual void reserve(size_t capacity) = 0;
   virtual size_t capacity() const = 0;
 
-  // Encode one vector (already normalised for cosine) into a slot below capacity().
+  // Throws InvalidArgument when set() could not store `vector` faithfully (a value outside
+  // the dtype's range). add() checks every row with it before changing anything. Rows that
+  // passed the index's own checks (finite, squared norm <= kMaxSquaredNorm, or normalised
+  // for cosine) always encode to finite codes in f32, sq8/sq4 (values clamp to the trained
+  // range), pq (nearest centroid) and rabitq (residual factors stay far below float's
+  // range), so those keep this default; the half-float stores override it.
+  virtual void check(const float* vector) const {}
+  // Encode one vector (already normalised for cosine, and check()-ed) into a slot below capacity().
   virtual void set(uint32_t slot, const float* vector) = 0;
   // Approximate reconstruction (exact for f32).
   virtual void decode(uint32_t slot, float* out) const = 0;

@@ -9,7 +9,7 @@ import numpy as np
 from vecindex import _core
 from vecindex import attributes as _attributes
 from vecindex.filters import AllowList, Filter
-from vecindex.progress import ProgressArg, ProgressReporter
+from vecindex.progress import Cancelled, ProgressArg, ProgressReporter
 from vecindex._validation import (
     as_ids,
     as_matrix,
@@ -191,18 +191,28 @@ class Index:
         integer input is converted to float32. ``ids`` are non-negative integers; by default ids
         continue after the largest id seen so far (0..n-1 for a new index). Adding an id that
         already exists raises ``ValueError`` unless ``replace=True``, which replaces its vector.
-        NaN or infinite values raise ``ValueError``.
+        A replaced id keeps its attributes unless ``attrs`` is given, which replaces them (a
+        column left out of ``attrs`` is then missing). While the replacing add runs, searches
+        find the id with its old vector until the new one is linked, never without one.
+
+        Every row is checked before anything changes: NaN or infinite values, rows whose
+        squared norm exceeds 1e36 (``"l2"``/``"ip"``: their float32 distances would overflow),
+        values outside the dtype's range (``"f16"``: ``|x| >= 65520``), bad or existing ids and
+        bad ``attrs`` raise ``ValueError``, and an add that raises ``ValueError`` leaves the
+        index exactly as it was. With ``metric="cosine"`` an all-zero vector is kept as zeros
+        (cosine distance 1 to every query).
 
         ``attrs`` gives the declared attributes of the new vectors: a dict of columns (one
         value per vector, None where missing), a list of per-vector dicts, or a pandas
-        DataFrame. Attributes left out are missing. Every column is checked before anything
-        is added.
+        DataFrame. Attributes left out are missing.
 
         ``progress=True`` shows a progress bar (tqdm if installed, else plain lines on stderr);
         ``progress=callable(done, total)`` is called about every 50 ms and returning False
         cancels: :class:`vecindex.Cancelled` is raised, the vectors linked so far stay and
-        the rest are forgotten (see :mod:`vecindex.progress`). Ctrl-C works the same way and
-        raises ``KeyboardInterrupt``.
+        the rest are forgotten; the exception's ``added_ids`` (int64 array) lists the ids
+        that stayed, and automatic ids of forgotten rows are not used up (the next add
+        continues after the largest id kept). Ctrl-C works the same way and raises
+        ``KeyboardInterrupt`` with the same ``added_ids`` (see :mod:`vecindex.progress`).
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
         id_array = None if ids is None else as_ids(ids, matrix.shape[0])
@@ -216,7 +226,11 @@ class Index:
             return np.empty(0, dtype=np.int64)
         with ProgressReporter(progress, "add") as reporter:
             if reporter.callback is not None:
-                reporter.start(count)
+                try:
+                    reporter.start(count)
+                except Cancelled as stopped:
+                    stopped.added_ids = np.empty(0, dtype=np.int64)
+                    raise
             ids_added = self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch,
                                        reporter.callback)
             reporter.finish(count)
@@ -418,11 +432,16 @@ class Index:
         """Graph statistics and memory.
 
         Keys: ``levels`` (HNSW levels in use), ``mean_degree0`` (mean number of links per
-        node on the bottom level), ``slots`` (node slots in use, deleted ones included),
-        ``deleted`` (deleted vectors not yet compacted), ``size`` (live vectors) and
-        ``memory`` (bytes by part, as :meth:`memory_usage`).
+        node on the bottom level), ``slots`` (node slots in use: live vectors, deleted ones
+        not yet compacted and adds in flight; :meth:`compact` lowers it),
+        ``slots_allocated`` (slots handed out so far: those in use plus those compact() freed,
+        which later adds fill before allocating new ones), ``deleted`` (deleted vectors not
+        yet compacted), ``size`` (live vectors) and ``memory`` (bytes by part, as
+        :meth:`memory_usage`).
         """
         stats = dict(self._core.stats())
+        stats["slots"] = self._core.slots_in_use()
+        stats["slots_allocated"] = self._core.slot_count()
         stats["size"] = len(self)
         stats["memory"] = self.memory_usage()
         return stats
