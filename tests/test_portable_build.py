@@ -153,7 +153,8 @@ def run_emulated(cpu, script, forced_level=None):
     env = {"PATH": "/usr/bin:/bin"}
     if forced_level is not None:
         env["VECINDEX_SIMD"] = forced_level
-    emulator = [] if cpu is None else ["qemu-x86_64", "-cpu", cpu]
+    # Found on the caller's PATH: the child's PATH is minimal on purpose.
+    emulator = [] if cpu is None else [shutil.which("qemu-x86_64"), "-cpu", cpu]
     result = subprocess.run(
         [*emulator, sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
@@ -179,6 +180,20 @@ def test_kernels_run_on_cpu_without_avx_and_match_native_scalar():
     native = json.loads(run_emulated(None, KERNEL_SCRIPT, forced_level="scalar"))
     assert emulated["info"] == {"level": "scalar", "available": ["scalar"]}
     assert emulated["values"] == native["values"]
+
+
+@x86_64_only
+@needs_qemu
+@pytest.mark.parametrize("cpu, available", [
+    ("Haswell", ["scalar", "avx2"]),
+    ("Haswell,-f16c", ["scalar"]),    # AVX2 and FMA alone were once enough to pick avx2
+    ("Haswell,-bmi2", ["scalar"]),
+    ("Haswell,-popcnt", ["scalar"]),
+    ("Haswell,-xsave", ["scalar"]),   # no XSAVE: the OS cannot save YMM registers
+])
+def test_emulated_cpu_missing_one_avx2_level_flag_gets_scalar(cpu, available):
+    info = json.loads(run_emulated(cpu, IMPORT_SCRIPT))
+    assert info["available"] == available and info["level"] == available[-1]
 
 
 # One thread and a fixed seed make the build deterministic, so the emulated run must give
