@@ -25,7 +25,9 @@ Where it differs, on purpose:
     bools, strings, and get_items arrays that are 2-D other than an (n, 1) column (hnswlib
     reads the first n values of the flattened array); an (n, 1) column, as knn_query(k=1)
     returns, is n labels in both;
-  * an empty batch given to add_items adds nothing (hnswlib raises IndexError);
+  * an empty batch given to add_items adds nothing (hnswlib raises IndexError), and an
+    empty list of queries raises RuntimeError (hnswlib: IndexError);
+  * a negative dim raises TypeError (hnswlib builds an index of dim -1);
   * save_index() writes vecindex's own container, not hnswlib's binary layout;
     load_index() reads both (an hnswlib file is migrated by rebuilding its graph);
   * ``filter=`` is applied to an over-fetched candidate list that grows until k labels
