@@ -1,8 +1,18 @@
-"""Shared fixtures: small seeded clustered data and brute-force references."""
+"""Shared fixtures: small seeded clustered data and brute-force references.
+
+Also registers the skip policy (tests/skip_policy.py): with VECINDEX_STRICT_SKIPS=1, as
+.ci/run sets it, a skip whose reason is not on its allow-list fails the session.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import skip_policy
+
+
+def pytest_configure(config):
+    skip_policy.register_if_strict(config)
 
 
 def clustered(n: int, dim: int, seed: int, clusters: int = 20, spread: float = 0.35) -> np.ndarray:

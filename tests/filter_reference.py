@@ -73,7 +73,9 @@ leaves = st.one_of(
     st.tuples(st.just("missing"), st.sampled_from(["section", "tags", "flag"])),
     st.tuples(st.sampled_from(["contains_any", "contains_all"]), st.just("tags"),
               st.lists(st.sampled_from(TAGS + ["nope"]), max_size=3)),
+    st.tuples(st.sampled_from(["contains"]), st.just("tags"), st.sampled_from(TAGS + ["nope"])),
     st.tuples(st.sampled_from(["eq", "ne"]), st.just("flag"), st.booleans()),
+    st.tuples(st.just("truth"), st.just("flag")),
     st.tuples(st.just("isin"), st.just("flag"), st.lists(st.booleans(), max_size=2)),
     _number_leaves("size", int_literals),
     _number_leaves("score", float_literals),
@@ -101,6 +103,10 @@ def build(spec):
     field = getattr(F, spec[1])
     if op == "missing":
         return field.is_missing()
+    if op == "truth":
+        return field  # a bool field stands as a filter by itself
+    if op == "contains":
+        return field.contains(spec[2])
     if op == "between":
         return field.between(spec[2], spec[3])
     if op in ("isin", "contains_any", "contains_all"):
@@ -123,6 +129,10 @@ def matches(spec, row: dict) -> bool:
         return value is None
     if value is None:
         return False
+    if op == "truth":
+        return value is True
+    if op == "contains":
+        return spec[2] in value
     if op == "contains_any":
         return any(tag in value for tag in spec[2])
     if op == "contains_all":

@@ -38,7 +38,7 @@ def test_numpy_scalars_work_on_either_side():
     lambda: "x" in F.tags,
 ])
 def test_python_boolean_operators_raise_a_helpful_type_error(misuse):
-    with pytest.raises(TypeError, match=r"&|contains_any"):
+    with pytest.raises(TypeError, match=r"&|contains"):
         misuse()
 
 
@@ -51,9 +51,11 @@ def test_python_boolean_operators_raise_a_helpful_type_error(misuse):
     (lambda: F.size < object(), "str, int, float or bool"),
     (lambda: F.size == F.other, "constant"),
     (lambda: (F.a == 1) & 3, "combines filters"),
-    (lambda: (F.a == 1) & F.b, "field, not a filter"),
-    (lambda: ~F.a, "negates a filter"),
     (lambda: F[""], "non-empty"),
+    (lambda: F.tags.contains(["a", "b"]), "contains_any"),
+    (lambda: F.tags.contains(None), "is_missing"),
+    (lambda: F.ok & F.size < 5, "parentheses"),  # & binds tighter than <
+    (lambda: F.ok | F.size >= 5, "parentheses"),
 ])
 def test_bad_expressions_raise_type_error_naming_the_fix(build, message):
     with pytest.raises(TypeError, match=message):
@@ -69,6 +71,9 @@ def test_bad_expressions_raise_type_error_naming_the_fix(build, message):
     (F.flag == 1, "bool; it compares with True or False"),
     (F.tags == "x", "contains_any"),
     (F.section.contains_any(["x"]), "need a keywords attribute"),
+    (F.section.contains("x"), "need a keywords attribute.*no substring matching"),
+    (F.size, "'size' is int; it compares with numbers, not a bool"),  # a bare field means == True
+    (~F.section, "'section' is keyword; it compares with strings, not a bool"),
     (F.tags.contains_all([1]), "strings, not an int"),
     ((F.size == 1) & ~(F.missing_field == 1), "missing_field"),
 ])
@@ -93,11 +98,42 @@ def test_expressions_pickle_and_keep_their_meaning():
     assert store.match_mask(clone.to_core()).tolist() == store.match_mask(expr.to_core()).tolist()
 
 
-def test_allow_list_rejects_non_integer_ids():
-    with pytest.raises(TypeError, match="integer ids"):
-        AllowList([0.5, 1.5])
-    with pytest.raises(ValueError, match="1-d"):
-        AllowList([[1, 2]])
+@pytest.mark.parametrize("ids, message", [
+    ([0.5, 1.5], "must be integers"),
+    (["1"], "must be integers"),
+    ([True, False], "must be integers"),
+    ([2**63], "int64"),
+    ([2**64], "int64"),
+    ([-2**63 - 1], "int64"),
+    ([[1, 2]], "1-d"),
+    (3, "1-d"),
+])
+def test_allow_list_rejects_what_add_would_reject_as_ids(ids, message):
+    with pytest.raises(ValueError, match=message):
+        AllowList(ids)
+
+
+def test_allow_list_takes_whole_floats_and_negative_ids_like_add_takes_ids():
+    assert AllowList([1.0, 2.0]).ids.tolist() == [1, 2]  # as Index.add(ids=[1.0, 2.0])
+    assert AllowList([-1, 3]).ids.tolist() == [-1, 3]  # negative ids exist nowhere: they match nothing
+    assert AllowList(np.array([2**63 - 1], np.uint64)).ids.tolist() == [2**63 - 1]
+
+
+def test_a_bool_field_stands_as_a_filter():
+    assert repr(F.ok) == "F.ok" and F.ok.fields() == {"ok"}
+    assert F.ok.to_core().describe() == (F.ok == True).to_core().describe()  # noqa: E712
+    assert repr(~F.ok) == "~(F.ok)"
+    assert repr(F.ok & (F.size < 3)) == "(F.ok) & (F.size < 3)"
+    assert repr((F.size < 3) | F["odd flag"]) == "(F.size < 3) | (F['odd flag'])"
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(F.ok)
+
+
+def test_contains_tests_one_keyword():
+    expr = F.tags.contains("db")
+    assert repr(expr) == "F.tags.contains('db')"
+    assert expr.to_core().describe() == F.tags.contains_any(["db"]).to_core().describe()
+    assert repr(pickle.loads(pickle.dumps(expr))) == repr(expr)
 
 
 def test_core_expression_factories_check_their_operands():

@@ -134,3 +134,21 @@ def test_allow_list_selects_live_slots_and_ignores_unknown_ids():
     store.clear_rows(np.array([3], np.uint32))
     assert match_rows(store, AllowList([0, 3, 4, 99, -1]), 5) == [True, False, False, False, True]
     assert match_rows(store, (F.size == 1) & AllowList([1, 2]), 5) == [False, True, True, False, False]
+
+
+def test_bool_field_alone_is_true_and_its_negation_includes_missing_values():
+    rows = [{"section": None, "tags": None, "size": None, "score": None, "flag": flag} for flag in (True, False, None)]
+    store = make_store(rows)
+    assert match_rows(store, F.flag, 3) == [True, False, False]
+    # ~ is the complement, as everywhere: a missing flag is "not True".
+    assert match_rows(store, ~F.flag, 3) == [False, True, True]
+    # Missing values match no comparison: only present False values are == False.
+    assert match_rows(store, F.flag == False, 3) == [False, True, False]  # noqa: E712
+    assert match_rows(store, F.flag | ~F.flag, 3) == [True, True, True]
+
+
+def test_contains_matches_rows_whose_keyword_set_holds_the_value():
+    tags = [["db"], [], ["db", "ml"], None, ["ml"]]
+    store = make_store([{"section": None, "tags": t, "size": None, "score": None, "flag": None} for t in tags])
+    assert match_rows(store, F.tags.contains("db"), 5) == [True, False, True, False, False]
+    assert match_rows(store, ~F.tags.contains("db"), 5) == [False, True, False, True, True]

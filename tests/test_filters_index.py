@@ -228,3 +228,64 @@ def test_index_without_attributes_still_takes_allow_lists():
     ids, _ = index.search(vectors[0], 5, filter=[3, 7, 9])
     assert sorted(ids[:3].tolist()) == [3, 7, 9] and ids[3:].tolist() == [-1, -1]
     assert index.explain([3, 7, 9])["matches"] == 3
+
+
+# ---- bool fields, contains, masks and bad ids as filter= ----------------------------------
+
+def test_bool_field_and_contains_filter_searches_like_their_long_forms(data):
+    index, query = data["index"], data["queries"][0]
+    for short, long in [(F.flag, F.flag == True), (~F.flag, ~(F.flag == True)),  # noqa: E712
+                        (F.tags.contains("t1"), F.tags.contains_any(["t1"]))]:
+        assert index.search(query, K, filter=short)[0].tolist() == index.search(query, K, filter=long)[0].tolist()
+        assert index.explain(short)["matches"] == index.explain(long)["matches"]
+    flags = data["rows"]["flag"]
+    assert index.explain(F.flag)["matches"] == sum(flag is True for flag in flags)
+    assert index.explain(~F.flag)["matches"] == sum(flag is not True for flag in flags)  # missing included
+    assert index.explain(F.flag == False)["matches"] == sum(flag is False for flag in flags)  # noqa: E712
+
+
+def test_boolean_mask_selects_the_ids_where_it_is_true():
+    index = Index(4, "l2")
+    vectors = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    index.add(vectors)
+    mask = np.zeros(50, dtype=bool)
+    mask[[5, 17, 40]] = True
+    ids, _ = index.search(vectors[0], 5, filter=mask)
+    assert sorted(ids[:3].tolist()) == [5, 17, 40] and ids[3:].tolist() == [-1, -1]
+    assert index.explain(mask)["matches"] == 3
+    assert index.explain(mask.tolist())["matches"] == 3  # a list of bools is a mask too
+    longer = np.concatenate([mask, np.ones(10, dtype=bool)])  # entries past the largest id match nothing
+    assert index.explain(longer)["matches"] == 3
+    index.delete([40])
+    assert index.explain(mask)["matches"] == 2
+    ids, _ = index.search(vectors[:2], 5, filter=[mask, None])  # one mask per query
+    assert sorted(ids[0, :2].tolist()) == [5, 17]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.ones(49, dtype=bool), "at least 50 entries; got 49"),
+    (np.ones((50, 1), dtype=bool), "1-d"),
+    ([1.5], "must be integers"),
+    (np.array([3.5, 4.0]), "must be integers"),
+    (["3"], "must be integers"),
+    ([2**63], "int64"),
+    ([2**64], "int64"),
+    ([3, 2**70], "int64"),
+])
+def test_bad_allow_lists_are_value_errors(bad, message):
+    index = Index(4, "l2")
+    vectors = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    index.add(vectors)
+    with pytest.raises(ValueError, match=message):
+        index.search(vectors[0], 5, filter=bad)
+    with pytest.raises(ValueError, match=message):
+        index.explain(bad)
+
+
+def test_allow_list_ids_are_read_as_add_reads_ids():
+    index = Index(4, "l2")
+    vectors = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    index.add(vectors)
+    assert sorted(index.search(vectors[0], 2, filter=[3.0, 7.0])[0].tolist()) == [3, 7]
+    assert sorted(index.search(vectors[0], 3, filter=[-1, 3, 7])[0].tolist()) == [-1, 3, 7]  # -1: padding
+    assert index.explain(np.array([3, 7], dtype=np.uint64))["matches"] == 2

@@ -153,7 +153,8 @@ def run_emulated(cpu, script, forced_level=None):
     env = {"PATH": "/usr/bin:/bin"}
     if forced_level is not None:
         env["VECINDEX_SIMD"] = forced_level
-    emulator = [] if cpu is None else ["qemu-x86_64", "-cpu", cpu]
+    # Found on the caller's PATH: the child's PATH is minimal on purpose.
+    emulator = [] if cpu is None else [shutil.which("qemu-x86_64"), "-cpu", cpu]
     result = subprocess.run(
         [*emulator, sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
@@ -181,6 +182,20 @@ def test_kernels_run_on_cpu_without_avx_and_match_native_scalar():
     assert emulated["values"] == native["values"]
 
 
+@x86_64_only
+@needs_qemu
+@pytest.mark.parametrize("cpu, available", [
+    ("Haswell", ["scalar", "avx2"]),
+    ("Haswell,-f16c", ["scalar"]),    # AVX2 and FMA alone were once enough to pick avx2
+    ("Haswell,-bmi2", ["scalar"]),
+    ("Haswell,-popcnt", ["scalar"]),
+    ("Haswell,-xsave", ["scalar"]),   # no XSAVE: the OS cannot save YMM registers
+])
+def test_emulated_cpu_missing_one_avx2_level_flag_gets_scalar(cpu, available):
+    info = json.loads(run_emulated(cpu, IMPORT_SCRIPT))
+    assert info["available"] == available and info["level"] == available[-1]
+
+
 # One thread and a fixed seed make the build deterministic, so the emulated run must give
 # exactly what the native scalar run gives. The odd dim exercises every kernel tail.
 INDEX_SCRIPT = """
@@ -204,3 +219,101 @@ def test_index_add_and_search_on_cpu_without_avx_match_native_scalar():
     native = json.loads(run_emulated(None, INDEX_SCRIPT, forced_level="scalar"))
     assert emulated["info"]["level"] == native["info"]["level"] == "scalar"
     assert emulated["report"] == native["report"]
+
+
+# ---- which CPUs may run a level: every compile flag, plus OS register state ----
+
+def cmake_flags(variable):
+    text = (REPO_ROOT / "CMakeLists.txt").read_text()
+    match = re.search(rf'set\({variable} "([^"]*)"\)', text)
+    assert match, f"{variable} not found in CMakeLists.txt"
+    return [flag[len("-m"):] for flag in match.group(1).split()]
+
+
+@pytest.mark.parametrize("level, variable", [("avx2", "VECINDEX_AVX2_FLAGS"), ("avx512", "VECINDEX_AVX512_FLAGS")])
+def test_dispatch_checks_every_flag_the_level_is_compiled_with(level, variable):
+    if not (REPO_ROOT / "CMakeLists.txt").exists():
+        pytest.skip("CMakeLists.txt not found next to the tests (installed test run)")
+    required = _core._simd_required_features(level)
+    unchecked = [flag for flag in cmake_flags(variable) if flag not in required]
+    assert not unchecked, f"{level} files are compiled with -m{unchecked} but dispatch does not check them"
+
+
+# cpuid words of a CPU with everything both x86 levels need, and the OS state enabled.
+LEAF1_ECX = sum(1 << bit for bit in (0, 9, 12, 19, 20, 23, 27, 28, 29))  # sse3 ... popcnt, osxsave, avx, f16c
+LEAF7_EBX = sum(1 << bit for bit in (5, 8, 16, 17, 30, 31))  # avx2, bmi2, avx512 f/dq/bw/vl
+LEAF7_ECX = (1 << 11) | (1 << 14)  # avx512 vnni, vpopcntdq
+XCR0 = 0b11100111  # x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+FULL_CPU = {"leaf1_ecx": LEAF1_ECX, "leaf7_ebx": LEAF7_EBX, "leaf7_ecx": LEAF7_ECX, "xcr0": XCR0}
+
+
+def without(word, bit):
+    cpu = dict(FULL_CPU)
+    cpu[word] &= ~(1 << bit)
+    return cpu
+
+
+@x86_64_only
+@pytest.mark.parametrize("cpu, missing_avx2, missing_avx512", [
+    (FULL_CPU, [], []),
+    (without("leaf1_ecx", 29), ["f16c"], ["f16c"]),       # AVX2 and FMA, but no F16C
+    (without("leaf7_ebx", 8), ["bmi2"], ["bmi2"]),
+    (without("leaf1_ecx", 23), ["popcnt"], ["popcnt"]),
+    (without("leaf1_ecx", 12), ["fma"], ["fma"]),
+    (without("xcr0", 2), ["os_ymm"], ["os_ymm"]),         # the OS does not save YMM registers
+    (without("leaf7_ecx", 14), [], ["avx512vpopcntdq"]),  # Skylake-X: AVX-512 without VPOPCNTDQ
+    (without("leaf7_ecx", 11), [], ["avx512vnni"]),
+    (without("xcr0", 6), [], ["os_zmm_hi256"]),           # the OS does not save ZMM registers
+    ({**FULL_CPU, "xcr0": 0}, ["os_xmm", "os_ymm"], ["os_xmm", "os_ymm", "os_opmask", "os_zmm_hi256", "os_hi16_zmm"]),
+])
+def test_a_level_runs_only_where_cpu_and_os_have_all_it_needs(cpu, missing_avx2, missing_avx512):
+    assert _core._simd_missing_features("avx2", cpu) == missing_avx2
+    assert _core._simd_missing_features("avx512", cpu) == missing_avx512
+    assert _core._simd_missing_features("scalar", {key: 0 for key in cpu}) == []
+
+
+@x86_64_only
+def test_levels_available_here_are_the_ones_this_cpu_has_every_feature_for():
+    cpu = _core._simd_cpuid()
+    available = json.loads(run_emulated(None, IMPORT_SCRIPT))["available"]
+    for level in ("avx2", "avx512"):
+        assert (level in available) == (_core._simd_missing_features(level, cpu) == []), level
+
+
+LINUX_CPU_FLAG = {"sse3": "pni", "sse4.1": "sse4_1", "sse4.2": "sse4_2", "avx512vnni": "avx512_vnni",
+                  "avx512vpopcntdq": "avx512_vpopcntdq"}
+
+
+@x86_64_only
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="no /proc/cpuinfo (not Linux)")
+def test_our_cpuid_reading_agrees_with_the_kernel():
+    # Linux lists an extension in /proc/cpuinfo only if the CPU has it and the kernel enabled
+    # its register state, so it is an independent check of our cpuid and xgetbv reading.
+    flags = set(re.search(r"^flags\s*:(.*)$", Path("/proc/cpuinfo").read_text(), re.M).group(1).split())
+    cpu = _core._simd_cpuid()
+    for level in ("avx2", "avx512"):
+        extensions = [name for name in _core._simd_required_features(level) if not name.startswith("os_")]
+        kernel_says = all(LINUX_CPU_FLAG.get(name, name) in flags for name in extensions)
+        assert kernel_says == (_core._simd_missing_features(level, cpu) == []), level
+
+
+def test_unknown_simd_override_warns_at_import_and_is_ignored():
+    env = {"PATH": "/usr/bin:/bin", "VECINDEX_SIMD": "avx3"}
+    result = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeWarning: VECINDEX_SIMD='avx3' is not a SIMD level and was ignored" in result.stderr
+    assert "scalar, neon, avx2, avx512" in result.stderr
+    assert json.loads(result.stdout)["level"] == json.loads(run_emulated(None, IMPORT_SCRIPT))["level"]
+    # With warnings as errors (as under pytest) the import fails instead of going on silently.
+    strict = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", IMPORT_SCRIPT], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert strict.returncode != 0 and "RuntimeWarning" in strict.stderr
+
+
+@pytest.mark.parametrize("value", ["avx2", "scalar", "avx512", "neon", ""])
+def test_known_or_empty_simd_override_imports_without_a_warning(value):
+    env = {"PATH": "/usr/bin:/bin", "VECINDEX_SIMD": value}
+    result = subprocess.run([sys.executable, "-W", "error", "-c", IMPORT_SCRIPT], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bindings/bind.h"
+#include "simd/cpu_features.h"
 #include "simd/kernels.h"
 #include "util/errors.h"
 
@@ -85,6 +86,39 @@ void bind_simd(py::module_& m) {
   m.def("_kernel_distance_x4", &kernel_distance_x4, py::arg("level"), py::arg("kernel"),
         py::arg("query"), py::arg("vectors"),
         "Test hook: run one x4 kernel on a query and a list of 4 vectors; returns 4 float32 values.");
+
+  m.def("_simd_override_problem", &simd::simd_override_problem,
+        "Why the VECINDEX_SIMD value was ignored, or '' (vecindex/__init__.py warns with it).");
+  m.def("_simd_required_features", [](const std::string& level) {
+    try {
+      return simd::required_features(simd::parse_level(level));
+    } catch (const std::invalid_argument& e) {
+      throw InvalidArgument(e.what());
+    }
+  }, py::arg("level"), "Test hook: the CPU extensions and OS register state a SIMD level needs.");
+  m.def("_simd_missing_features", [](const std::string& level, py::dict words) {
+    simd::CpuidWords cpu;
+    cpu.leaf1_ecx = words["leaf1_ecx"].cast<uint32_t>();
+    cpu.leaf7_ebx = words["leaf7_ebx"].cast<uint32_t>();
+    cpu.leaf7_ecx = words["leaf7_ecx"].cast<uint32_t>();
+    cpu.xcr0 = words["xcr0"].cast<uint64_t>();
+    try {
+      return simd::missing_features(simd::parse_level(level), cpu);
+    } catch (const std::invalid_argument& e) {
+      throw InvalidArgument(e.what());
+    }
+  }, py::arg("level"), py::arg("cpuid"),
+        "Test hook: the features a level needs that the given cpuid words (a dict with leaf1_ecx, "
+        "leaf7_ebx, leaf7_ecx and xcr0) lack.");
+  m.def("_simd_cpuid", [] {
+    simd::CpuidWords cpu = simd::read_cpuid();
+    py::dict words;
+    words["leaf1_ecx"] = cpu.leaf1_ecx;
+    words["leaf7_ebx"] = cpu.leaf7_ebx;
+    words["leaf7_ecx"] = cpu.leaf7_ecx;
+    words["xcr0"] = cpu.xcr0;
+    return words;
+  }, "Test hook: this CPU's cpuid/xgetbv words, as _simd_missing_features takes them.");
 }
 
 }  // namespace vecindex::bindings

@@ -72,7 +72,8 @@ void validate_leaf(const FilterExpr& expr, const AttributeStore& store) {
       break;
     case FilterOp::contains_any:
     case FilterOp::contains_all:
-      if (kind != AttributeKind::keywords) fail("contains_any() and contains_all() need a keywords attribute");
+      if (kind != AttributeKind::keywords) fail("contains(), contains_any() and contains_all() need a keywords attribute; compare a keyword "
+                "with == or isin() (there is no substring matching)");
       check_literals();
       break;
     default: break;

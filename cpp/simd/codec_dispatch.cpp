@@ -22,18 +22,6 @@ const CodecKernelTable* codec_table_pointer(Level level) {
   return nullptr;
 }
 
-// Features the codec files use beyond what the f32 family's level check covers.
-bool cpu_has_codec_extras(Level level) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (level == Level::avx2) return __builtin_cpu_supports("popcnt");
-  if (level == Level::avx512)
-    return __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vnni") &&
-           __builtin_cpu_supports("popcnt");
-#endif
-  return true;
-}
-
 Level step_down(Level level) {
   return level == Level::avx512 ? Level::avx2 : Level::scalar;
 }
@@ -46,8 +34,10 @@ const CodecKernelTable& choose_active() {
 
 }  // namespace
 
+// level_supported already checks every extension the level's files are compiled with
+// (simd/cpu_features.h), which covers the codec files' VNNI, VPOPCNTDQ and POPCNT too.
 bool codec_level_supported(Level level) {
-  return level_supported(level) && codec_table_pointer(level) != nullptr && cpu_has_codec_extras(level);
+  return level_supported(level) && codec_table_pointer(level) != nullptr;
 }
 
 std::vector<Level> codec_supported_levels() {

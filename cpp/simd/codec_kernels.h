@@ -13,8 +13,8 @@
 
 namespace vecindex::simd {
 
-// True when the f32 family supports the level (simd::level_supported) and this CPU also has
-// the extra features the codec file for that level uses (AVX-512: VPOPCNTDQ).
+// True when the f32 family supports the level (simd::level_supported, which checks every
+// extension the level is compiled with) and the build holds codec kernels for it.
 bool codec_level_supported(Level level);
 std::vector<Level> codec_supported_levels();
 

@@ -2,7 +2,12 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "simd/cpu_features.h"
 #include "simd/kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 namespace vecindex::simd {
 
@@ -13,32 +18,72 @@ __attribute__((weak)) const KernelTable* neon_kernels() { return nullptr; }
 
 namespace {
 
-bool cpu_has(Level level) {
-  switch (level) {
-    case Level::scalar:
-      return true;
-#if defined(__x86_64__) || defined(__i386__)
-    case Level::avx2:
-      __builtin_cpu_init();
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case Level::avx512:
-      __builtin_cpu_init();
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    case Level::neon:
-      return false;
-#elif defined(__aarch64__)
-    case Level::neon:
-      return true;
-    default:
-      return false;
-#else
-    default:
-      return false;
-#endif
+enum class Word { leaf1_ecx, leaf7_ebx, leaf7_ecx, xcr0 };
+
+struct Feature {
+  const char* name;
+  Word word;
+  unsigned bit;
+};
+
+// VECINDEX_AVX2_FLAGS: -mavx2 (which implies AVX and SSE3..SSE4.2) -mfma -mf16c -mpopcnt
+// -mbmi2, and the OS must save XMM and YMM registers on context switches.
+constexpr Feature kAvx2Features[] = {
+    {"sse3", Word::leaf1_ecx, 0},     {"ssse3", Word::leaf1_ecx, 9}, {"sse4.1", Word::leaf1_ecx, 19},
+    {"sse4.2", Word::leaf1_ecx, 20},  {"popcnt", Word::leaf1_ecx, 23}, {"avx", Word::leaf1_ecx, 28},
+    {"fma", Word::leaf1_ecx, 12},     {"f16c", Word::leaf1_ecx, 29},  {"avx2", Word::leaf7_ebx, 5},
+    {"bmi2", Word::leaf7_ebx, 8},     {"os_xmm", Word::xcr0, 1},      {"os_ymm", Word::xcr0, 2},
+};
+
+// VECINDEX_AVX512_FLAGS adds these to the AVX2 set; the OS must also save the opmask
+// registers and all 32 ZMM registers.
+constexpr Feature kAvx512Features[] = {
+    {"avx512f", Word::leaf7_ebx, 16},     {"avx512dq", Word::leaf7_ebx, 17},
+    {"avx512bw", Word::leaf7_ebx, 30},    {"avx512vl", Word::leaf7_ebx, 31},
+    {"avx512vnni", Word::leaf7_ecx, 11},  {"avx512vpopcntdq", Word::leaf7_ecx, 14},
+    {"os_opmask", Word::xcr0, 5},         {"os_zmm_hi256", Word::xcr0, 6},
+    {"os_hi16_zmm", Word::xcr0, 7},
+};
+
+bool has(const CpuidWords& words, const Feature& feature) {
+  uint64_t value = 0;
+  switch (feature.word) {
+    case Word::leaf1_ecx: value = words.leaf1_ecx; break;
+    case Word::leaf7_ebx: value = words.leaf7_ebx; break;
+    case Word::leaf7_ecx: value = words.leaf7_ecx; break;
+    case Word::xcr0: value = words.xcr0; break;
   }
-  return false;
+  return (value >> feature.bit) & 1u;
 }
+
+template <size_t N>
+void append_names(const Feature (&features)[N], std::vector<std::string>& out) {
+  for (const Feature& feature : features) out.emplace_back(feature.name);
+}
+
+template <size_t N>
+void append_missing(const Feature (&features)[N], const CpuidWords& words, std::vector<std::string>& out) {
+  for (const Feature& feature : features)
+    if (!has(words, feature)) out.emplace_back(feature.name);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+constexpr bool kX86 = true;
+#else
+constexpr bool kX86 = false;
+#endif
+#if defined(__aarch64__)
+constexpr bool kAarch64 = true;
+#else
+constexpr bool kAarch64 = false;
+#endif
+
+const CpuidWords& this_cpu() {
+  static const CpuidWords words = read_cpuid();
+  return words;
+}
+
+bool cpu_has(Level level) { return missing_features(level, this_cpu()).empty(); }
 
 const KernelTable* table_pointer(Level level) {
   switch (level) {
@@ -50,21 +95,87 @@ const KernelTable* table_pointer(Level level) {
   return nullptr;
 }
 
-const KernelTable& choose_active() {
-  if (const char* forced = std::getenv("VECINDEX_SIMD")) {
-    try {
-      Level wanted = parse_level(forced);
-      if (level_supported(wanted)) return *table_pointer(wanted);
-    } catch (const std::invalid_argument&) {
-      // An unknown name falls through to the best level rather than failing the import.
-    }
+struct Choice {
+  const KernelTable* table;
+  std::string override_problem;
+};
+
+Choice choose_active() {
+  Choice choice{scalar_kernels(), ""};
+  for (Level level : supported_levels()) choice.table = table_pointer(level);
+  const char* forced = std::getenv("VECINDEX_SIMD");
+  if (forced == nullptr || *forced == '\0') return choice;
+  try {
+    Level wanted = parse_level(forced);
+    // A known level this CPU or build lacks falls back to the best one, as documented.
+    if (level_supported(wanted)) choice.table = table_pointer(wanted);
+  } catch (const std::invalid_argument&) {
+    // Failing the import over a typo would be worse than running at the best level.
+    choice.override_problem = "VECINDEX_SIMD='" + std::string(forced) +
+                              "' is not a SIMD level and was ignored (valid values: scalar, neon, avx2, "
+                              "avx512); using " + level_name(choice.table->level);
   }
-  const KernelTable* best = scalar_kernels();
-  for (Level level : supported_levels()) best = table_pointer(level);
-  return *best;
+  return choice;
+}
+
+const Choice& active_choice() {
+  static const Choice choice = choose_active();
+  return choice;
 }
 
 }  // namespace
+
+CpuidWords read_cpuid() {
+  CpuidWords words;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  unsigned max_leaf = __get_cpuid_max(0, nullptr);
+  if (max_leaf >= 1) {
+    __cpuid(1, eax, ebx, ecx, edx);
+    words.leaf1_ecx = ecx;
+  }
+  if (max_leaf >= 7) {
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    words.leaf7_ebx = ebx;
+    words.leaf7_ecx = ecx;
+  }
+  constexpr unsigned kOsxsaveBit = 27;  // the OS enabled XSAVE, so xgetbv may be executed
+  if ((words.leaf1_ecx >> kOsxsaveBit) & 1u) {
+    unsigned low = 0, high = 0;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));  // needs no -mxsave
+    words.xcr0 = (static_cast<uint64_t>(high) << 32) | low;
+  }
+#endif
+  return words;
+}
+
+std::vector<std::string> required_features(Level level) {
+  std::vector<std::string> names;
+  if (level == Level::avx2 || level == Level::avx512) append_names(kAvx2Features, names);
+  if (level == Level::avx512) append_names(kAvx512Features, names);
+  if (level == Level::neon) names.emplace_back("neon");
+  return names;
+}
+
+std::vector<std::string> missing_features(Level level, const CpuidWords& words) {
+  std::vector<std::string> missing;
+  switch (level) {
+    case Level::scalar:
+      break;
+    case Level::avx2:
+    case Level::avx512:
+      if (!kX86) return required_features(level);
+      append_missing(kAvx2Features, words, missing);
+      if (level == Level::avx512) append_missing(kAvx512Features, words, missing);
+      break;
+    case Level::neon:
+      if (!kAarch64) missing.emplace_back("neon");  // every AArch64 CPU has Advanced SIMD
+      break;
+  }
+  return missing;
+}
+
+std::string simd_override_problem() { return active_choice().override_problem; }
 
 // cpuid first: an ISA file's getter is compiled with that ISA's flags, so it is only called
 // once the CPU is known to run it.
@@ -83,10 +194,7 @@ const KernelTable& kernels_for(Level level) {
   return *table_pointer(level);
 }
 
-const KernelTable& active_kernels() {
-  static const KernelTable& table = choose_active();
-  return table;
-}
+const KernelTable& active_kernels() { return *active_choice().table; }
 
 std::string level_name(Level level) {
   switch (level) {

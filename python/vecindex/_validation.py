@@ -59,8 +59,12 @@ def as_matrix(data: Any, dim: int, what: str) -> tuple[np.ndarray, bool]:
     return array, was_1d
 
 
-def as_ids(ids: Any, expected: Optional[int] = None, what: str = "ids") -> np.ndarray:
-    """Returns a C-contiguous int64 1-D array of ids (a scalar becomes one id)."""
+def as_ids(ids: Any, expected: Optional[int] = None, what: str = "ids", *, allow_negative: bool = False) -> np.ndarray:
+    """Returns a C-contiguous int64 1-D array of ids (a scalar becomes one id).
+
+    Whole floats (3.0) are taken as ids; fractions, bools, strings and values outside int64
+    are a ValueError. ``allow_negative`` keeps negative values (allow-lists: they match nothing).
+    """
     array = np.asarray(ids)
     if array.ndim == 0:
         array = array.reshape(1)
@@ -68,16 +72,31 @@ def as_ids(ids: Any, expected: Optional[int] = None, what: str = "ids") -> np.nd
         raise ValueError(f"{what} must be 1-D, got shape {array.shape}")
     if array.size == 0:
         array = array.astype(np.int64)
+    elif array.dtype == object:
+        array = _python_ints_as_int64(array, what)
     elif array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
         if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            if np.any(np.abs(array) >= 2.0**63):
+                raise ValueError(f"{what} must fit in int64")
             array = array.astype(np.int64)
         else:
             raise ValueError(f"{what} must be integers, got dtype {array.dtype}")
     if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{what} must fit in int64")
+        raise ValueError(f"{what} must fit in int64; got {int(array.max())}")
     array = np.ascontiguousarray(array, dtype=np.int64)
     if expected is not None and array.shape[0] != expected:
         raise ValueError(f"got {array.shape[0]} {what} for {expected} vectors")
-    if array.size and array.min() < 0:
+    if not allow_negative and array.size and array.min() < 0:
         raise ValueError(f"{what} must be non-negative; got {int(array.min())}")
     return array
+
+
+def _python_ints_as_int64(array: np.ndarray, what: str) -> np.ndarray:
+    # numpy keeps Python ints beyond uint64 (and some mixes) as objects.
+    values = array.tolist()
+    if not all(isinstance(value, numbers.Integral) and not isinstance(value, bool) for value in values):
+        raise ValueError(f"{what} must be integers, got dtype {array.dtype}")
+    outside = [int(value) for value in values if not -2**63 <= int(value) < 2**63]
+    if outside:
+        raise ValueError(f"{what} must fit in int64; got {outside[0]}")
+    return np.array([int(value) for value in values], dtype=np.int64)

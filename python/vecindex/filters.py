@@ -5,8 +5,12 @@ attribute schema, and compiled to a C++ match bitmap, only when used in a search
 same expression can be reused across indexes and pickled.
 
 Semantics of missing values: a missing value matches no comparison (not even ``!=``) and no
-``isin``/``contains_*`` test. Only ``F.x.is_missing()`` and negations (``~``) select rows
+``isin``/``contains*`` test. Only ``F.x.is_missing()`` and negations (``~``) select rows
 where ``x`` is missing.
+
+A bool attribute stands as a filter by itself: ``F.ok`` means ``F.ok == True``, and ``~F.ok``
+is its negation like any other ``~``: rows where ``ok`` is False *or missing*. Write
+``F.ok == False`` for the rows where it is present and False.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from vecindex import _core
+from vecindex._validation import as_ids
 
 __all__ = ["F", "Field", "Filter", "AllowList"]
 
@@ -78,6 +83,13 @@ class Filter:
     def __bool__(self):
         raise TypeError(_NO_TRUTH_VALUE)
 
+    def _misplaced_comparison(self, other):
+        # (F.ok & F.size) < 5 is what `F.ok & F.size < 5` means: & binds tighter than <.
+        raise TypeError(f"a filter cannot be compared with {other!r}; & and | bind tighter than comparisons, "
+                        "so put each comparison in parentheses: (F.a == 1) & (F.b < 2)")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _misplaced_comparison
+
     def to_core(self) -> _core.FilterExpr:
         """Builds the C++ expression tree (checked against a schema only when evaluated)."""
         raise NotImplementedError
@@ -90,8 +102,6 @@ class Filter:
 def _as_filter(value, operator: str) -> Filter:
     if isinstance(value, Filter):
         return value
-    if isinstance(value, Field):
-        raise TypeError(f"{value!r} is a field, not a filter; compare it first, e.g. {value!r} == 'x' or {value!r}.is_missing()")
     raise TypeError(f"{operator} combines filters (F.x == 1), not {type(value).__name__}")
 
 
@@ -141,6 +151,18 @@ class _SetTest(Filter):
 
     def __repr__(self):
         return f"{_field_repr(self.field)}.{self.op}({list(self.values)!r})"
+
+
+class _Contains(_SetTest):
+    """``F.tags.contains("x")``: ``contains_any(["x"])`` under its own name."""
+
+    __slots__ = ()
+
+    def __init__(self, field: str, value):
+        super().__init__(field, "contains_any", (value,))
+
+    def __repr__(self):
+        return f"{_field_repr(self.field)}.contains({self.values[0]!r})"
 
 
 class _IsMissing(Filter):
@@ -201,17 +223,18 @@ class _Not(Filter):
 
 
 class AllowList(Filter):
-    """Matches exactly the given external ids (unknown ids match nothing)."""
+    """Matches exactly the given external ids (unknown ids, negative ones too, match nothing).
+
+    Ids are checked as :meth:`Index.add` checks them: fractions, bools, strings and values
+    outside int64 raise ``ValueError``.
+    """
 
     __slots__ = ("ids",)
 
     def __init__(self, ids):
-        ids = np.asarray(ids)
-        if ids.ndim != 1:
-            raise ValueError(f"an id allow-list must be 1-d; got shape {ids.shape}")
-        if ids.size and ids.dtype.kind not in "iu":
-            raise TypeError(f"an id allow-list must hold integer ids, not {ids.dtype}")
-        self.ids = ids.astype(np.int64, copy=False)
+        if np.ndim(ids) != 1:
+            raise ValueError(f"an id allow-list must be 1-d; got shape {np.shape(ids)}")
+        self.ids = as_ids(ids, what="allow-list ids", allow_negative=True)
 
     def to_core(self):
         return _core.FilterExpr.allow_ids(self.ids)
@@ -220,8 +243,12 @@ class AllowList(Filter):
         return f"AllowList(<{self.ids.size} ids>)"
 
 
-class Field:
-    """One attribute in a filter; made by ``F.name`` or ``F["name"]``."""
+class Field(Filter):
+    """One attribute in a filter; made by ``F.name`` or ``F["name"]``.
+
+    Used bare, as a filter or under ``&``, ``|`` and ``~``, a field means ``field == True``:
+    that is only valid for a ``bool`` attribute (other kinds raise ``ValueError`` when searched).
+    """
 
     __slots__ = ("name",)
     __array_ufunc__ = None  # so `np.int64(5) < F.x` defers to F.x.__gt__
@@ -232,11 +259,17 @@ class Field:
             raise TypeError(f"a field name must be a non-empty str, not {name!r}")
         self.name = name
 
+    def to_core(self):
+        return _core.FilterExpr.compare("eq", self.name, True)
+
+    def fields(self):
+        return {self.name}
+
     def _compare(self, op: str, value) -> Filter:
         if value is None and op in ("eq", "ne"):
             hint = "" if op == "eq" else "~"
             raise TypeError(f"compare with None is not supported; use {hint}{self!r}.is_missing()")
-        if isinstance(value, (Field, Filter)):
+        if isinstance(value, Filter):
             raise TypeError(f"{self!r} can only be compared with a constant, not with {value!r}")
         return _Compare(self.name, op, _literal(value, f"{self!r} {_SYMBOLS[op]} ..."))
 
@@ -267,6 +300,18 @@ class Field:
         """The value equals one of ``values`` (keyword, int, float or bool fields)."""
         return _SetTest(self.name, "isin", _literal_list(values, f"{self!r}.isin"))
 
+    def contains(self, value) -> Filter:
+        """A ``keywords`` row holds ``value`` (one string).
+
+        Only for ``keywords`` attributes: on a ``keyword`` attribute it raises ``ValueError``
+        when searched (compare it with ``==``; there is no substring matching).
+        """
+        where = f"{self!r}.contains"
+        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            raise TypeError(f"{where} takes one value; for several use {self!r}.contains_any([...]) "
+                            f"or {self!r}.contains_all([...])")
+        return _Contains(self.name, _literal(value, where))
+
     def contains_any(self, values) -> Filter:
         """A ``keywords`` row holds at least one of ``values``."""
         return _SetTest(self.name, "contains_any", _literal_list(values, f"{self!r}.contains_any"))
@@ -280,18 +325,7 @@ class Field:
         return _IsMissing(self.name)
 
     def __contains__(self, value):
-        raise TypeError(f"`x in {self!r}` cannot build a filter; use {self!r}.contains_any([x])")
-
-    def __bool__(self):
-        raise TypeError(_NO_TRUTH_VALUE)
-
-    def __invert__(self):
-        raise TypeError(f"~ negates a filter, not a field; compare {self!r} first")
-
-    def __and__(self, other):
-        raise TypeError(f"{self!r} is a field, not a filter; compare it first, e.g. ({self!r} == 'x') & ...")
-
-    __rand__ = __or__ = __ror__ = __and__
+        raise TypeError(f"`x in {self!r}` cannot build a filter; use {self!r}.contains(x)")
 
     def __repr__(self):
         return _field_repr(self.name)
@@ -301,9 +335,10 @@ class _FieldNamespace:
     """Builds filter expressions: ``F.size`` and ``F["odd name"]`` make a :class:`Field`.
 
     Compare a field with a constant (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``), or use
-    ``.between(low, high)``, ``.isin([...])``, ``.contains_any([...])``,
-    ``.contains_all([...])`` (for ``keywords`` fields) and ``.is_missing()``. Combine with
-    ``&``, ``|`` and ``~``, with parentheses::
+    ``.between(low, high)``, ``.isin([...])``, ``.contains(x)``, ``.contains_any([...])``,
+    ``.contains_all([...])`` (for ``keywords`` fields) and ``.is_missing()``. A ``bool``
+    field stands alone: ``F.ok`` is ``F.ok == True``. Combine with ``&``, ``|`` and ``~``,
+    with parentheses::
 
         index.search(q, k=10, filter=(F.section == "python") & F.size.between(10, 500))
     """

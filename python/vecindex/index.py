@@ -264,7 +264,9 @@ class Index:
         ``filter`` restricts results to matching vectors:
 
         - an expression such as ``(F.section == "python") & (F.size < 500)``;
-        - an array or list of ids (an allow-list);
+        - an array or list of ids (an allow-list; unknown or negative ids match nothing);
+        - a boolean mask over ids: a 1-D bool array whose entry i allows id i, with an
+          entry for every id up to the largest one in the index;
         - a Python callable ``f(id) -> bool``: the slow path, called once per live id on
           every search call to build an allow-list;
         - a list with one of the above (or None) per query.
@@ -325,9 +327,21 @@ class Index:
             keep = np.fromiter((bool(filter(int(i))) for i in live), dtype=bool, count=live.size)
             return AllowList(live[keep]).to_core()
         if isinstance(filter, (list, tuple, np.ndarray, range)):
-            return AllowList(np.asarray(filter, dtype=np.int64) if len(filter) else np.empty(0, np.int64)).to_core()
-        raise TypeError(f"filter must be an F expression, an array of ids, a callable or a list of those, "
-                        f"not {type(filter).__name__}")
+            return self._allow_list(filter).to_core()
+        raise TypeError(f"filter must be an F expression, an array of ids, a boolean mask, a callable or a list "
+                        f"of those, not {type(filter).__name__}")
+
+    def _allow_list(self, filter: Any) -> AllowList:
+        """Ids, or a boolean mask over ids (entry i says whether id i may be returned)."""
+        array = np.asarray(filter)
+        if array.dtype != np.bool_ or array.ndim != 1:
+            return AllowList(array)
+        live = self._core.ids()
+        needed = int(live.max()) + 1 if live.size else 0
+        if array.shape[0] < needed:
+            raise ValueError(f"a boolean mask filter needs an entry for every id from 0 to the largest id "
+                             f"({needed - 1}), i.e. at least {needed} entries; got {array.shape[0]}")
+        return AllowList(np.flatnonzero(array))
 
     def get(self, ids: Any) -> np.ndarray:
         """Return the stored vectors of ``ids`` as float32 (m, dim).

@@ -2,8 +2,10 @@
 
 Computed with numpy matrix products (BLAS picks its own threads, so num_threads is
 accepted and ignored). Differences from hnswlib 0.8, on purpose: "cosine" normalises the
-stored vectors as well as the queries (hnswlib's BFIndex normalises only the queries), and
-asking for more results than exist raises RuntimeError instead of returning garbage rows.
+stored vectors as well as the queries (hnswlib's BFIndex normalises only the queries),
+asking for more results than exist raises RuntimeError instead of returning garbage rows,
+NaN or infinite values in data or queries raise ValueError (hnswlib stores and compares
+them), and queries of the wrong dim raise RuntimeError (hnswlib reads past them).
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ class BFIndex:
     def add_items(self, data, ids=None) -> None:
         """Store rows under ``ids`` (default: consecutive from the count); update existing ones."""
         self._require_init()
-        rows = inputs.as_rows(data, self._dim)
+        rows = inputs.as_rows(data, self._dim, finite=True)
         if rows.shape[0] == 0:
             return
         labels = inputs.as_labels(ids, rows.shape[0], self._next_auto_label)
@@ -76,7 +78,7 @@ class BFIndex:
     def knn_query(self, data, k=1, num_threads=-1, filter=None):
         """Exact k nearest neighbours: ``(labels uint64 (n, k), distances float32 (n, k))``."""
         self._require_init()
-        queries = inputs.as_rows(data, self._dim)
+        queries = inputs.as_rows(data, self._dim, finite=True)
         k = inputs.check_k(k)
         if self._space == "cosine":
             queries = inputs.normalized(queries)
@@ -134,7 +136,7 @@ class BFIndex:
         return self._max_elements
 
     def set_num_threads(self, num_threads) -> None:
-        self._num_threads = int(num_threads)
+        self._num_threads = inputs.thread_count(num_threads)
 
     @property
     def num_threads(self) -> int:

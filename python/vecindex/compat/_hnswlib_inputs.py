@@ -51,6 +51,11 @@ def default_thread_count() -> int:
     return os.cpu_count() or 1
 
 
+def thread_count(value) -> int:
+    """hnswlib's int num_threads: any int-like (negative means "the default"), not a float."""
+    return operator.index(value)
+
+
 def non_negative_int(value, what: str) -> int:
     """hnswlib's size_t parameters reject negatives with TypeError (pybind11 cannot convert)."""
     number = operator.index(value)
@@ -59,8 +64,12 @@ def non_negative_int(value, what: str) -> int:
     return number
 
 
-def as_rows(data, dim: int) -> np.ndarray:
-    """Turn user data into a C-contiguous float32 (n, dim) matrix, as hnswlib does."""
+def as_rows(data, dim: int, finite: bool = False) -> np.ndarray:
+    """Turn user data into a C-contiguous float32 (n, dim) matrix, as hnswlib does.
+
+    ``finite=True`` refuses NaN and infinity with ValueError (the core index does that
+    itself; BFIndex, which has no core, asks for it here).
+    """
     rows = np.asarray(data, dtype=np.float32)
     if rows.ndim == 1:
         rows = rows.reshape(1, -1)
@@ -71,6 +80,9 @@ def as_rows(data, dim: int) -> np.ndarray:
         )
     if rows.shape[1] != dim:
         raise RuntimeError(MSG_WRONG_DIM)
+    if finite and not np.isfinite(rows).all():
+        bad = int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
+        raise ValueError(f"data contain NaN or infinity (row {bad}; values beyond float32 range count too)")
     return np.ascontiguousarray(rows)
 
 
@@ -99,28 +111,46 @@ def as_labels(ids, row_count: int, first_auto_label: int) -> np.ndarray:
 
 
 def as_label_list(ids) -> np.ndarray:
-    """Labels for get_items: a sequence is required, a bare number is refused."""
+    """Labels for get_items: a sequence is required, a bare number is refused.
+
+    A column of labels, shape (n, 1), is read as n labels: that is the shape knn_query(k=1)
+    returns, and hnswlib accepts it. Other 2-D shapes are refused (hnswlib would read the
+    first n values of the flattened array).
+    """
     labels = np.asarray(ids)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
     if labels.ndim != 1:
         raise ValueError("get_items accepts a list of indices and returns a list of vectors")
-    return _checked_label_array(labels)
+    # Labels from 2**63 on fit hnswlib's uint64 but are in no compat index: "not found".
+    return _checked_label_array(labels, too_large=RuntimeError(MSG_LABEL_NOT_FOUND))
 
 
 def as_single_label(label) -> int:
+    """One label, converted as hnswlib's size_t parameter is: an int-like in [0, 2**64).
+
+    Labels from 2**63 on fit hnswlib but can never be in a compat index; they come back as
+    the out-of-range value _LARGEST_LABEL + 1, which callers treat as unknown.
+    """
     number = operator.index(label)
-    _check_label_range(number, number)
-    return number
+    if not 0 <= number < 2**64:
+        raise TypeError(f"a label must be an integer in [0, 2**64), got {number}")
+    return min(number, _LARGEST_LABEL + 1)
 
 
-def _checked_label_array(labels: np.ndarray) -> np.ndarray:
+def _checked_label_array(labels: np.ndarray, too_large: Exception | None = None) -> np.ndarray:
     if labels.size == 0:
         return labels.astype(np.int64)
+    if labels.dtype == object:  # Python ints numpy could not fit: convert as hnswlib does
+        labels = np.asarray(labels.tolist(), dtype=np.uint64)
     if labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and np.all(labels == np.floor(labels)):
             labels = labels.astype(np.int64)
         else:
             raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
     lowest, highest = int(labels.min()), int(labels.max())
+    if too_large is not None and lowest >= 0 and highest > _LARGEST_LABEL:
+        raise too_large
     _check_label_range(lowest, highest)
     return labels.astype(np.int64)
 

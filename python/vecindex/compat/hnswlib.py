@@ -21,6 +21,13 @@ Where it differs, on purpose:
   * queries with the wrong number of columns raise RuntimeError (hnswlib reads past them);
   * labels must be below 2**63 (vecindex ids are non-negative int64);
   * NaN or infinite values raise ValueError (hnswlib stores them and returns nonsense);
+  * labels hnswlib misreads without a word are refused: fractions (1.5 would be label 1),
+    bools, strings, and get_items arrays that are 2-D other than an (n, 1) column (hnswlib
+    reads the first n values of the flattened array); an (n, 1) column, as knn_query(k=1)
+    returns, is n labels in both;
+  * an empty batch given to add_items adds nothing (hnswlib raises IndexError), and an
+    empty list of queries raises RuntimeError (hnswlib: IndexError);
+  * a negative dim raises TypeError (hnswlib builds an index of dim -1);
   * save_index() writes vecindex's own container, not hnswlib's binary layout;
     load_index() reads both (an hnswlib file is migrated by rebuilding its graph);
   * ``filter=`` is applied to an over-fetched candidate list that grows until k labels
@@ -226,7 +233,7 @@ class Index:
 
     def set_num_threads(self, num_threads) -> None:
         """Default thread count for add_items and knn_query when they get num_threads=-1."""
-        self._num_threads = int(num_threads)
+        self._num_threads = inputs.thread_count(num_threads)
 
     # ---- deletion -----------------------------------------------------------------------
 
@@ -401,7 +408,7 @@ class Index:
             raise RuntimeError(inputs.MSG_NOT_INITIALISED)
 
     def _threads(self, num_threads) -> int | None:
-        count = int(num_threads)
+        count = inputs.thread_count(num_threads)
         if count <= 0:
             count = self._num_threads
         return min(count, _LARGEST_THREAD_COUNT) if count > 0 else None
