@@ -3,6 +3,7 @@ intact and loadable; write errors raise OSError with the system's reason."""
 from __future__ import annotations
 
 import errno
+import shutil
 import os
 import signal
 import subprocess
@@ -106,21 +107,54 @@ def test_failed_write_keeps_previous_file_and_reports_the_reason(two_indexes, tm
     vecindex.Index.load(target).check_integrity()
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into read-only folders")
-def test_save_into_read_only_folder(two_indexes, tmp_path):
-    first_bytes, _, first, _ = two_indexes
-    target = tmp_path / "ro.vx"
-    target.write_bytes(first_bytes)
-    index = vecindex.Index.load(first)
-    index.add(np.ones((1, 64)))
-    tmp_path.chmod(0o555)
-    try:
-        with pytest.raises(OSError, match=os.strerror(errno.EACCES)):
-            index.save(target)
-    finally:
-        tmp_path.chmod(0o755)
-    assert target.read_bytes() == first_bytes
+# Saves into a folder in a child process. Root writes into read-only folders regardless of
+# their mode bits, so as root the child runs without the capabilities that allow it.
+READ_ONLY_SAVER = """
+import sys, numpy as np, vecindex
+index = vecindex.Index.from_bytes(sys.stdin.buffer.read())
+index.add(np.ones((1, 64)))
+try:
+    index.save(sys.argv[1])
+    print("saved")
+except OSError as error:
+    print("OSError:", error)
+"""
+DROP_ROOT_POWERS = ["--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
 
+
+def _unprivileged_prefix() -> list:
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root may write into read-only folders")
+    return [setpriv, *DROP_ROOT_POWERS]
+
+
+def _save_in_child(index_bytes: bytes, target) -> str:
+    command = _unprivileged_prefix() + [sys.executable, "-c", READ_ONLY_SAVER, str(target)]
+    result = subprocess.run(command, input=index_bytes, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return result.stdout.decode().strip()
+
+
+def test_save_into_read_only_folder(two_indexes, tmp_path):
+    first_bytes = two_indexes[0]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    target = folder / "ro.vx"
+    target.write_bytes(first_bytes)
+    folder.chmod(0o555)
+    try:
+        outcome = _save_in_child(first_bytes, target)
+        assert outcome.startswith("OSError:") and os.strerror(errno.EACCES) in outcome, outcome
+        assert target.read_bytes() == first_bytes
+        assert sorted(p.name for p in folder.iterdir()) == ["ro.vx"]
+        folder.chmod(0o755)  # the control: the same child saves once the folder is writable
+        assert _save_in_child(first_bytes, target) == "saved"
+        assert target.read_bytes() != first_bytes
+    finally:
+        folder.chmod(0o755)
 
 
 def test_threads_saving_to_one_path_each_succeed(two_indexes, tmp_path):
