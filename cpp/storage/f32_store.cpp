@@ -64,56 +64,11 @@ void F32Store::reserve(size_t capacity) {
   if (base_ != buffer_.data()) throw StateError("vectors are a read-only view of a mapped file");
   buffer_.resize(capacity * row_bytes_);
   base_ = buffer_.data();
-  if (metric_ == Metric::ip) norms_squared_.resize(capacity, 0.0f);
   capacity_ = capacity;
 }
 
 void F32Store::set(uint32_t slot, const float* vector) {
   std::memcpy(mutable_row(slot), vector, dim_ * sizeof(float));
-  update_norm(slot);
-}
-
-void F32Store::update_norm(uint32_t slot) {
-  if (metric_ != Metric::ip) return;
-  float norm = kernels_.dot(row(slot), row(slot), dim_);
-  norms_squared_[slot] = norm;
-  float seen = max_norm_squared_.load();
-  while (norm > seen && !max_norm_squared_.compare_exchange_weak(seen, norm)) {
-  }
-}
-
-float F32Store::lifted_l2(uint32_t a, uint32_t b) const {
-  float limit = max_norm_squared_.load(std::memory_order_relaxed);
-  float lift_a = std::sqrt(std::max(0.0f, limit - norms_squared_[a]));
-  float lift_b = std::sqrt(std::max(0.0f, limit - norms_squared_[b]));
-  float cross = kernels_.dot(row(a), row(b), dim_);
-  float lift_gap = lift_a - lift_b;
-  return norms_squared_[a] + norms_squared_[b] - 2 * cross + lift_gap * lift_gap;
-}
-
-float F32Store::build_distance(uint32_t a, uint32_t b) const {
-  return metric_ == Metric::ip ? lifted_l2(a, b) : distance_between(a, b);
-}
-
-namespace {
-
-// The inserting node acts as the query while it is linked; under "ip" it measures lifted L2.
-class LiftedQueryDistance final : public QueryDistance {
- public:
-  LiftedQueryDistance(const F32Store& store, uint32_t slot) : store_(store), slot_(slot) {}
-  float distance(uint32_t other) const override { return store_.lifted_l2(slot_, other); }
-  void prefetch(uint32_t other) const override { __builtin_prefetch(store_.row(other), 0, 3); }
-
- private:
-  const F32Store& store_;
-  uint32_t slot_;
-};
-
-}  // namespace
-
-std::unique_ptr<QueryDistance> F32Store::build_query(uint32_t slot, const float* vector) const {
-  if (metric_ != Metric::ip) return query(vector);
-  return std::make_unique<LiftedQueryDistance>(*this, slot);
 }
 
 void F32Store::decode(uint32_t slot, float* out) const { std::memcpy(out, row(slot), dim_ * sizeof(float)); }
@@ -170,7 +125,6 @@ void F32Store::load(ByteReader& in, size_t count) {
   const uint8_t* rows = read_rows(in, count);
   reserve(std::max<size_t>(count, 1));
   if (count) std::memcpy(buffer_.data(), rows, count * row_bytes_);
-  for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 
 void F32Store::load_view(ByteReader& in, size_t count) {
@@ -182,7 +136,5 @@ void F32Store::load_view(ByteReader& in, size_t count) {
     base_ = rows;
     capacity_ = count;
   }
-  if (metric_ == Metric::ip) norms_squared_.resize(std::max(norms_squared_.size(), count), 0.0f);
-  for (size_t slot = 0; slot < count; ++slot) update_norm(uint32_t(slot));
 }
 }  // namespace vecindex

@@ -1,7 +1,6 @@
 // Full-precision storage: one 64-byte aligned row of floats per slot.
 #pragma once
 
-#include <atomic>
 #include <vector>
 
 #include "simd/kernels.h"
@@ -25,11 +24,6 @@ class F32Store final : public VectorStore {
   void decode(uint32_t slot, float* out) const override;
   std::unique_ptr<QueryDistance> query(const float* vector) const override;
   float distance_between(uint32_t a, uint32_t b) const override;
-  std::unique_ptr<QueryDistance> build_query(uint32_t slot, const float* vector) const override;
-  float build_distance(uint32_t a, uint32_t b) const override;
-  // Squared L2 between the MIPS-to-L2 lifts of two rows: x' = [x, sqrt(R^2 - |x|^2)], with R the
-  // largest norm seen. Its order for a real query equals the inner-product order.
-  float lifted_l2(uint32_t a, uint32_t b) const;
 
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
@@ -39,7 +33,6 @@ class F32Store final : public VectorStore {
   const float* row(uint32_t slot) const { return reinterpret_cast<const float*>(base_ + size_t(slot) * row_bytes_); }
 
  private:
-  void update_norm(uint32_t slot);
   float* mutable_row(uint32_t slot) { return reinterpret_cast<float*>(buffer_.data() + size_t(slot) * row_bytes_); }
   // Reads the section header and returns a pointer to `count` padded rows inside `in`.
   const uint8_t* read_rows(ByteReader& in, size_t count);
@@ -50,8 +43,6 @@ class F32Store final : public VectorStore {
   size_t capacity_ = 0;
   AlignedBuffer buffer_;
   const uint8_t* base_ = nullptr;  // buffer_.data(), or a read-only view into a mapped file
-  std::vector<float> norms_squared_;         // per slot, only for Metric::ip
-  std::atomic<float> max_norm_squared_{0.0f};
   const simd::KernelTable& kernels_;
 };
 

@@ -73,10 +73,9 @@ class VectorStore {
   // Distance between two stored slots, used while building the graph.
   virtual float distance_between(uint32_t a, uint32_t b) const = 0;
 
-  // Distances used while building the graph. By default the search distance; a store may
-  // use a better-behaved proxy with the same nearest neighbours for real queries (f32 "ip"
-  // builds on the MIPS-to-L2 reduction, because raw inner products make the neighbour
-  // heuristic prune links toward large-norm vectors and the graph loses navigability).
+  // Distances used while building the graph: the search distance in every store. "ip" links
+  // on raw inner products (the graph keeps its links dense instead, see hnsw_graph.cpp); an
+  // f32 MIPS-to-L2 lift used here before lost recall to hnswlib on data with varied norms.
   virtual std::unique_ptr<QueryDistance> build_query(uint32_t slot, const float* vector) const { return query(vector); }
   virtual float build_distance(uint32_t a, uint32_t b) const { return distance_between(a, b); }
 
