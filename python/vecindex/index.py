@@ -422,10 +422,7 @@ class Index:
         ``deleted`` (deleted vectors not yet compacted), ``size`` (live vectors) and
         ``memory`` (bytes by part, as :meth:`memory_usage`).
         """
-        stats = dict(self._core.stats())
-        stats["size"] = len(self)
-        stats["memory"] = self.memory_usage()
-        return stats
+        return dict(self._core.stats())
 
     def check_integrity(self) -> None:
         """Raise RuntimeError if the graph or id map is inconsistent (for tests and debugging)."""
