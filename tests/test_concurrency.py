@@ -124,6 +124,10 @@ def run_stress(seconds: float, capsys) -> None:
     for thread in threads:
         thread.start()
     time.sleep(seconds)
+    # A slow (sanitizer) build may need longer before every role, compaction included, has acted.
+    deadline = time.monotonic() + 20 * seconds
+    while min(ledger.counts.values()) == 0 and not stop.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop.set()
     for thread in threads:
         thread.join()
@@ -302,3 +306,37 @@ def test_searches_racing_heavy_adds_return_existing_ids_with_their_own_distances
     assert not problems, "\n".join(problems[:10])
     assert searched[0] > 0 and len(index) == total
     index.check_integrity()
+
+
+def test_stats_and_memory_usage_while_adds_grow_the_arrays():
+    """stats() and memory_usage() walk the graph's arrays, which adds reallocate as the index
+    grows: they must read under the index lock (the sanitizer runs turn a race into a failure)
+    and report a consistent, growing picture."""
+    rng = np.random.default_rng(31)
+    index = vecindex.Index(dim=DIM, metric="l2", M=4, ef_construction=16)
+    done = threading.Event()
+    errors: list[BaseException] = []
+    seen = []
+
+    def add_in_steps():
+        try:
+            for _ in range(24):  # ~12,000 vectors: the arrays grow by half about ten times
+                index.add(rng.normal(size=(500, DIM)).astype(np.float32), threads=2)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=add_in_steps)
+    worker.start()
+    while not done.is_set():
+        stats = index.stats()
+        seen.append((stats["slots"], stats["memory"]["graph"], stats["mean_degree0"], index.memory_usage()["codes"]))
+        time.sleep(0.001)  # a reader that never pauses would keep the adds' exclusive step waiting
+    worker.join()
+    assert not errors, f"the adder raised: {errors[0]!r}"
+    assert len(seen) > 1
+    slots = [s for s, _, _, _ in seen]
+    assert slots == sorted(slots), "slots went backwards"
+    assert all(0 <= degree <= 2 * 4 for _, _, degree, _ in seen)
+    assert all(graph > 0 and codes >= DIM * 4 * s for s, graph, _, codes in seen if s)
