@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 DIM = 16
-BACKGROUND_SECONDS = 0.4  # target wall time of one background add/search
+BACKGROUND_SECONDS = 0.25  # target wall time of one background add/search
 CALL_TIMEOUT = 60  # seconds one call may take before the child dumps stacks and exits
 WORKLOADS = ["add", "add_progress", "search"]
 
