@@ -124,6 +124,10 @@ def run_stress(seconds: float, capsys) -> None:
     for thread in threads:
         thread.start()
     time.sleep(seconds)
+    # A slow (sanitizer) build may need longer before every role, compaction included, has acted.
+    deadline = time.monotonic() + 20 * seconds
+    while min(ledger.counts.values()) == 0 and not stop.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop.set()
     for thread in threads:
         thread.join()
@@ -245,3 +249,94 @@ def test_delete_racing_its_own_add(capsys):
     assert set(index.ids().tolist()) == expected and len(index) == len(expected)
     found, distances = index.search(rows, k=10)
     assert not ((found == -1) & np.isfinite(distances)).any(), "a live node without an id came back as -1"
+
+
+def test_searches_racing_heavy_adds_return_existing_ids_with_their_own_distances():
+    """Readers copy neighbour lists that adds are trimming and rewriting in place (small M, so
+    lists fill up at once). Every result must still be a real node: an id whose add had begun,
+    at most once per row, at the exact distance between the query and that id's own vector."""
+    rng = np.random.default_rng(21)
+    first, total, chunk = 500, 8000, 1500
+    vectors = rng.normal(size=(total, DIM)).astype(np.float32)
+    index = vecindex.Index(dim=DIM, metric="l2", M=4, ef_construction=32)
+    index.add(vectors[:first], ids=np.arange(first))
+    begun = [first]  # ids below this have had their add begun
+    done = threading.Event()
+    errors: list[BaseException] = []
+    problems: list[str] = []
+    searched = [0]
+
+    def add_all():
+        try:
+            for start in range(first, total, chunk):
+                end = min(total, start + chunk)
+                begun[0] = end
+                index.add(vectors[start:end], ids=np.arange(start, end), threads=2)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            done.set()
+
+    def search_until_done(seed):
+        local = np.random.default_rng(seed)
+        try:
+            while not done.is_set():
+                queries = local.normal(size=(8, DIM)).astype(np.float32)
+                found, distances = index.search(queries, k=10, ef=32, threads=1)
+                limit = begun[0]
+                searched[0] += len(queries)
+                if (found < 0).any() or (found >= limit).any():
+                    problems.append(f"ids outside [0, {limit}): {sorted(set(found.ravel()) - set(range(limit)))[:5]}")
+                    continue
+                for row, ids in enumerate(found):
+                    if len(set(ids.tolist())) != len(ids):
+                        problems.append(f"a row repeats an id: {ids.tolist()}")
+                exact = ((vectors[found] - queries[:, None, :]) ** 2).sum(axis=2)
+                if not np.allclose(distances, exact, rtol=1e-4, atol=1e-4):
+                    problems.append("a result's distance is not its own vector's distance to the query")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add_all)] + [threading.Thread(target=search_until_done, args=(s,)) for s in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, f"a worker raised: {errors[0]!r}"
+    assert not problems, "\n".join(problems[:10])
+    assert searched[0] > 0 and len(index) == total
+    index.check_integrity()
+
+
+def test_stats_and_memory_usage_while_adds_grow_the_arrays():
+    """stats() and memory_usage() walk the graph's arrays, which adds reallocate as the index
+    grows: they must read under the index lock (the sanitizer runs turn a race into a failure)
+    and report a consistent, growing picture."""
+    rng = np.random.default_rng(31)
+    index = vecindex.Index(dim=DIM, metric="l2", M=4, ef_construction=16)
+    done = threading.Event()
+    errors: list[BaseException] = []
+    seen = []
+
+    def add_in_steps():
+        try:
+            for _ in range(24):  # ~12,000 vectors: the arrays grow by half about ten times
+                index.add(rng.normal(size=(500, DIM)).astype(np.float32), threads=2)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=add_in_steps)
+    worker.start()
+    while not done.is_set():
+        stats = index.stats()
+        seen.append((stats["slots"], stats["memory"]["graph"], stats["mean_degree0"], index.memory_usage()["codes"]))
+        time.sleep(0.001)  # a reader that never pauses would keep the adds' exclusive step waiting
+    worker.join()
+    assert not errors, f"the adder raised: {errors[0]!r}"
+    assert len(seen) > 1
+    slots = [s for s, _, _, _ in seen]
+    assert slots == sorted(slots), "slots went backwards"
+    assert all(0 <= degree <= 2 * 4 for _, _, degree, _ in seen)
+    assert all(graph > 0 and codes >= DIM * 4 * s for s, graph, _, codes in seen if s)

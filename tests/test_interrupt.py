@@ -52,4 +52,14 @@ def test_ctrl_c_interrupts_add_and_keeps_the_index_valid(threads):
     assert result.returncode == 0, result.stderr[-3000:]
     words = result.stdout.split()
     assert words[0] == "interrupted", result.stdout
-    assert float(words[1]) < 1.0, f"took {words[1]} s to notice Ctrl-C"
+    # Under a sanitizer (.ci/tsan, .ci/sanitize) the add's unpolled set-up (checking and
+    # normalising 200,000 rows, assigning ids) alone takes seconds: there only validity counts.
+    if not sanitized_build():
+        assert float(words[1]) < 1.0, f"took {words[1]} s to notice Ctrl-C"
+
+
+def sanitized_build() -> bool:
+    if not os.path.exists("/proc/self/maps"):  # not Linux: the sanitizer runs are Linux-only
+        return False
+    with open("/proc/self/maps") as maps:
+        return any(name in maps.read() for name in ("libtsan", "libasan"))

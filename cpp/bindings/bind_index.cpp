@@ -5,6 +5,7 @@
 #include "bindings/bind.h"
 #include "bindings/filter_types.h"
 #include "bindings/progress_poll.h"
+#include "bindings/release_gil.h"
 #include "index/index.h"
 #include "util/errors.h"
 
@@ -37,6 +38,16 @@ void check_matrix(const FloatArray& array, size_t dim, const char* what) {
 
 void check_ids(const IdArray& ids) {
   if (ids.ndim() != 1) throw InvalidArgument("ids must be a 1-D array");
+}
+
+py::dict memory_dict(const MemoryUsage& usage) {
+  py::dict out;
+  out["graph"] = usage.graph;
+  out["codes"] = usage.codes;
+  out["full_vectors"] = usage.full_vectors;
+  out["attributes"] = usage.attributes;
+  out["mapped"] = usage.mapped;
+  return out;
 }
 
 }  // namespace
@@ -72,10 +83,13 @@ void bind_index(py::module_& m) {
       .def_property_readonly("seed", [](const Index& self) { return self.config().seed; })
       .def_property_readonly("pq_m", [](const Index& self) { return self.config().store.pq_m; })
       .def_property_readonly("rerank", [](const Index& self) { return self.config().rerank; })
-      .def_property("ef_search", [](const Index& self) { return self.config().ef_search; }, &Index::set_ef_search)
-      .def_property_readonly("is_trained", &Index::is_trained)
+      // ef_search and __len__ are lock-free atomics; everything below that reads index state
+      // goes through without_gil (see release_gil.h).
+      .def_property("ef_search", &Index::ef_search, &Index::set_ef_search)
+      .def_property_readonly("is_trained", [](const Index& self) { return without_gil([&] { return self.is_trained(); }); })
       .def("__len__", &Index::size)
-      .def("contains", &Index::contains, py::arg("id"))
+      .def("contains", [](const Index& self, int64_t id) { return without_gil([&] { return self.contains(id); }); },
+           py::arg("id"))
       .def("add", [](Index& self, const FloatArray& vectors, std::optional<IdArray> ids, bool replace, size_t threads,
                      const AttributeBatch* attributes, py::object progress) {
              check_matrix(vectors, self.config().dim, "vectors");
@@ -209,7 +223,7 @@ void bind_index(py::module_& m) {
            },
            py::arg("ids"))
       .def("ids", [](const Index& self) {
-             std::vector<int64_t> all = self.ids();
+             std::vector<int64_t> all = without_gil([&] { return self.ids(); });
              IdArray out(all.size());
              std::copy(all.begin(), all.end(), out.mutable_data());
              return out;
@@ -249,25 +263,19 @@ void bind_index(py::module_& m) {
              return self.compact(threads);
            },
            py::arg("threads"))
-      .def("deleted_count", &Index::deleted_count)
-      .def("slots_in_use", &Index::slots_in_use, py::call_guard<py::gil_scoped_release>())
-      .def("slot_count", &Index::slot_count)
-      .def("integrity_error", &Index::integrity_error)
-      .def("memory_usage", [](const Index& self) {
-             py::dict out;
-             out["graph"] = self.memory_graph();
-             out["codes"] = self.memory_codes();
-             out["full_vectors"] = self.memory_full();
-             out["attributes"] = self.memory_attributes();
-             out["mapped"] = self.mapped_bytes();
-             return out;
-           })
+      .def("deleted_count", [](const Index& self) { return without_gil([&] { return self.deleted_count(); }); })
+      .def("integrity_error", [](const Index& self) { return without_gil([&] { return self.integrity_error(); }); })
+      .def("memory_usage", [](const Index& self) { return memory_dict(without_gil([&] { return self.memory_usage(); })); })
       .def("stats", [](const Index& self) {
+             IndexStats stats = without_gil([&] { return self.stats(); });
              py::dict out;
-             out["levels"] = self.graph().max_level() + 1;
-             out["mean_degree0"] = self.graph().mean_degree0(self.slot_count());
-             out["slots"] = self.slot_count();
-             out["deleted"] = self.deleted_count();
+             out["levels"] = stats.levels;
+             out["mean_degree0"] = stats.mean_degree0;
+             out["slots"] = stats.slots;
+             out["deleted"] = stats.deleted;
+             out["slots_allocated"] = stats.slots_allocated;
+             out["size"] = stats.live;
+             out["memory"] = memory_dict(stats.memory);
              return out;
            });
 }

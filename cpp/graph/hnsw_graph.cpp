@@ -17,7 +17,10 @@ uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-bool bit_set(const uint64_t* bits, uint32_t slot) { return (bits[slot >> 6] >> (slot & 63)) & 1; }
+// `bits` may be the index's live bits, which adds set with an atomic fetch_or meanwhile.
+bool bit_set(const uint64_t* bits, uint32_t slot) {
+  return (__atomic_load_n(&bits[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
+}
 
 using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;
 using MaxHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::less<Neighbor>>;
@@ -83,13 +86,15 @@ size_t HnswGraph::neighbors(uint32_t slot, int level, uint32_t* out) const {
   const uint32_t* block = links(slot, level);
   size_t count = __atomic_load_n(block, __ATOMIC_ACQUIRE);
   count = std::min(count, max_degree(level));
-  for (size_t i = 0; i < count; ++i) out[i] = __atomic_load_n(block + 1 + i, __ATOMIC_RELAXED);
+  // Acquire per slot: a slot a writer has just stored may name a node linked after the count
+  // we read, and its level and vector must be visible before we follow it.
+  for (size_t i = 0; i < count; ++i) out[i] = __atomic_load_n(block + 1 + i, __ATOMIC_ACQUIRE);
   return count;
 }
 
 void HnswGraph::write_links(uint32_t slot, int level, const uint32_t* ids, size_t count) {
   uint32_t* block = links(slot, level);
-  for (size_t i = 0; i < count; ++i) __atomic_store_n(block + 1 + i, ids[i], __ATOMIC_RELAXED);
+  for (size_t i = 0; i < count; ++i) __atomic_store_n(block + 1 + i, ids[i], __ATOMIC_RELEASE);
   __atomic_store_n(block, uint32_t(count), __ATOMIC_RELEASE);
 }
 
@@ -133,7 +138,7 @@ std::vector<Neighbor> HnswGraph::search_layer(const QueryDistance& query, uint32
     size_t fresh_count = 0;
     for (size_t i = 0; i < count; ++i) {
       uint32_t next = buffer[i];
-      if (levels_[next] < level || visited.test_and_set(next)) continue;
+      if (level_of(next) < level || visited.test_and_set(next)) continue;
       fresh[fresh_count++] = next;
     }
     query.distances(fresh.data(), fresh_count, distances.data());
@@ -161,7 +166,7 @@ uint32_t HnswGraph::descend(const QueryDistance& query) const {
       improved = false;
       // A concurrent insert may publish a new entry before our view of its level; never
       // read above a node's own top level.
-      if (levels_[current] < level) break;
+      if (level_of(current) < level) break;
       size_t count = neighbors(current, level, buffer);
       // One batch per node, so the store overlaps the neighbours' cache misses; one call at
       // a time left each upper-level hop waiting on a miss per neighbour.
@@ -243,7 +248,7 @@ void HnswGraph::link_back(uint32_t target, uint32_t source, float distance, int 
   for (size_t i = 0; i < count; ++i)
     if (block[1 + i] == source) return;
   if (count < max_degree(level)) {
-    __atomic_store_n(block + 1 + count, source, __ATOMIC_RELAXED);
+    __atomic_store_n(block + 1 + count, source, __ATOMIC_RELEASE);
     __atomic_store_n(block, uint32_t(count + 1), __ATOMIC_RELEASE);
     return;
   }
@@ -267,7 +272,7 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
     upper_[slot].reset();
   }
   { uint32_t zero = 0; write_links(slot, 0, &zero, 0); }
-  levels_[slot] = int8_t(level);
+  __atomic_store_n(&levels_[slot], int8_t(level), __ATOMIC_RELEASE);
   auto query = store.build_query(slot, vector);
 
   std::unique_lock<std::mutex> entry_lock(entry_mutex_);
@@ -329,17 +334,19 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
 
 size_t HnswGraph::memory_bytes() const {
   size_t bytes = level0_.size() + levels_.size() + upper_.size() * sizeof(void*);
-  for (size_t slot = 0; slot < capacity_; ++slot)
-    if (levels_[slot] > 0) bytes += size_t(levels_[slot]) * (1 + M_) * sizeof(uint32_t);
+  for (size_t slot = 0; slot < capacity_; ++slot) {
+    const int level = level_of(uint32_t(slot));
+    if (level > 0) bytes += size_t(level) * (1 + M_) * sizeof(uint32_t);
+  }
   return bytes;
 }
 
 double HnswGraph::mean_degree0(size_t count) const {
   size_t nodes = 0, edges = 0;
   for (size_t slot = 0; slot < count && slot < capacity_; ++slot) {
-    if (levels_[slot] < 0) continue;
+    if (level_of(uint32_t(slot)) < 0) continue;
     ++nodes;
-    edges += std::min<size_t>(links(uint32_t(slot), 0)[0], M0_);
+    edges += std::min<size_t>(__atomic_load_n(links(uint32_t(slot), 0), __ATOMIC_ACQUIRE), M0_);
   }
   return nodes ? double(edges) / double(nodes) : 0.0;
 }

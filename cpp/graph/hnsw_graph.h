@@ -2,9 +2,17 @@
 // nothing about dtypes; distances come from a VectorStore / QueryDistance.
 //
 // Concurrency: insert() may run on many threads at once and alongside search(). Writers
-// serialise per node with striped locks; readers copy a neighbour list with acquire/relaxed
-// atomic loads, never locking, so a concurrent reader sees an old or new list of valid slots.
-// reserve() must not run concurrently with anything (the index holds an exclusive lock).
+// serialise per node with striped locks. Readers never lock: they copy a neighbour list as its
+// count, then its slots, each one word read atomically. A writer stores the slots first and
+// the count last, but rewrites a full list in place (link_back trims it), so a reader racing
+// that rewrite may copy a mix of the old and the new list, possibly holding one slot twice or
+// ending in old slots past the new count. Every slot it copies is a node that was in that
+// list at some point, and nodes leave the graph only in remove_nodes(), which runs alone:
+// so a reader always reaches valid, linked nodes, and its visited set drops the repeats.
+// Slots and levels are stored with release and loaded with acquire, so a reader that finds a
+// node also sees that node's level, upper lists and stored vector.
+// reserve() and remove_nodes() must not run concurrently with anything (the index holds an
+// exclusive lock around them).
 #pragma once
 
 #include <atomic>
@@ -61,8 +69,9 @@ class HnswGraph {
   // Greedy descent through the upper levels to a level-0 entry point.
   uint32_t descend(const QueryDistance& query) const;
 
-  bool contains(uint32_t slot) const { return slot < capacity_ && levels_[slot] >= 0; }
-  int level_of(uint32_t slot) const { return levels_[slot]; }
+  bool contains(uint32_t slot) const { return slot < capacity_ && level_of(slot) >= 0; }
+  // Inserts write a node's level while other threads read levels: one atomic byte.
+  int level_of(uint32_t slot) const { return __atomic_load_n(&levels_[slot], __ATOMIC_ACQUIRE); }
   uint32_t entry_point() const { return uint32_t(entry_.load() >> 8); }
   int max_level() const;
   bool empty() const { return entry_.load() == kEmptyEntry; }

@@ -40,8 +40,13 @@ bool Index::contains(int64_t id) const {
 
 void Index::set_ef_search(size_t ef) {
   if (ef < 1 || ef > 100000) throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef));
+  // Only the atomic: config_ is read without a lock (dim, metric, ...), so it must never change.
   ef_search_ = ef;
-  config_.ef_search = ef;
+}
+
+bool Index::is_trained() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);  // the first add trains under an exclusive lock
+  return store_->is_trained();
 }
 
 void Index::check_vectors(const float* vectors, size_t n) const {
@@ -187,6 +192,10 @@ void Index::remove(const int64_t* ids, size_t n) {
 
 size_t Index::deleted_count() const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return deleted_count_locked();
+}
+
+size_t Index::deleted_count_locked() const {
   size_t tombstones = 0;
   for (size_t slot = 0; slot < slot_count_; ++slot) tombstones += is_tombstone(uint32_t(slot));
   return tombstones;
@@ -212,11 +221,6 @@ size_t Index::compact(size_t threads) {
   return freed;
 }
 
-size_t Index::slots_in_use() const {
-  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
-  return slot_count_ - free_slots_.size();
-}
-
 std::vector<int64_t> Index::ids() const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   std::vector<int64_t> out;
@@ -224,6 +228,36 @@ std::vector<int64_t> Index::ids() const {
   for (size_t slot = 0; slot < slot_count_; ++slot)
     if (slot_to_id_[slot] >= 0 && slot_live(uint32_t(slot))) out.push_back(slot_to_id_[slot]);  // adds in flight are not in yet
   return out;
+}
+
+MemoryUsage Index::memory_usage() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return memory_usage_locked();
+}
+
+MemoryUsage Index::memory_usage_locked() const {
+  MemoryUsage usage;
+  usage.graph = graph_.memory_bytes();
+  usage.codes = store_->memory_bytes();
+  usage.full_vectors = full_store_ ? full_store_->memory_bytes() : 0;
+  usage.attributes = attributes_.memory_bytes();
+  usage.mapped = mapped_bytes();
+  return usage;
+}
+
+IndexStats Index::stats() const {
+  // Shared: adds keep linking meanwhile, so the graph figures are a moment's view; the graph
+  // reads levels and list counts atomically, and arrays only grow under an exclusive lock.
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  IndexStats stats;
+  stats.levels = graph_.max_level() + 1;
+  stats.mean_degree0 = graph_.mean_degree0(slot_count_);
+  stats.slots = slot_count_ - free_slots_.size();
+  stats.slots_allocated = slot_count_;
+  stats.deleted = deleted_count_locked();
+  stats.live = live_count_.load();
+  stats.memory = memory_usage_locked();
+  return stats;
 }
 
 std::string Index::integrity_error() const {

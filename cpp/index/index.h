@@ -1,8 +1,11 @@
 // Index = graph + storage + id map (+ optional full vectors for reranking).
 //
-// Thread safety: add(), search(), get() and remove() may be called from many threads at
-// once. Searches and inserts share `structure_mutex_`; only growing the arenas and changing
-// the id map take it exclusively, and those are short.
+// Thread safety: every public method may be called from many threads at once. Searches,
+// inserts and the read-only accessors share `structure_mutex_`; growing the arenas, changing
+// the id map, compact(), snapshots and integrity_error() take it exclusively. Callers from
+// Python must release the GIL before any method that locks (all but the config accessors,
+// size() and ef_search()): a long add or search holds the lock shared while it polls for
+// Ctrl-C and progress, which takes the GIL.
 #pragma once
 
 #include <atomic>
@@ -48,6 +51,22 @@ struct IndexConfig {
   void validate() const;  // throws InvalidArgument
 };
 
+// Bytes held by each part of an index, read in one locked snapshot.
+struct MemoryUsage {
+  size_t graph = 0, codes = 0, full_vectors = 0, attributes = 0, mapped = 0;
+};
+
+// Graph statistics, read in one locked snapshot.
+struct IndexStats {
+  int levels = 0;            // HNSW levels in use
+  double mean_degree0 = 0;   // links per node on the bottom level
+  size_t slots = 0;            // slots in use: live, deleted not yet compacted, adds in flight
+  size_t slots_allocated = 0;  // slots handed out so far: in use plus those compact() freed
+  size_t deleted = 0;        // tombstones not yet compacted
+  size_t live = 0;
+  MemoryUsage memory;
+};
+
 struct SearchParams {
   size_t k = 10;
   size_t ef = 0;            // 0: config.ef_search
@@ -59,10 +78,12 @@ class Index {
  public:
   explicit Index(const IndexConfig& config);
 
+  // Fixed at construction (config().ef_search is the initial value; see ef_search()).
   const IndexConfig& config() const { return config_; }
-  size_t size() const;  // live vectors
+  size_t size() const;  // live vectors; lock-free
   bool contains(int64_t id) const;
-  void set_ef_search(size_t ef);
+  size_t ef_search() const { return ef_search_.load(); }  // lock-free
+  void set_ef_search(size_t ef);                           // lock-free
 
   // Adds n row-major vectors (index_add.cpp). ids may be null (auto ids continue after the
   // largest id seen). With replace=false an existing id is an error; with replace=true its
@@ -78,7 +99,7 @@ class Index {
 
   // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
   void train(const float* vectors, size_t n, size_t threads);
-  bool is_trained() const { return store_->is_trained(); }
+  bool is_trained() const;
 
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -118,13 +139,8 @@ class Index {
   size_t mapped_bytes() const;
 
   std::string integrity_error() const;
-  size_t slot_count() const { return slot_count_; }  // slots handed out (an upper bound for slot loops)
-  size_t slots_in_use() const;  // slot_count() less the slots compact() freed for reuse
-  const HnswGraph& graph() const { return graph_; }
-  size_t memory_graph() const { return graph_.memory_bytes(); }
-  size_t memory_codes() const { return store_->memory_bytes(); }
-  size_t memory_full() const { return full_store_ ? full_store_->memory_bytes() : 0; }
-  size_t memory_attributes() const { return attributes_.memory_bytes(); }
+  IndexStats stats() const;
+  MemoryUsage memory_usage() const;
 
  private:
   void check_vectors(const float* vectors, size_t n) const;
@@ -148,6 +164,9 @@ class Index {
   // Copies and normalises (cosine) one row into out.
   void prepare_vector(const float* in, float* out) const;
   void ensure_capacity(size_t needed);
+  // The *_locked helpers expect structure_mutex_ held (shared or exclusive) by the caller.
+  size_t deleted_count_locked() const;
+  MemoryUsage memory_usage_locked() const;
   bool slot_live(uint32_t slot) const {
     return (__atomic_load_n(&live_bits_[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
   }

@@ -453,12 +453,7 @@ class Index:
         yet compacted), ``size`` (live vectors) and ``memory`` (bytes by part, as
         :meth:`memory_usage`).
         """
-        stats = dict(self._core.stats())
-        stats["slots"] = self._core.slots_in_use()
-        stats["slots_allocated"] = self._core.slot_count()
-        stats["size"] = len(self)
-        stats["memory"] = self.memory_usage()
-        return stats
+        return dict(self._core.stats())
 
     def check_integrity(self) -> None:
         """Raise RuntimeError if the graph or id map is inconsistent (for tests and debugging)."""
