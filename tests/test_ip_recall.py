@@ -2,8 +2,9 @@
 ef_construction and ef, on three data shapes: Gaussian, clustered with norms 0.2-3 (queries from
 other clusters) and unit-norm clustered. Recall is measured against exact inner product.
 
-Each shape averages build seeds 1 and 2; vecindex must match or beat hnswlib at every ef, with
-no tolerance. Measured per seed over seeds 1-6 (bench/ip_recall.py --seeds 1 2 3 4 5 6): the
+Each shape averages build seeds 1-4, each library built on one thread so that a build is the
+same on every run (two-thread builds link in a racy order, and moved recall by ~0.001 between
+runs); vecindex must match or beat hnswlib at every ef, with no tolerance. Measured per seed over seeds 1-6 (bench/ip_recall.py --seeds 1 2 3 4 5 6): the
 mean lead is positive at every ef on every shape (smallest: +0.0002 on Gaussian at ef=200, where
 both are at 1.0), but single seeds vary: on the clustered set vecindex trailed at ef=50 for
 seed 2 (-0.0045) and at ef=100 for seed 5 (0.960 vs 0.979), so a different seed pair may need
@@ -21,7 +22,7 @@ hnswlib = pytest.importorskip("hnswlib")
 COUNT, DIM, QUERIES, K = 5000, 32, 200, 10
 M, EF_CONSTRUCTION = 16, 200
 EFS = (10, 50, 100, 200)
-SEEDS = (1, 2)
+SEEDS = (1, 2, 3, 4)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def make_shape(shape: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def hnswlib_recalls(data, queries, truth, seed) -> list[float]:
     index = hnswlib.Index(space="ip", dim=DIM)
     index.init_index(COUNT, M=M, ef_construction=EF_CONSTRUCTION, random_seed=seed)
-    index.add_items(data, np.arange(COUNT), num_threads=2)
+    index.add_items(data, np.arange(COUNT), num_threads=1)
     found = []
     for ef in EFS:
         index.set_ef(ef)
@@ -54,7 +55,7 @@ def hnswlib_recalls(data, queries, truth, seed) -> list[float]:
 
 def vecindex_recalls(data, queries, truth, seed) -> list[float]:
     index = vecindex.Index(dim=DIM, metric="ip", M=M, ef_construction=EF_CONSTRUCTION, seed=seed)
-    index.add(data, threads=2)
+    index.add(data, threads=1)
     found = []
     for ef in EFS:
         ids, distances = index.search(queries, k=K, ef=ef)
@@ -99,7 +100,7 @@ def test_compat_ip_index_matches_or_beats_hnswlib():
     for name, module in (("compat", compat), ("hnswlib", hnswlib)):
         index = module.Index(space="ip", dim=DIM)
         index.init_index(COUNT, M=M, ef_construction=EF_CONSTRUCTION, random_seed=3)
-        index.add_items(data, np.arange(COUNT), num_threads=2)
+        index.add_items(data, np.arange(COUNT), num_threads=1)
         results[name] = []
         for ef in EFS:
             index.set_ef(ef)
