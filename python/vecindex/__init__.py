@@ -9,6 +9,7 @@ array([0])
 from vecindex._core import Cancelled, FormatError, simd_info
 from vecindex.filters import AllowList, F
 from vecindex.index import Index
+from vecindex.multivector import MultiVectorIndex
 
-__all__ = ["AllowList", "Cancelled", "F", "FormatError", "Index", "simd_info"]
+__all__ = ["AllowList", "Cancelled", "F", "FormatError", "Index", "MultiVectorIndex", "simd_info"]
 __version__ = "0.1.0"
