@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "simd/half_convert.h"
 #include "util/errors.h"
@@ -115,7 +116,9 @@ void TokenArena::load(const uint8_t* bytes, size_t size, uint64_t count, bool vi
     if (dtype_ == TokenDtype::sq8) {
       float scale;
       std::memcpy(&scale, in, sizeof scale);
-      if (!std::isfinite(scale) || scale < 0) throw FormatError("token " + std::to_string(t) + " has an invalid sq8 scale");
+      // Above FLT_MAX / 127 a code of 127 would decode to infinity.
+      if (!(scale >= 0 && scale <= std::numeric_limits<float>::max() / 127.0f))
+        throw FormatError("token " + std::to_string(t) + " has an invalid sq8 scale");
       continue;
     }
     if (dtype_ == TokenDtype::f32) {
