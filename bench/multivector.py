@@ -49,8 +49,8 @@ FDE_CONFIGS = [
 ]
 EF_CONSTRUCTION = 100  # halves build time; candidates (>= 40) set the search beam anyway
 FILTERED_QUERIES = 200
-CANDIDATES = [10, 20, 40, 60, 80, 120, 160, 240, 320, 480]
-TOKEN_KS = [1, 2, 4, 8, 16, 32, 64]
+CANDIDATES = [20, 40, 80, 120, 160, 240, 320, 480]
+TOKEN_KS = [2, 4, 8, 16, 32]
 SELECTIVITIES = [0.01, 0.10, 0.50]
 
 
@@ -246,7 +246,12 @@ def main() -> None:
               "documents": len(data["doc_offsets"]) - 1, "tokens": int(data["doc_offsets"][-1]), "timed": timing}
     print(f"{report['documents']} documents, {report['tokens']} tokens, {len(queries)} queries", flush=True)
 
+    def checkpoint():  # partial results survive an interrupted run
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1))
+
     report["exact"] = run_exact(data, queries, timing)
+    print(f"[{time.strftime('%H:%M:%S')}] exact: {report['exact']}", flush=True)
     results = []
     reference_index = None
     for config in FDE_CONFIGS:
@@ -256,14 +261,17 @@ def main() -> None:
             entry = {"config": config, "dtype": dtype, "encoding_dim": index.encoding["dim"], "build_seconds": build,
                      "memory_per_document": {part: value / len(index) for part, value in memory.items()},
                      "encoding_recall": encoding_recall(index, docs_packed, queries, truth_ids),
-                     "points": sweep_muvera(index, queries, truth_scores, timing, efs=(None, 2.0))}
+                     "points": sweep_muvera(index, queries, truth_scores, timing,
+                                            efs=(None, 2.0) if config is FDE_CONFIGS[1] else (None,))}
             best = fastest_at(entry["points"])
             reached = [p["candidates"] for p in entry["points"] if p["recall"] >= TARGET and p["ef"] == p["candidates"]]
             entry["candidates_for_095"] = min(reached) if reached else None
             entry["fastest_at_095"] = best
-            print(json.dumps({k: entry[k] for k in ("config", "dtype", "encoding_dim", "build_seconds",
+            print(f"[{time.strftime('%H:%M:%S')}]", json.dumps({k: entry[k] for k in ("config", "dtype", "encoding_dim", "build_seconds",
                                                     "candidates_for_095", "fastest_at_095")}), flush=True)
             results.append(entry)
+            report["muvera"] = results
+            checkpoint()
             if config is FDE_CONFIGS[1]:
                 reference_index = index
     report["muvera"] = results
@@ -273,15 +281,15 @@ def main() -> None:
         report["exact"]["kernel_qps"] = 50 / seconds
     if not args.skip_per_token:
         report["per_token"] = per_token(data, reference_index, queries, truth_scores, timing)
-        print(json.dumps(report["per_token"]["points"]), flush=True)
+        print(f"[{time.strftime('%H:%M:%S')}]", json.dumps(report["per_token"]["points"]), flush=True)
+        checkpoint()
 
     subset = queries[:FILTERED_QUERIES]
     exact_ids, exact_scores = reference_index.search(subset, k=len(reference_index), exact=True, threads=2)
     report["filtered"] = filtered(data, reference_index, subset, exact_ids, exact_scores, timing)
     print(json.dumps(report["filtered"]), flush=True)
     report["load_average_at_end"] = load_average()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    checkpoint()
     print(f"wrote {args.out}")
 
 
