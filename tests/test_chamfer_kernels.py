@@ -108,3 +108,14 @@ def test_forced_level_picks_that_kernel(forced_level):
     assert chamfer_level == forced_level == f32_level
     query = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert value == pytest.approx(numpy_chamfer(query, query[::-1]), rel=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_f16_decode_is_exact_for_every_bit_pattern(level, offset):
+    # f16 tokens are widened by this kernel before every rerank; offsets exercise the tails.
+    bits = np.arange(1 << 16, dtype=np.uint16)[offset:]
+    got = _core._chamfer_decode_f16(level, bits)
+    expected = bits.view(np.float16).astype(np.float32)
+    nan = np.isnan(expected)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.uint32), expected[~nan].view(np.uint32))

@@ -236,3 +236,36 @@ def test_rerank_scores_given_candidates_exactly(corpus):
         assert ids[q].tolist() == expected
     one_ids, _ = index.rerank(queries[0], candidates[0], k=3)
     assert np.array_equal(one_ids, ids[0])
+
+
+def test_adds_and_searches_from_several_threads(corpus):
+    import threading
+    docs, queries = corpus
+    index = small_index()
+    index.add(docs[:50])
+    errors = []
+
+    def adder(start):
+        try:
+            for begin in range(start, len(docs), 40):
+                index.add(docs[begin:begin + 20], ids=np.arange(begin, min(begin + 20, len(docs))) + 1000)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def searcher():
+        try:
+            for _ in range(20):
+                ids, scores = index.search(queries[:3], k=5)
+                assert len(index) >= 50 and np.isfinite(scores[ids >= 0]).all()
+                index.memory_usage()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=adder, args=(0,)), threading.Thread(target=adder, args=(20,)),
+               threading.Thread(target=searcher), threading.Thread(target=searcher)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(index) == 50 + len(docs)

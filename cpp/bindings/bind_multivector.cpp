@@ -89,10 +89,18 @@ void bind_multivector(py::module_& m) {
       .def_property_readonly("seed", [](const MultiVectorIndex& self) { return self.graph().config().seed; })
       .def_property_readonly("attribute_schema", [](const MultiVectorIndex& self) { return schema_to_python(self.graph().attribute_schema()); })
       .def_property_readonly("read_only", &MultiVectorIndex::read_only)
-      .def("__len__", &MultiVectorIndex::size)
-      .def("contains", &MultiVectorIndex::contains, py::arg("id"))
-      .def("ids", [](const MultiVectorIndex& self) { return to_numpy(self.ids()); })
-      .def("token_count", &MultiVectorIndex::token_count)
+      // These take the index's lock: release the GIL so a long add() elsewhere cannot stall Python.
+      .def("__len__", &MultiVectorIndex::size, py::call_guard<py::gil_scoped_release>())
+      .def("contains", &MultiVectorIndex::contains, py::arg("id"), py::call_guard<py::gil_scoped_release>())
+      .def("ids", [](const MultiVectorIndex& self) {
+             std::vector<int64_t> all;
+             {
+               py::gil_scoped_release release;
+               all = self.ids();
+             }
+             return to_numpy(all);
+           })
+      .def("token_count", &MultiVectorIndex::token_count, py::call_guard<py::gil_scoped_release>())
       .def("add", [](MultiVectorIndex& self, const FloatArray& tokens, const IdArray& offsets, std::optional<IdArray> ids,
                      size_t threads, const AttributeBatch* attributes) {
              TokenSets documents = token_sets(tokens, offsets, self.dim());
@@ -218,13 +226,19 @@ void bind_multivector(py::module_& m) {
            },
            py::arg("path"), py::arg("mmap") = false)
       .def("memory_usage", [](const MultiVectorIndex& self) {
+             size_t parts[6];
+             {
+               py::gil_scoped_release release;
+               parts[0] = self.graph().memory_graph();
+               parts[1] = self.graph().memory_codes();
+               parts[2] = self.graph().memory_attributes();
+               parts[3] = self.memory_tokens();
+               parts[4] = self.memory_documents();
+               parts[5] = self.mapped_bytes();
+             }
              py::dict out;
-             out["graph"] = self.graph().memory_graph();
-             out["encodings"] = self.graph().memory_codes();
-             out["attributes"] = self.graph().memory_attributes();
-             out["tokens"] = self.memory_tokens();
-             out["documents"] = self.memory_documents();
-             out["mapped"] = self.mapped_bytes();
+             const char* names[6] = {"graph", "encodings", "attributes", "tokens", "documents", "mapped"};
+             for (int i = 0; i < 6; ++i) out[names[i]] = parts[i];
              return out;
            });
 
@@ -243,6 +257,14 @@ void bind_multivector(py::module_& m) {
     return table.chamfer(query.data(), size_t(query.shape(0)), doc.data(), size_t(doc.shape(0)), size_t(query.shape(1)));
   }, py::arg("level"), py::arg("query"), py::arg("doc"),
      "Test hook: exact Chamfer similarity of two token sets with one SIMD level's kernel.");
+  m.def("_chamfer_decode_f16", [](const std::string& level,
+                                  const py::array_t<uint16_t, py::array::c_style | py::array::forcecast>& bits) {
+    const simd::ChamferKernelTable& table = chamfer_table_for(level);
+    if (bits.ndim() != 1) throw InvalidArgument("bits must be 1-D");
+    py::array_t<float> out(bits.size());
+    table.decode_f16(bits.data(), size_t(bits.size()), out.mutable_data());
+    return out;
+  }, py::arg("level"), py::arg("bits"), "Test hook: one SIMD level's f16 -> f32 token decode.");
   m.def("_fde_parameters", [](size_t dim, size_t k_sim, size_t d_proj, size_t r_reps, size_t final_dim, uint64_t seed) {
     FdeEncoder encoder(FdeConfig{dim, k_sim, d_proj, r_reps, final_dim, seed});
     py::dict out;

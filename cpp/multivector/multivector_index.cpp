@@ -62,6 +62,11 @@ size_t MultiVectorIndex::token_count() const {
   return arena_.token_count();
 }
 
+size_t MultiVectorIndex::memory_tokens() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return arena_.memory_bytes();
+}
+
 size_t MultiVectorIndex::memory_documents() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   return documents_.size() * (sizeof(int64_t) + sizeof(DocumentSpan) + 2 * sizeof(void*));

@@ -100,7 +100,7 @@ class MultiVectorIndex {
   void save(const std::string& path) const;
   static std::unique_ptr<MultiVectorIndex> load(const std::string& path, bool mmap);
   bool read_only() const { return mapping_ != nullptr; }
-  size_t memory_tokens() const { return arena_.memory_bytes(); }
+  size_t memory_tokens() const;
   size_t memory_documents() const;
   size_t mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "simd/chamfer_kernels.h"
 #include "simd/half_convert.h"
 #include "util/errors.h"
 
@@ -79,6 +80,7 @@ void TokenArena::truncate(uint64_t token_count) {
 }
 
 void TokenArena::decode(uint64_t first, size_t count, float* out) const {
+  const auto decode_f16 = simd::active_chamfer_kernels().decode_f16;
   const size_t width = bytes_per_token();
   const uint8_t* in = raw(first);
   for (size_t t = 0; t < count; ++t, in += width, out += dim_) {
@@ -87,11 +89,7 @@ void TokenArena::decode(uint64_t first, size_t count, float* out) const {
         std::memcpy(out, in, width);
         break;
       case TokenDtype::f16:
-        for (size_t d = 0; d < dim_; ++d) {
-          uint16_t half;
-          std::memcpy(&half, in + d * sizeof half, sizeof half);
-          out[d] = simd::half_to_float(half);
-        }
+        decode_f16(reinterpret_cast<const uint16_t*>(in), dim_, out);
         break;
       case TokenDtype::sq8: {
         float scale;

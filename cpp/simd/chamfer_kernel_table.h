@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "simd/kernel_table.h"
 
@@ -14,9 +15,14 @@ namespace vecindex::simd {
 using ChamferKernel = float (*)(const float* query, size_t query_count, const float* doc, size_t doc_count,
                                 size_t dim);
 
+// Widens count IEEE half values to f32 (exactly): f16 tokens are decoded once per document
+// before the Chamfer kernel runs, and that decode costs as much as the kernel in scalar code.
+using HalfDecodeKernel = void (*)(const uint16_t* halves, size_t count, float* out);
+
 struct ChamferKernelTable {
   Level level;
   ChamferKernel chamfer;
+  HalfDecodeKernel decode_f16;
 };
 
 // Per-ISA tables; nullptr when that ISA was not compiled into this build.

@@ -141,8 +141,16 @@ VECINDEX_AVX2_KERNEL float chamfer(const float* query, size_t query_count, const
   return total;
 }
 
+VECINDEX_AVX2_KERNEL void decode_f16(const uint16_t* halves, size_t count, float* out) {
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(halves + i))));
+  // F16C converts exactly, like the scalar path, so the tail may use either.
+  for (; i < count; ++i) out[i] = _cvtsh_ss(halves[i]);
+}
+
 // Constant-initialised POD: no constructor runs at load time.
-const ChamferKernelTable kAvx2Table = {Level::avx2, chamfer};
+const ChamferKernelTable kAvx2Table = {Level::avx2, chamfer, decode_f16};
 
 }  // namespace
 }  // namespace vecindex::simd::avx2_chamfer_impl

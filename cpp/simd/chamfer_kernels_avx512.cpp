@@ -126,8 +126,15 @@ VECINDEX_AVX512_KERNEL float chamfer(const float* query, size_t query_count, con
   return total;
 }
 
+VECINDEX_AVX512_KERNEL void decode_f16(const uint16_t* halves, size_t count, float* out) {
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(halves + i))));
+  for (; i < count; ++i) out[i] = _cvtsh_ss(halves[i]);
+}
+
 // Constant-initialised POD: no constructor runs at load time.
-const ChamferKernelTable kAvx512Table = {Level::avx512, chamfer};
+const ChamferKernelTable kAvx512Table = {Level::avx512, chamfer, decode_f16};
 
 }  // namespace
 }  // namespace vecindex::simd::avx512_chamfer_impl

@@ -70,8 +70,14 @@ VECINDEX_NEON_KERNEL float chamfer(const float* query, size_t query_count, const
   return total;
 }
 
+VECINDEX_NEON_KERNEL void decode_f16(const uint16_t* halves, size_t count, float* out) {
+  size_t i = 0;
+  for (; i + 4 <= count; i += 4) vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(halves + i))));
+  for (; i < count; ++i) out[i] = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(halves[i]))), 0);
+}
+
 // Constant-initialised POD: no constructor runs at load time.
-const ChamferKernelTable kNeonTable = {Level::neon, chamfer};
+const ChamferKernelTable kNeonTable = {Level::neon, chamfer, decode_f16};
 
 }  // namespace
 }  // namespace vecindex::simd::neon_chamfer_impl

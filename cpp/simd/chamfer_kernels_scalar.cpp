@@ -1,5 +1,6 @@
 // Portable reference Chamfer kernel; every other ISA is tested against it and numpy.
 #include "simd/chamfer_kernel_table.h"
+#include "simd/half_convert.h"
 
 namespace vecindex::simd {
 namespace {
@@ -32,7 +33,11 @@ float chamfer_scalar(const float* query, size_t query_count, const float* doc, s
   return total;
 }
 
-const ChamferKernelTable kScalarTable = {Level::scalar, chamfer_scalar};
+void decode_f16_scalar(const uint16_t* halves, size_t count, float* out) {
+  for (size_t i = 0; i < count; ++i) out[i] = half_to_float(halves[i]);
+}
+
+const ChamferKernelTable kScalarTable = {Level::scalar, chamfer_scalar, decode_f16_scalar};
 
 }  // namespace
 
