@@ -219,16 +219,51 @@ def fastest_at(points, target=TARGET):
     return max(ok, key=lambda p: p["qps"]) if ok else None
 
 
+def markdown(report: dict) -> str:
+    """The README tables: approaches at recall 0.95, MUVERA sweep, filtered, memory."""
+    lines = ["| approach | setting | recall@10 | QPS (1 thread) |", "| --- | --- | --- | --- |"]
+    exact = report["exact"]
+    lines.append(f"| exact, numpy | brute force | 1.000 | {exact.get('numpy_qps', float('nan')):.1f} |")
+    lines.append(f"| exact, vecindex kernel | `search(exact=True)` | 1.000 | {exact.get('kernel_qps', float('nan')):.1f} |")
+    for point in report.get("per_token", {}).get("points", []):
+        lines.append(f"| per-token + rerank | k'={point['token_k']} ({point['mean_candidates']:.0f} docs) | "
+                     f"{point['recall']:.3f} | {point.get('qps', float('nan')):.0f} |")
+    for entry in report["muvera"]:
+        c = entry["config"]
+        name = f"MUVERA {entry['encoding_dim']}-d ({c['k_sim']},{c['d_proj']},{c['r_reps']}) {entry['dtype']}"
+        for point in entry["points"]:
+            lines.append(f"| {name} | candidates={point['candidates']} ef={point['ef']} | {point['recall']:.3f} | "
+                         f"{point.get('qps', float('nan')):.0f} |")
+    lines += ["", "| filter | selectivity | candidates | recall@10 | QPS |", "| --- | --- | --- | --- | --- |"]
+    for point in report.get("filtered", []):
+        lines.append(f"| {point['sections']} section(s) | {point['selectivity']:.3f} | {point['candidates']} | "
+                     f"{point['recall']:.3f} | {point.get('qps', float('nan')):.0f} |")
+    lines += ["", "| encoding | build s | bytes/doc: graph | encodings | tokens | documents | candidates for 0.95 |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for entry in report["muvera"]:
+        m = entry["memory_per_document"]
+        lines.append(f"| {entry['encoding_dim']}-d {entry['dtype']} | {entry['build_seconds']:.0f} | {m['graph']:.0f} | "
+                     f"{m['encodings']:.0f} | {m['tokens']:.0f} | {m['documents']:.0f} | {entry['candidates_for_095']} |")
+    if "per_token" in report:
+        lines.append(f"| per-token index | {report['per_token']['build_seconds']:.0f} | "
+                     f"{report['per_token']['memory_per_document']:.0f} (graph + f16 tokens) | | | | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--recall-only", action="store_true", help="skip timings")
     parser.add_argument("--skip-per-token", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--markdown", type=Path, help="print the tables of an earlier run's JSON and exit")
     parser.add_argument("--documents", type=int, default=0,
                         help="keep only the first N documents (a smoke run; truth recomputed with numpy)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "multivector.json")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     timing = not args.recall_only
     data = load(args.data)
     queries = split(data["query_tokens"], data["query_offsets"])[:args.queries]
