@@ -105,14 +105,35 @@ def run_exact(data, queries, timing):
     return out
 
 
+CACHE = None  # --cache: a folder of built indexes, so builds need not share the timed run
+
+
+def cached(name, build, load):
+    """(index, build seconds, load average while building), built once per --cache folder."""
+    if CACHE is None:
+        before = load_average()
+        index, seconds = build()
+        return index, seconds, before
+    path, note = CACHE / f"{name}.vx", CACHE / f"{name}.json"
+    if path.exists() and note.exists():
+        info = json.loads(note.read_text())
+        return load(path), info["build_seconds"], info["load_average"]
+    before = load_average()
+    index, seconds = build()
+    index.save(path)
+    note.write_text(json.dumps({"build_seconds": seconds, "load_average": before}))
+    return index, seconds, before
+
+
 def build_muvera(data, config, dtype):
-    index = vecindex.MultiVectorIndex(128, dtype, "f16", **config, ef_construction=EF_CONSTRUCTION,
-                                      attributes={"section": "keyword"})
-    attrs = {"section": data["section"]}
-    start = time.perf_counter()
-    index.add((data["doc_tokens"], data["doc_offsets"]), attrs=attrs, threads=2)
-    build = time.perf_counter() - start
-    return index, build
+    def build():
+        index = vecindex.MultiVectorIndex(128, dtype, "f16", **config, ef_construction=EF_CONSTRUCTION,
+                                          attributes={"section": "keyword"})
+        start = time.perf_counter()
+        index.add((data["doc_tokens"], data["doc_offsets"]), attrs={"section": data["section"]}, threads=2)
+        return index, time.perf_counter() - start
+    name = f"mv-{config['k_sim']}-{config['d_proj']}-{config['r_reps']}-{config['final_dim']}-{dtype}-{len(data['section'])}"
+    return cached(name, build, vecindex.MultiVectorIndex.load)
 
 
 def sweep_muvera(index, queries, truth_scores, timing, efs=(None,)):
@@ -144,10 +165,12 @@ def encoding_recall(index, docs_packed, queries, truth_ids):
 
 def per_token(data, muvera_index, queries, truth_scores, timing):
     token_doc = np.repeat(np.arange(len(data["doc_offsets"]) - 1), np.diff(data["doc_offsets"]))
-    tokens = vecindex.Index(dim=128, metric="ip", dtype="f16", M=16, ef_construction=EF_CONSTRUCTION)
-    start = time.perf_counter()
-    tokens.add(data["doc_tokens"], threads=2)
-    build = time.perf_counter() - start
+    def build_tokens():
+        index = vecindex.Index(dim=128, metric="ip", dtype="f16", M=16, ef_construction=EF_CONSTRUCTION)
+        start = time.perf_counter()
+        index.add(data["doc_tokens"], threads=2)
+        return index, time.perf_counter() - start
+    tokens, build, build_load = cached(f"tokens-{len(token_doc)}", build_tokens, vecindex.Index.load)
     points = []
     for token_k in TOKEN_KS:
         ef = max(token_k, 32)
@@ -166,7 +189,7 @@ def per_token(data, muvera_index, queries, truth_scores, timing):
             point["qps"] = len(queries) / seconds
         points.append(point)
     memory = tokens.memory_usage()
-    return {"build_seconds": build, "points": points,
+    return {"build_seconds": build, "build_load_average": build_load, "points": points,
             "memory_per_document": (memory["graph"] + memory["codes"]) / (len(data["doc_offsets"]) - 1)}
 
 
@@ -199,7 +222,8 @@ def filtered(data, index, queries, exact_ids, exact_scores, timing):
         truth = np.full((len(queries), K), -np.inf, np.float32)
         for q in range(len(queries)):
             keep = mask[exact_ids[q]]
-            truth[q] = exact_scores[q][keep][:K]
+            best = exact_scores[q][keep][:K]
+            truth[q, :best.size] = best
         expression = vecindex.F.section.isin(names)
         for candidates in (40, 80, 160, 320):
             start = time.perf_counter()
@@ -256,6 +280,8 @@ def main() -> None:
     parser.add_argument("--recall-only", action="store_true", help="skip timings")
     parser.add_argument("--skip-per-token", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them (build once, time later)")
+    parser.add_argument("--prepare", action="store_true", help="only build (and cache) the indexes")
     parser.add_argument("--markdown", type=Path, help="print the tables of an earlier run's JSON and exit")
     parser.add_argument("--documents", type=int, default=0,
                         help="keep only the first N documents (a smoke run; truth recomputed with numpy)")
@@ -265,6 +291,10 @@ def main() -> None:
         print(markdown(json.loads(args.markdown.read_text())))
         return
     timing = not args.recall_only
+    global CACHE
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+        CACHE = args.cache
     data = load(args.data)
     queries = split(data["query_tokens"], data["query_offsets"])[:args.queries]
     truth_scores = data["scores"][:args.queries]
@@ -285,15 +315,23 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1))
 
+    if args.prepare:
+        for config in FDE_CONFIGS:
+            build_muvera(data, config, "sq8")
+            print(f"[{time.strftime('%H:%M:%S')}] built {config}", flush=True)
+        if not args.skip_per_token:
+            per_token(data, build_muvera(data, FDE_CONFIGS[1], "sq8")[0], queries[:1], truth_scores[:1], False)
+        return
     report["exact"] = run_exact(data, queries, timing)
     print(f"[{time.strftime('%H:%M:%S')}] exact: {report['exact']}", flush=True)
     results = []
     reference_index = None
     for config in FDE_CONFIGS:
         for dtype in ("sq8",):
-            index, build = build_muvera(data, config, dtype)
+            index, build, build_load = build_muvera(data, config, dtype)
             memory = index.memory_usage()
             entry = {"config": config, "dtype": dtype, "encoding_dim": index.encoding["dim"], "build_seconds": build,
+                     "build_load_average": build_load,
                      "memory_per_document": {part: value / len(index) for part, value in memory.items()},
                      "encoding_recall": encoding_recall(index, docs_packed, queries, truth_ids),
                      "points": sweep_muvera(index, queries, truth_scores, timing,
