@@ -1,5 +1,7 @@
 #include "bindings/bind.h"
 
+namespace vecindex::bindings { void bind_multivector(pybind11::module_& m); }  // bind_multivector.cpp
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vecindex native core (C++17). Use the vecindex package, not this module directly.";
   vecindex::bindings::bind_errors(m);
@@ -7,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   vecindex::bindings::bind_filter(m);
   vecindex::bindings::bind_index(m);
   vecindex::bindings::bind_codecs(m);
+  vecindex::bindings::bind_multivector(m);
 }

@@ -12,9 +12,10 @@ from vecindex._core import Cancelled, FormatError, simd_info
 from vecindex._core import _simd_override_problem
 from vecindex.filters import AllowList, F
 from vecindex.index import Index
+from vecindex.multivector import MultiVectorIndex
 
 if _simd_override_problem():  # e.g. VECINDEX_SIMD=avx3: say so rather than ignore it silently
     _warnings.warn(_simd_override_problem(), RuntimeWarning, stacklevel=2)
 
-__all__ = ["AllowList", "Cancelled", "F", "FormatError", "Index", "simd_info"]
+__all__ = ["AllowList", "Cancelled", "F", "FormatError", "Index", "MultiVectorIndex", "simd_info"]
 __version__ = "0.1.0"
