@@ -229,9 +229,10 @@ void bind_multivector(py::module_& m) {
              size_t parts[6];
              {
                py::gil_scoped_release release;
-               parts[0] = self.graph().memory_graph();
-               parts[1] = self.graph().memory_codes();
-               parts[2] = self.graph().memory_attributes();
+               const MemoryUsage graph = self.graph().memory_usage();
+               parts[0] = graph.graph;
+               parts[1] = graph.codes + graph.full_vectors;
+               parts[2] = graph.attributes;
                parts[3] = self.memory_tokens();
                parts[4] = self.memory_documents();
                parts[5] = self.mapped_bytes();
