@@ -37,6 +37,30 @@ def test_mmap_search_matches_the_in_memory_index(saved):
     assert usage["mapped"] > 0 and usage["codes"] < usage["mapped"]
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 6, 7, 1201])
+def test_mmap_views_the_level0_links_for_any_count(count, tmp_path):
+    """The level-0 neighbour lists are read in place whatever the node count (the levels before
+    them are padded so they stay 4-byte aligned): same results as a copying load, and
+    memory_usage() counts them under 'mapped', not 'graph'."""
+    M = 5
+    data = clustered(count, 6, seed=33)
+    index = vecindex.Index(dim=6, M=M, ef_construction=20)
+    index.add(data)
+    path = tmp_path / "index.vx"
+    index.save(path)
+    copied = vecindex.Index.load(path)
+    mapped = vecindex.Index.load(path, mmap=True)
+    mapped.check_integrity()
+    queries = clustered(10, 6, seed=34)
+    for a, b in zip(copied.search(queries, k=3), mapped.search(queries, k=3)):
+        np.testing.assert_array_equal(a, b)
+    level0_bytes = count * (1 + 2 * M) * 4
+    # The copying load holds the lists in a 64-byte aligned arena; the mapped load holds none.
+    moved = copied.memory_usage()["graph"] - mapped.memory_usage()["graph"]
+    assert level0_bytes <= moved < level0_bytes + 64
+    assert mapped.memory_usage()["mapped"] == path.stat().st_size
+
+
 def test_mmap_index_refuses_writes(saved):
     _, path, data = saved
     mapped = vecindex.Index.load(path, mmap=True)
@@ -97,13 +121,14 @@ BIG_COUNT, BIG_DIM = 100_000, 384
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RssAnon from /proc/self/status")
 @pytest.mark.parametrize("dtype", ["f32", "sq8"])
 def test_mmap_load_adds_almost_none_of_the_vector_bytes_to_ram(dtype, tmp_path):
-    """100,000 x 384 float32 vectors are 153.6 MB; mapping the file must add under 10% of that
-    to anonymous memory (f32), and the same holds for the full vectors an sq8 index keeps for
-    reranking (its sq8 codes are copied, and counted in memory_usage()["codes"])."""
+    """100,000 x 384 float32 vectors are 153.6 MB; with the default M (16) mapping an f32 file
+    must add under 16 MB to anonymous memory and under 10% of the vector bytes, and the same 10%
+    holds for the full vectors an sq8 index keeps for reranking (its sq8 codes are copied, and
+    counted in memory_usage()["codes"]). The level-0 links (13.2 MB here) are mapped too."""
     data = np.random.default_rng(41).random((BIG_COUNT, BIG_DIM), dtype=np.float32)
-    # M=2, ef_construction=1: a build of seconds. The graph and ids are copied by design; a lean
-    # graph leaves more of the 10% margin to catch any copy of vector bytes.
-    index = vecindex.Index(dim=BIG_DIM, M=2, ef_construction=1, dtype=dtype, rerank=dtype != "f32")
+    # Default M; ef_construction=1 keeps the build to seconds (degrees still reach 2M at level 0).
+    index = vecindex.Index(dim=BIG_DIM, ef_construction=1, dtype=dtype, rerank=dtype != "f32")
+    assert index.M == 16
     index.add(data, threads=2)
     path = tmp_path / "big.vx"
     path.write_bytes(index.to_bytes())
@@ -115,6 +140,10 @@ def test_mmap_load_adds_almost_none_of_the_vector_bytes_to_ram(dtype, tmp_path):
     vector_bytes = BIG_COUNT * BIG_DIM * 4
     copied_codes = usage["codes"] if dtype != "f32" else 0
     assert grown - copied_codes < 0.1 * vector_bytes, f"mapping added {grown / 2**20:.1f} MiB: {usage}"
+    if dtype == "f32":
+        assert grown < 16_000_000, f"mapping added {grown / 1e6:.1f} MB: {usage}"
+    # The level-0 links are mapped: 'graph' holds only the levels and upper-level lists.
+    assert usage["graph"] < BIG_COUNT * (1 + 2 * 16) * 4 // 4
     assert usage["mapped"] == path.stat().st_size
     # memory_usage() counts what is resident: the mapped vectors under "mapped" only.
     assert usage["full_vectors"] == 0

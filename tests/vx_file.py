@@ -129,7 +129,7 @@ def graph_layout(graph: bytes, count: int, M: int) -> dict:
     header = {name: (8 * i, "<Q") for i, name in enumerate(("M", "ef_construction", "seed", "count", "entry"))}
     levels_at = 40
     levels = [struct.unpack_from("<b", graph, levels_at + i)[0] for i in range(count)]
-    level0_at = levels_at + count
+    level0_at = levels_at + count + (-count % 4)  # zero padding: the level-0 lists start 4-byte aligned
     block0 = 4 * (1 + 2 * M)
     upper, position = {}, level0_at + count * block0
     block_upper = 4 * (1 + M)

@@ -53,6 +53,7 @@ HnswGraph::HnswGraph(size_t M, size_t ef_construction, uint64_t seed)
 
 void HnswGraph::reserve(size_t capacity) {
   if (capacity <= capacity_) return;
+  if (level0_view_) throw StateError("a graph viewed in a mapped file cannot grow");
   level0_.resize(capacity * (1 + M0_) * sizeof(uint32_t));
   upper_.resize(capacity);
   levels_.resize(capacity, -1);
@@ -70,7 +71,8 @@ uint32_t* HnswGraph::links(uint32_t slot, int level) {
 }
 
 const uint32_t* HnswGraph::links(uint32_t slot, int level) const {
-  return const_cast<HnswGraph*>(this)->links(slot, level);
+  if (level == 0) return level0_words() + size_t(slot) * (1 + M0_);
+  return upper_[slot].get() + size_t(level - 1) * (1 + M_);
 }
 
 int HnswGraph::random_level(uint32_t slot) const {

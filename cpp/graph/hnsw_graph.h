@@ -80,7 +80,7 @@ class HnswGraph {
   // ahead of a neighbors() call.
   void prefetch_neighbors0(uint32_t slot) const {
     const size_t bytes = (1 + M0_) * sizeof(uint32_t);
-    const char* list = reinterpret_cast<const char*>(level0_.data()) + size_t(slot) * bytes;
+    const char* list = reinterpret_cast<const char*>(level0_words()) + size_t(slot) * bytes;
     for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(list + offset, 0, 3);
     __builtin_prefetch(list + bytes - 1, 0, 3);
   }
@@ -95,8 +95,10 @@ class HnswGraph {
   void remove_nodes(const std::vector<uint8_t>& removed, size_t count, const VectorStore& store, size_t threads);
 
   void save(ByteWriter& out, size_t count) const;
-  // Validates levels, degrees, neighbour ranges and the entry point before accepting.
-  void load(ByteReader& in, size_t count);
+  // Validates levels, degrees, neighbour ranges and the entry point before accepting. With
+  // `view`, the level-0 lists are read in place from `in`'s bytes (validated there), which the
+  // caller keeps alive and unchanged; the graph is then read-only: no insert, reserve or remove.
+  void load(ByteReader& in, size_t count, bool view = false);
 
   // Structural check: no self-links, duplicates or links to absent nodes. Returns "" if sound.
   std::string integrity_error(size_t count) const;
@@ -110,6 +112,9 @@ class HnswGraph {
 
   uint32_t* links(uint32_t slot, int level);
   const uint32_t* links(uint32_t slot, int level) const;
+  const uint32_t* level0_words() const {
+    return level0_view_ ? level0_view_ : reinterpret_cast<const uint32_t*>(level0_.data());
+  }
   int random_level(uint32_t slot) const;
   std::mutex& node_lock(uint32_t slot) const { return node_locks_[slot & (kLockStripes - 1)]; }
 
@@ -126,6 +131,7 @@ class HnswGraph {
   double level_scale_;
   size_t capacity_ = 0;
   AlignedBuffer level0_;                           // capacity x (1 + M0) uint32: count, ids
+  const uint32_t* level0_view_ = nullptr;           // set instead of level0_ by a view load
   std::vector<std::unique_ptr<uint32_t[]>> upper_;  // per slot: level x (1 + M) uint32
   std::vector<int8_t> levels_;                     // -1 = not in the graph
   std::atomic<uint64_t> entry_{kEmptyEntry};        // (entry slot << 8) | max level

@@ -1,12 +1,21 @@
 // Serialisation and validation of the graph. Loading trusts nothing: every count, level,
 // neighbour id and the entry point are checked before the graph is used.
 #include <algorithm>
+#include <cstring>
 #include <unordered_set>
 
 #include "graph/hnsw_graph.h"
 #include "util/errors.h"
 
 namespace vecindex {
+namespace {
+
+// Zero bytes after the int8 levels so the uint32 level-0 lists start 4-byte aligned (the
+// 40-byte header keeps the section's 64-byte alignment), which lets a mapped load read them
+// in place with atomic loads.
+size_t levels_padding(size_t count) { return (4 - count % 4) % 4; }
+
+}  // namespace
 
 void HnswGraph::save(ByteWriter& out, size_t count) const {
   out.put<uint64_t>(M_);
@@ -15,12 +24,13 @@ void HnswGraph::save(ByteWriter& out, size_t count) const {
   out.put<uint64_t>(count);
   out.put<uint64_t>(entry_.load());
   out.put_array(levels_.data(), count);
-  out.put_array(reinterpret_cast<const uint32_t*>(level0_.data()), count * (1 + M0_));
+  for (size_t i = 0; i < levels_padding(count); ++i) out.put<uint8_t>(0);
+  out.put_array(level0_words(), count * (1 + M0_));
   for (size_t slot = 0; slot < count; ++slot)
     if (levels_[slot] > 0) out.put_array(upper_[slot].get(), size_t(levels_[slot]) * (1 + M_));
 }
 
-void HnswGraph::load(ByteReader& in, size_t count) {
+void HnswGraph::load(ByteReader& in, size_t count, bool view) {
   const uint64_t M = in.get<uint64_t>();
   const uint64_t ef_construction = in.get<uint64_t>();
   const uint64_t seed = in.get<uint64_t>();
@@ -41,8 +51,22 @@ void HnswGraph::load(ByteReader& in, size_t count) {
     top_seen = std::max<int>(top_seen, level);
   }
 
-  reserve(std::max<size_t>(count, 1));
-  in.get_array(reinterpret_cast<uint32_t*>(level0_.data()), count * (1 + M0_));
+  const uint8_t* padding = in.take(levels_padding(count));
+  for (size_t i = 0; i < levels_padding(count); ++i)
+    if (padding[i] != 0) throw FormatError("graph padding after the levels is not zero");
+  const size_t level0_bytes = count * (1 + M0_) * sizeof(uint32_t);
+  const uint8_t* level0 = in.take(level0_bytes);
+  // Viewed lists are validated below exactly where they will be read. A buffer that is not
+  // 4-byte aligned (never the case for a mapped file) is copied instead.
+  if (view && count != 0 && reinterpret_cast<uintptr_t>(level0) % alignof(uint32_t) == 0) {
+    level0_view_ = reinterpret_cast<const uint32_t*>(level0);
+    upper_.resize(count);
+    levels_.resize(count);
+    capacity_ = count;
+  } else {
+    reserve(std::max<size_t>(count, 1));
+    if (level0_bytes != 0) std::memcpy(level0_.data(), level0, level0_bytes);
+  }
   for (size_t slot = 0; slot < count; ++slot) {
     levels_[slot] = levels[slot];
     upper_[slot].reset();
@@ -65,10 +89,12 @@ void HnswGraph::load(ByteReader& in, size_t count) {
       throw FormatError("graph entry point is not on the top level");
   }
 
+  // Read through the const accessor, which sees viewed level-0 lists (validated in place).
+  const HnswGraph& graph = *this;
   std::vector<uint32_t> sorted_links;
   for (size_t slot = 0; slot < count; ++slot) {
     for (int level = 0; level <= levels[slot]; ++level) {
-      const uint32_t* block = links(uint32_t(slot), level);
+      const uint32_t* block = graph.links(uint32_t(slot), level);
       if (block[0] > max_degree(level)) throw FormatError("graph node has more links than its level allows");
       for (uint32_t i = 0; i < block[0]; ++i) {
         uint32_t target = block[1 + i];
@@ -82,7 +108,7 @@ void HnswGraph::load(ByteReader& in, size_t count) {
       if (std::adjacent_find(sorted_links.begin(), sorted_links.end()) != sorted_links.end())
         throw FormatError("graph node lists the same link twice");
     }
-    if (levels[slot] < 0 && links(uint32_t(slot), 0)[0] != 0) throw FormatError("absent graph node has links");
+    if (levels[slot] < 0 && graph.links(uint32_t(slot), 0)[0] != 0) throw FormatError("absent graph node has links");
   }
   entry_.store(entry);
 }

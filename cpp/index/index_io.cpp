@@ -5,7 +5,7 @@
 //
 // Loading allocates only what the file pays for: every section's length is checked against
 // count x its per-slot size before anything is reserved, and the arenas are sized to the count.
-// A mapped load reserves nothing for the vectors it views in place.
+// A mapped load reserves nothing for the vectors and level-0 links it views in place.
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -174,7 +174,7 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   ids.expect_end();
 
   ByteReader graph(graph_view.data, graph_view.size, "GRPH section");
-  index->graph_.load(graph, count);
+  index->graph_.load(graph, count, view);
   if (!untrained) {
     ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
     if (view) index->store_->load_view(vectors, count);
