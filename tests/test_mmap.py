@@ -1,6 +1,7 @@
 """Memory-mapped loading: read-only, searchable at once, same results as a normal load, and
 the mapped vectors are not copied into RAM."""
 import json
+import struct
 import subprocess
 import sys
 import textwrap
@@ -154,3 +155,34 @@ def test_mmap_load_adds_almost_none_of_the_vector_bytes_to_ram(dtype, tmp_path):
     in_ram = usage["graph"] + usage["codes"] + usage["full_vectors"] + usage["attributes"]
     assert in_ram <= grown + (4 << 20), f"memory_usage() reports {in_ram} bytes, the load added {grown}"
     assert len(report["found"]) == 3 and min(report["found"]) >= 0
+
+
+def test_format_1_files_without_level_padding_still_load(tmp_path):
+    """Format 1 wrote the level-0 lists straight after the levels; such files load (plain and
+    mapped, the unaligned lists then copied) with the same results as the format 2 file."""
+    import vx_file
+
+    count = 1201  # not a multiple of 4: format 2 pads 3 bytes after the levels
+    data = np.random.default_rng(5).normal(size=(count, 16)).astype(np.float32)
+    index = vecindex.Index(dim=16, M=4)
+    index.add(data)
+    index.save(tmp_path / "v2.vx")
+    blob = (tmp_path / "v2.vx").read_bytes()
+    assert struct.unpack_from("<I", blob, 8)[0] == 2
+    graph = dict(vx_file.sections(blob))["GRPH"]
+    layout = vx_file.graph_layout(graph, count, 4)
+    unpadded = vx_file.replace_section(blob, "GRPH", graph[:layout["levels_at"] + count] + graph[layout["level0_at"]:])
+
+    def sealed(version):
+        path = tmp_path / f"as-v{version}.vx"
+        path.write_bytes(vx_file.reseal(vx_file.write_table(unpadded, vx_file.read_table(unpadded), version=version)))
+        return path
+
+    expected = index.search(data[:50], k=5)[0]
+    for mmap in (False, True):
+        loaded = vecindex.Index.load(sealed(1), mmap=mmap)
+        loaded.check_integrity()
+        assert np.array_equal(loaded.search(data[:50], k=5)[0], expected)
+    # The same unpadded graph declared as format 2 is refused, not misread.
+    with pytest.raises(vecindex.FormatError):
+        vecindex.Index.load(sealed(2))

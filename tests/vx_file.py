@@ -29,6 +29,9 @@ class Entry:
     reserved: int = 0
 
 
+FORMAT_VERSION = 2  # what the core writes (cpp/io/container.h kFormatVersion)
+
+
 def tag_code(tag: str) -> int:
     return struct.unpack("<I", tag.encode("latin-1"))[0]
 
@@ -65,8 +68,11 @@ def section_span(blob: bytes, tag: str) -> tuple[int, int]:
     raise KeyError(tag)
 
 
-def write_table(blob: bytes, entries: list[Entry], *, version: int = 1, endian: int = 0x01020304) -> bytes:
-    """Rewrites the header and section table in place (same entry count), with a valid table CRC."""
+def write_table(blob: bytes, entries: list[Entry], *, version: int | None = None, endian: int = 0x01020304) -> bytes:
+    """Rewrites the header and section table in place (same entry count), with a valid table CRC.
+    The format version stays the blob's own unless given."""
+    if version is None:
+        version = (struct.unpack_from("<I", blob, 8)[0] if len(blob) >= 12 else 0) or FORMAT_VERSION
     table = b"".join(ENTRY.pack(tag_code(e.tag), e.flags, e.offset, e.length, e.crc, e.reserved) for e in entries)
     header = HEADER.pack(b"VECINDX\0", version, endian, len(entries), zlib.crc32(table))
     out = bytearray(blob)
@@ -124,12 +130,13 @@ def meta_fields(meta: bytes) -> dict[str, tuple[int, str]]:
     return fields
 
 
-def graph_layout(graph: bytes, count: int, M: int) -> dict:
+def graph_layout(graph: bytes, count: int, M: int, version: int = 2) -> dict:
     """Where the graph's header, levels, level-0 blocks and upper blocks lie in GRPH."""
     header = {name: (8 * i, "<Q") for i, name in enumerate(("M", "ef_construction", "seed", "count", "entry"))}
     levels_at = 40
     levels = [struct.unpack_from("<b", graph, levels_at + i)[0] for i in range(count)]
-    level0_at = levels_at + count + (-count % 4)  # zero padding: the level-0 lists start 4-byte aligned
+    # Format 2 on: zero padding, so the level-0 lists start 4-byte aligned.
+    level0_at = levels_at + count + ((-count % 4) if version >= 2 else 0)
     block0 = 4 * (1 + 2 * M)
     upper, position = {}, level0_at + count * block0
     block_upper = 4 * (1 + M)

@@ -98,7 +98,8 @@ class HnswGraph {
   // Validates levels, degrees, neighbour ranges and the entry point before accepting. With
   // `view`, the level-0 lists are read in place from `in`'s bytes (validated there), which the
   // caller keeps alive and unchanged; the graph is then read-only: no insert, reserve or remove.
-  void load(ByteReader& in, size_t count, bool view = false);
+  // `padded`: the levels are followed by zero padding to a 4-byte boundary (format 2 on).
+  void load(ByteReader& in, size_t count, bool view = false, bool padded = true);
 
   // Structural check: no self-links, duplicates or links to absent nodes. Returns "" if sound.
   std::string integrity_error(size_t count) const;

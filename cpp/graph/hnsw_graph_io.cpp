@@ -30,7 +30,7 @@ void HnswGraph::save(ByteWriter& out, size_t count) const {
     if (levels_[slot] > 0) out.put_array(upper_[slot].get(), size_t(levels_[slot]) * (1 + M_));
 }
 
-void HnswGraph::load(ByteReader& in, size_t count, bool view) {
+void HnswGraph::load(ByteReader& in, size_t count, bool view, bool padded) {
   const uint64_t M = in.get<uint64_t>();
   const uint64_t ef_construction = in.get<uint64_t>();
   const uint64_t seed = in.get<uint64_t>();
@@ -51,8 +51,9 @@ void HnswGraph::load(ByteReader& in, size_t count, bool view) {
     top_seen = std::max<int>(top_seen, level);
   }
 
-  const uint8_t* padding = in.take(levels_padding(count));
-  for (size_t i = 0; i < levels_padding(count); ++i)
+  const size_t padding_bytes = padded ? levels_padding(count) : 0;
+  const uint8_t* padding = in.take(padding_bytes);
+  for (size_t i = 0; i < padding_bytes; ++i)
     if (padding[i] != 0) throw FormatError("graph padding after the levels is not zero");
   const size_t level0_bytes = count * (1 + M0_) * sizeof(uint32_t);
   const uint8_t* level0 = in.take(level0_bytes);

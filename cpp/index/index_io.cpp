@@ -174,7 +174,7 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   ids.expect_end();
 
   ByteReader graph(graph_view.data, graph_view.size, "GRPH section");
-  index->graph_.load(graph, count, view);
+  index->graph_.load(graph, count, view, io::format_version(data) >= 2);
   if (!untrained) {
     ByteReader vectors(vectors_view.data, vectors_view.size, "VECS section");
     if (view) index->store_->load_view(vectors, count);

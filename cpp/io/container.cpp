@@ -64,6 +64,12 @@ std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::
   return image;
 }
 
+uint32_t format_version(const uint8_t* data) {
+  uint32_t version;
+  std::memcpy(&version, data + 8, sizeof(version));
+  return version;
+}
+
 std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size, bool verify_checksums) {
   if (size < kHeaderBytes) throw FormatError("not a vecindex file: too short (" + std::to_string(size) + " bytes)");
   if (std::memcmp(data, kMagic, 8) != 0) throw FormatError("not a vecindex file: bad magic number");

@@ -20,7 +20,9 @@
 
 namespace vecindex::io {
 
-constexpr uint32_t kFormatVersion = 1;
+// 2: the graph section pads its int8 levels with zeros so the level-0 lists start 4-byte
+// aligned (a mapped load reads them in place). Version 1 files (no padding) still load.
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint32_t kMaxSections = 64;
 
 constexpr uint32_t make_tag(const char (&name)[5]) {
@@ -38,6 +40,9 @@ std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::
 
 // Validates header, table and checksums; returns each section by tag. Throws FormatError.
 std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size, bool verify_checksums = true);
+
+// The format version of an image parse_container has accepted.
+uint32_t format_version(const uint8_t* data);
 
 std::string tag_name(uint32_t tag);
 
