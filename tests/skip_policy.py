@@ -48,6 +48,10 @@ ALLOWED_SKIPS = [
     # NEON kernels exist only in aarch64 builds, AVX2 ones only in x86-64 builds.
     AllowedSkip(r"neon codec kernels not available on this CPU/build", lambda: not _is_aarch64()),
     AllowedSkip(r"avx2 codec kernels not available on this CPU/build", lambda: not _is_x86_64()),
+    # The same for the multi-vector Chamfer kernels.
+    AllowedSkip(r"avx512 Chamfer kernel not available on this CPU/build", lambda: "avx512" not in _simd_levels()),
+    AllowedSkip(r"neon Chamfer kernel not available on this CPU/build", lambda: not _is_aarch64()),
+    AllowedSkip(r"avx2 Chamfer kernel not available on this CPU/build", lambda: not _is_x86_64()),
     # Only a CPU with every level would have no unavailable level to test (none exists).
     AllowedSkip(r"every level is available here", lambda: True),
     # qemu-user and the aarch64 cross compiler: .ci/run installs them when the machine lets

@@ -243,6 +243,7 @@ class MultiVectorIndex:
     # Filters are turned into core expressions exactly as Index does it.
     _core_filters = Index._core_filters
     _one_filter = Index._one_filter
+    _allow_list = Index._allow_list
 
     def get(self, id: Any) -> np.ndarray:
         """The stored token vectors of one document, float32 (n, dim). Unknown ids raise KeyError."""
