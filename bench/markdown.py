@@ -202,6 +202,14 @@ def compressed_section(compressed: dict) -> str:
             + table(header, rows))
 
 
+def multivector_section(multivector: dict) -> str:
+    from bench.multivector import markdown as tables
+
+    return (f"### Multi-vector (late interaction)\n\n{multivector['documents']:,} documents "
+            f"({multivector['tokens']:,} tokens), {multivector['queries']} queries, 1 search thread, recall@10 "
+            f"against exact Chamfer (`bench/multivector.py`).\n\n" + tables(multivector))
+
+
 def to_markdown(report: dict, json_path: Path | None = None, plots: dict | None = None) -> str:
     """plots: {caption: relative path} of images to link."""
     sections = [machine_line(report)]
@@ -213,6 +221,8 @@ def to_markdown(report: dict, json_path: Path | None = None, plots: dict | None 
         sections.append(filtered_section(report["filtered"]))
     if report.get("compressed"):
         sections.append(compressed_section(report["compressed"]))
+    if report.get("multivector", {}).get("muvera"):
+        sections.append(multivector_section(report["multivector"]))
     for caption, path in (plots or {}).items():
         sections.append(f"![{caption}]({path})")
     return "\n\n".join(section for section in sections if section)

@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import vecindex  # noqa: E402
+from bench.cache_keys import cached_index_path  # noqa: E402
 from bench.machine import describe, load_average  # noqa: E402
 
 _NAME = "debian-multivector-128.hdf5"
@@ -108,13 +109,15 @@ def run_exact(data, queries, timing):
 CACHE = None  # --cache: a folder of built indexes, so builds need not share the timed run
 
 
-def cached(name, build, load):
-    """(index, build seconds, load average while building), built once per --cache folder."""
+def cached(name, params, data, build, load):
+    """(index, build seconds, load average while building), built once per --cache folder under a
+    name keyed by the code version, the build parameters and the data (bench/cache_keys.py)."""
     if CACHE is None:
         before = load_average()
         index, seconds = build()
         return index, seconds, before
-    path, note = CACHE / f"{name}.vx", CACHE / f"{name}.json"
+    base = cached_index_path(CACHE, "vecindex", {"kind": name, **params}, data, "")
+    path, note = base.with_name(f"{base.name}-{name}.vx"), base.with_name(f"{base.name}-{name}.json")
     if path.exists() and note.exists():
         info = json.loads(note.read_text())
         return load(path), info["build_seconds"], info["load_average"]
@@ -132,8 +135,8 @@ def build_muvera(data, config, dtype):
         start = time.perf_counter()
         index.add((data["doc_tokens"], data["doc_offsets"]), attrs={"section": data["section"]}, threads=2)
         return index, time.perf_counter() - start
-    name = f"mv-{config['k_sim']}-{config['d_proj']}-{config['r_reps']}-{config['final_dim']}-{dtype}-{len(data['section'])}"
-    return cached(name, build, vecindex.MultiVectorIndex.load)
+    params = {**config, "dtype": dtype, "tokens": "f16", "ef_construction": EF_CONSTRUCTION}
+    return cached("muvera", params, data["doc_tokens"], build, vecindex.MultiVectorIndex.load)
 
 
 def sweep_muvera(index, queries, truth_scores, timing, efs=(None,)):
@@ -170,7 +173,8 @@ def per_token(data, muvera_index, queries, truth_scores, timing):
         start = time.perf_counter()
         index.add(data["doc_tokens"], threads=2)
         return index, time.perf_counter() - start
-    tokens, build, build_load = cached(f"tokens-{len(token_doc)}", build_tokens, vecindex.Index.load)
+    params = {"metric": "ip", "dtype": "f16", "M": 16, "ef_construction": EF_CONSTRUCTION}
+    tokens, build, build_load = cached("tokens", params, data["doc_tokens"], build_tokens, vecindex.Index.load)
     points = []
     for token_k in TOKEN_KS:
         ef = max(token_k, 32)
@@ -274,7 +278,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--recall-only", action="store_true", help="skip timings")
@@ -286,10 +290,20 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=0,
                         help="keep only the first N documents (a smoke run; truth recomputed with numpy)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "multivector.json")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
         return
+    run(args)
+    print(f"wrote {args.out}")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """The whole comparison; returns the report (also written to args.out as it grows)."""
     timing = not args.recall_only
     global CACHE
     if args.cache:
@@ -321,7 +335,7 @@ def main() -> None:
             print(f"[{time.strftime('%H:%M:%S')}] built {config}", flush=True)
         if not args.skip_per_token:
             per_token(data, build_muvera(data, FDE_CONFIGS[1], "sq8")[0], queries[:1], truth_scores[:1], False)
-        return
+        return report
     report["exact"] = run_exact(data, queries, timing)
     print(f"[{time.strftime('%H:%M:%S')}] exact: {report['exact']}", flush=True)
     results = []
@@ -363,7 +377,7 @@ def main() -> None:
     print(json.dumps(report["filtered"]), flush=True)
     report["load_average_at_end"] = load_average()
     checkpoint()
-    print(f"wrote {args.out}")
+    return report
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "jobs share the machine (meaningful for --threads 1); both are recorded")
     index.add_argument("--libs", default=",".join(ADAPTERS),
                        help=f"comma-separated subset of {','.join(ADAPTERS)}")
-    index.add_argument("--suite", choices=("unfiltered", "filtered", "compressed", "all"), default="unfiltered",
+    index.add_argument("--suite", choices=("unfiltered", "filtered", "compressed", "multivector", "all"), default="unfiltered",
                        help="which parts to run; 'all' = unfiltered at 1 and all threads + build, filtered "
                             "selectivities, compressed dtypes (default: unfiltered at --threads)")
     output = parser.add_argument_group("output")
@@ -121,6 +121,11 @@ def main(argv=None) -> int:
     if "compressed" in parts:
         log("-- compressed")
         report["compressed"] = suite.timed_part("compressed", timings, suite.run_compressed, dataset, params, log)
+
+    if "multivector" in parts:
+        report["multivector"] = suite.timed_part("multivector", timings, suite.run_multivector,
+                                                 out_root / "cache" / "multivector",
+                                                 run_dir / f"{stamp}-multivector-partial.json", log)
 
     report["wall_seconds"] = time.time() - started
     machine_info["load_average_at_end"] = machine.load_average()

@@ -1,5 +1,6 @@
 """The parts of `run.py --suite`: unfiltered (1 and all threads, one build shared by both sweeps),
-build time and index bytes, filtered (bench/filtered.py), compressed (bench/compressed.py).
+build time and index bytes, filtered (bench/filtered.py), compressed (bench/compressed.py),
+multivector (bench/multivector.py, on the Debian multi-vector set when it is present).
 
 Each part returns a JSON-ready dict; run.py puts them in one report. The filtered and compressed
 parts are sized down from their stand-alone scripts (fewer queries, fewer ef points, fewer dtypes)
@@ -18,7 +19,7 @@ from pathlib import Path
 from bench import report as reporting
 from bench.runner import BenchParams, build_library, sweep
 
-PARTS = ("unfiltered", "filtered", "compressed")
+PARTS = ("unfiltered", "filtered", "compressed", "multivector")
 BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_bytes", "skipped", "error")
 
 # Suite sizes (the stand-alone scripts keep their larger defaults).
@@ -100,6 +101,18 @@ def run_compressed(dataset, params: BenchParams, log) -> dict:
     gc.collect()
     return {"queries": COMPRESSED_QUERIES, "threads": 1, "ef_construction": args.ef_construction,
             "pq_m": args.pq_m, "summary": rows, "series": series}
+
+
+def run_multivector(cache: Path, partial_out: Path, log) -> dict:
+    """bench/multivector.py with its own defaults (500 queries); its builds are cached in `cache`
+    under code-keyed names. The data set is fixed (the Debian multi-vector file), not --dataset."""
+    from bench import multivector
+
+    args = multivector.parse_args(["--cache", str(cache), "--out", str(partial_out)])
+    if not args.data.exists():
+        return {"skipped": f"{args.data} not found"}
+    log(f"-- multivector ({args.data.name})")
+    return multivector.run(args)
 
 
 def timed_part(name: str, timings: dict, fn, *args, **kwargs):

@@ -218,3 +218,44 @@ def test_update_readme_commits_the_json_it_was_made_from(tmp_path):
     source.write_text('{"x": 1}')
     copied = commit_json(source, tmp_path / "committed")
     assert copied.read_text() == '{"x": 1}' and copied.name == source.name
+
+
+def test_multivector_builds_are_cached_by_code_params_and_data(tmp_path, monkeypatch):
+    from bench import cache_keys, multivector
+
+    builds = []
+
+    def build():
+        builds.append(1)
+        index = multivector.vecindex.Index(dim=4)
+        index.add(np.eye(4))
+        return index, 1.5
+
+    tokens = np.random.default_rng(1).normal(size=(50, 4)).astype(np.float16)
+    monkeypatch.setattr(multivector, "CACHE", tmp_path)
+    load = multivector.vecindex.Index.load
+    first, seconds, _ = multivector.cached("tokens", {"M": 16}, tokens, build, load)
+    again, seconds_again, _ = multivector.cached("tokens", {"M": 16}, tokens, build, load)
+    assert len(builds) == 1 and seconds_again == seconds == 1.5 and len(again) == len(first)
+    multivector.cached("tokens", {"M": 32}, tokens, build, load)
+    assert len(builds) == 2
+    monkeypatch.setattr(cache_keys, "library_fingerprint", lambda library: "other-build")
+    multivector.cached("tokens", {"M": 16}, tokens, build, load)
+    assert len(builds) == 3
+
+
+def test_suite_markdown_has_the_multivector_tables():
+    from bench.markdown import to_markdown
+
+    point = {"candidates": 40, "ef": 40, "recall": 0.96, "qps": 812.0}
+    memory = {"graph": 1.0, "encodings": 2.0, "tokens": 3.0, "documents": 4.0}
+    report = {"machine": {"cpu_model": "test"}, "timestamp": "T",
+              "dataset": {"name": "test", "n_train": 10, "dim": 4, "metric": "l2"}, "multivector": {
+        "documents": 300, "tokens": 5000, "queries": 5, "exact": {"numpy_qps": 2.0, "kernel_qps": 5.0},
+        "muvera": [{"config": {"k_sim": 2, "d_proj": 8, "r_reps": 2, "final_dim": 0}, "dtype": "sq8",
+                    "encoding_dim": 64, "build_seconds": 1.0, "memory_per_document": memory,
+                    "candidates_for_095": 40, "points": [point]}],
+        "filtered": []}}
+    text = to_markdown(report)
+    assert "### Multi-vector (late interaction)" in text and "300 documents" in text
+    assert "| candidates=40 ef=40 | 0.960 | 812 |" in text
