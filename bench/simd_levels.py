@@ -2,6 +2,7 @@
 
     python bench/simd_levels.py                      # the Debian dev set, every available level
     python bench/simd_levels.py --configs avx512,avx2,avx512+f32=avx2 --repeats 5
+    python bench/simd_levels.py --dtype sq8 --rerank # the codec kernels walk, f32 reranks
 
 One index is built (or loaded from the cache, keyed by bench/cache_keys.py) with the default
 levels; the graph does not depend on the level. Each configuration then searches it in a fresh
@@ -76,24 +77,28 @@ def parse_config(text: str) -> dict:
     return {"name": text, "env": env, "wanted": wanted}
 
 
-def default_configs(available: list[str]) -> list[str]:
-    """Every level, plus each SIMD level with the f32 family forced to each other SIMD level."""
+def default_configs(available: list[str], dtype: str) -> list[str]:
+    """Every level, plus each SIMD level with each family the search uses (f32; codec too for a
+    compressed dtype) forced to each other SIMD level."""
     simd = [level for level in available if level != "scalar"]
-    pairs = [f"{level}+f32={other}" for level in simd for other in simd if other != level]
+    families = ["f32"] if dtype == "f32" else ["f32", "codec"]
+    pairs = [f"{level}+{family}={other}" for family in families for level in simd for other in simd if other != level]
     return available + pairs
 
 
-def load_or_build(dataset, cache: Path, M: int, ef_construction: int, log) -> Path:
+def load_or_build(dataset, cache: Path, M: int, ef_construction: int, dtype: str, rerank: bool, log) -> Path:
     import vecindex
 
-    build = {"kind": "simd_levels", "metric": dataset.metric, "M": M, "ef_construction": ef_construction}
+    build = {"kind": "simd_levels", "metric": dataset.metric, "M": M, "ef_construction": ef_construction,
+             "dtype": dtype, "rerank": rerank}
     path = cached_index_path(cache, "vecindex", build, dataset.train, ".vx")
     if path.exists():
         log(f"using cached index {path}")
         return path
     log(f"building the index ({dataset.train.shape[0]:,} vectors, M={M}, ef_construction={ef_construction})")
     start = time.perf_counter()
-    index = vecindex.Index(dim=dataset.dim, metric=dataset.metric, M=M, ef_construction=ef_construction)
+    index = vecindex.Index(dim=dataset.dim, metric=dataset.metric, M=M, ef_construction=ef_construction,
+                           dtype=dtype, rerank=rerank)
     index.add(dataset.train, threads=2)
     path.parent.mkdir(parents=True, exist_ok=True)
     index.save(path)
@@ -170,13 +175,17 @@ def format_table(results: dict) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help="ann-benchmarks .hdf5 (default: the Debian dev set)")
+    parser.add_argument("--quick", action="store_true", help="synthetic clustered data (5000 x 64) instead")
     parser.add_argument("--limit-queries", type=int, help="use only the first N queries")
     parser.add_argument("--configs", help="comma-separated configurations (default: every available level, "
-                                          "plus each SIMD level with f32 forced to each other one)")
+                                          "plus each SIMD level with f32 (and codec, for a compressed "
+                                          "--dtype) forced to each other one)")
     parser.add_argument("--ef", default=",".join(map(str, DEFAULT_EFS)), help="comma-separated ef sweep")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--M", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=200)
+    parser.add_argument("--dtype", default="f32", help="index dtype (f32, f16, sq8, sq4, pq, rabitq, ...)")
+    parser.add_argument("--rerank", action="store_true", help="keep f32 vectors and rerank (compressed dtypes)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; best time per ef is kept")
     parser.add_argument("--out", default=str(HERE / "results" / "simd_levels.json"))
     parser.add_argument("--cache-dir", default="results/cache", help="index and ground-truth cache")
@@ -195,17 +204,19 @@ def main(argv=None) -> int:
     started = time.time()
     machine_info = machine.describe()
     available = vecindex.simd_info()["available"]
-    configs = [parse_config(text) for text in (args.configs.split(",") if args.configs else default_configs(available))]
+    configs = [parse_config(text) for text in (args.configs.split(",") if args.configs else default_configs(available, args.dtype))]
     cache = Path(args.cache_dir)
-    dataset = datasets.load(args.dataset, limit_queries=args.limit_queries, k=args.k, cache_dir=cache)
+    dataset = datasets.load(args.dataset, quick=args.quick, limit_queries=args.limit_queries, k=args.k, cache_dir=cache)
     log(f"dataset {dataset.name}: {dataset.train.shape[0]:,} x {dataset.dim}, {dataset.test.shape[0]:,} queries; "
         f"configurations: {', '.join(config['name'] for config in configs)}")
-    index_path = load_or_build(dataset, cache / dataset.name, args.M, args.ef_construction, log)
+    index_path = load_or_build(dataset, cache / dataset.name, args.M, args.ef_construction, args.dtype, args.rerank,
+                               log)
     results = measure(configs, dataset, index_path, args.k, args.ef, args.repeats, log)
     machine_info["load_average_at_end"] = machine.load_average()
     report = {"timestamp": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)), "command": sys.argv,
               "dataset": dataset.describe(), "machine": machine_info,
-              "params": {"M": args.M, "ef_construction": args.ef_construction, "k": args.k, "efs": list(args.ef),
+              "params": {"M": args.M, "ef_construction": args.ef_construction, "dtype": args.dtype,
+                         "rerank": args.rerank, "k": args.k, "efs": list(args.ef),
                          "repeats": args.repeats, "search_threads": 1},
               "configurations": results, "wall_seconds": time.time() - started}
     path = reporting.write_json(report, Path(args.out))
