@@ -87,6 +87,14 @@ VECINDEX_ISA_SECTION(avx512) float weighted_bytes_avx512(const float* w, const u
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// 32 codes widened to 16 bits; the masked form reads only the first lanes of a tail.
+inline __attribute__((always_inline)) __m512i widen_bytes(const uint8_t* codes) {
+  return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
+}
+inline __attribute__((always_inline)) __m512i widen_bytes(const uint8_t* codes, __mmask32 mask) {
+  return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes));
+}
+
 // Codes widened to 16 bits, then VNNI's vpdpwssd: 32 pairwise int16 products and their int32
 // accumulation in one instruction. Two chains over 64 codes a step, as the AVX2 kernel runs two
 // over 32; the tail is masked rather than scalar.
@@ -94,15 +102,12 @@ VECINDEX_ISA_SECTION(avx512) int32_t weighted_bytes_i16_avx512(const int16_t* w,
   __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
   size_t i = 0;
   for (; i + 64 <= dim; i += 64) {
-    __m512i c0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + i)));
-    __m512i c1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + i + 32)));
-    acc0 = _mm512_dpwssd_epi32(acc0, c0, _mm512_loadu_si512(w + i));
-    acc1 = _mm512_dpwssd_epi32(acc1, c1, _mm512_loadu_si512(w + i + 32));
+    acc0 = _mm512_dpwssd_epi32(acc0, widen_bytes(codes + i), _mm512_loadu_si512(w + i));
+    acc1 = _mm512_dpwssd_epi32(acc1, widen_bytes(codes + i + 32), _mm512_loadu_si512(w + i + 32));
   }
   for (; i < dim; i += 32) {
     __mmask32 mask = tail_mask32(dim - i);
-    __m512i c = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes + i));
-    acc0 = _mm512_dpwssd_epi32(acc0, c, _mm512_maskz_loadu_epi16(mask, w + i));
+    acc0 = _mm512_dpwssd_epi32(acc0, widen_bytes(codes + i, mask), _mm512_maskz_loadu_epi16(mask, w + i));
   }
   return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
 }
@@ -117,22 +122,18 @@ VECINDEX_ISA_SECTION(avx512) void weighted_bytes_i16_x4_avx512(const int16_t* w,
   size_t i = 0;
   for (; i + 32 <= dim; i += 32) {
     __m512i weights = _mm512_loadu_si512(w + i);
-    auto widen = [i](const uint8_t* c) {
-      return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + i)));
-    };
-    a0 = _mm512_dpwssd_epi32(a0, widen(c0), weights);
-    a1 = _mm512_dpwssd_epi32(a1, widen(c1), weights);
-    a2 = _mm512_dpwssd_epi32(a2, widen(c2), weights);
-    a3 = _mm512_dpwssd_epi32(a3, widen(c3), weights);
+    a0 = _mm512_dpwssd_epi32(a0, widen_bytes(c0 + i), weights);
+    a1 = _mm512_dpwssd_epi32(a1, widen_bytes(c1 + i), weights);
+    a2 = _mm512_dpwssd_epi32(a2, widen_bytes(c2 + i), weights);
+    a3 = _mm512_dpwssd_epi32(a3, widen_bytes(c3 + i), weights);
   }
   if (i < dim) {
     __mmask32 mask = tail_mask32(dim - i);
     __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
-    auto widen = [i, mask](const uint8_t* c) { return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, c + i)); };
-    a0 = _mm512_dpwssd_epi32(a0, widen(c0), weights);
-    a1 = _mm512_dpwssd_epi32(a1, widen(c1), weights);
-    a2 = _mm512_dpwssd_epi32(a2, widen(c2), weights);
-    a3 = _mm512_dpwssd_epi32(a3, widen(c3), weights);
+    a0 = _mm512_dpwssd_epi32(a0, widen_bytes(c0 + i, mask), weights);
+    a1 = _mm512_dpwssd_epi32(a1, widen_bytes(c1 + i, mask), weights);
+    a2 = _mm512_dpwssd_epi32(a2, widen_bytes(c2 + i, mask), weights);
+    a3 = _mm512_dpwssd_epi32(a3, widen_bytes(c3 + i, mask), weights);
   }
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), horizontal_sum4_epi32(a0, a1, a2, a3));
 }

@@ -1,5 +1,6 @@
 // Reads cpuid, and holds the one rule by which every kernel family (f32 here, codec and
 // Chamfer in their own dispatch files) chooses its level from the environment.
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -176,8 +177,8 @@ FamilyChoice choose_family_level(const char* family_variable, const std::vector<
   bool family_known = is_set(family_value) && try_parse_level(family_value, &wanted);
   bool forced = family_known || (is_set(global_value) && try_parse_level(global_value, &wanted));
   // A known level this CPU or build lacks falls back to the family's best one, as documented.
-  for (Level level : family_levels)
-    if (forced && level == wanted) choice.level = wanted;
+  if (forced && std::find(family_levels.begin(), family_levels.end(), wanted) != family_levels.end())
+    choice.level = wanted;
   if (is_set(family_value) && !family_known)
     choice.problem = std::string(family_variable) + "='" + family_value + "'" + kValidValues + "; using " +
                      level_name(choice.level);
