@@ -259,3 +259,42 @@ def test_suite_markdown_has_the_multivector_tables():
     text = to_markdown(report)
     assert "### Multi-vector (late interaction)" in text and "300 documents" in text
     assert "| candidates=40 ef=40 | 0.960 | 812 |" in text
+
+
+# ---- bench/simd_levels.py ----
+
+
+def test_simd_level_configurations_parse_into_environment_and_expected_families():
+    from bench import simd_levels
+
+    config = simd_levels.parse_config("avx512+f32=avx2+codec=scalar")
+    assert config["env"] == {"VECINDEX_SIMD": "avx512", "VECINDEX_SIMD_F32": "avx2", "VECINDEX_SIMD_CODEC": "scalar"}
+    assert config["wanted"] == {"f32": "avx2", "codec": "scalar", "chamfer": "avx512"}
+    with pytest.raises(Exception, match="FAMILY=LEVEL"):
+        simd_levels.parse_config("avx2+graph=scalar")
+    assert simd_levels.default_configs(["scalar", "avx2", "avx512"], "f32") == [
+        "scalar", "avx2", "avx512", "avx2+f32=avx512", "avx512+f32=avx2"]
+    assert "avx512+codec=avx2" in simd_levels.default_configs(["scalar", "avx2", "avx512"], "sq8")
+
+
+def test_simd_levels_runs_every_configuration_in_its_own_process(tmp_path):
+    import json
+
+    import vecindex
+    from bench import simd_levels
+
+    available = vecindex.simd_info()["available"]
+    best = available[-1]
+    configs = ["scalar", f"scalar+f32={best}", "scalar+f32=avx3x"]
+    out = tmp_path / "levels.json"
+    status = simd_levels.main(["--quick", "--repeats", "2", "--ef", "10,40", "--limit-queries", "50",
+                               "--configs", ",".join(configs), "--out", str(out), "--cache-dir", str(tmp_path)])
+    assert status == 0
+    measured = json.loads(out.read_text())["configurations"]
+    assert measured["scalar"]["families"] == {"f32": "scalar", "codec": "scalar", "chamfer": "scalar"}
+    assert measured[f"scalar+f32={best}"]["families"]["f32"] == best
+    # A level the child could not run is reported, not timed under the wrong name.
+    assert "unavailable" in measured["scalar+f32=avx3x"] and "points" not in measured["scalar+f32=avx3x"]
+    for name in configs[:2]:
+        assert [point["ef"] for point in measured[name]["points"]] == [10, 40]
+        assert all(0 < point["recall"] <= 1 and point["qps"] > 0 for point in measured[name]["points"])

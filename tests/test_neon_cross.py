@@ -1,9 +1,9 @@
 """Every NEON kernel against the scalar reference, cross-compiled for aarch64 and run in qemu.
 
 The x86 build never compiles the *_neon.cpp files, so without this test the NEON kernels would
-go unexecuted here. tests/native/neon_check.cpp holds the comparisons; this test builds it with
-the four kernel files (and the two dispatch files) and requires a zero exit status. Skipped where the cross toolchain or
-qemu-aarch64 is missing.
+go unexecuted here. tests/native/isa_check.cpp holds the comparisons; this test builds it with
+the six kernel files (and the three dispatch files) and requires a zero exit status. Skipped
+where the cross toolchain or qemu-aarch64 is missing.
 """
 import os
 import shutil
@@ -14,14 +14,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CPP = ROOT / "cpp"
-HARNESS = ROOT / "tests" / "native" / "neon_check.cpp"
+HARNESS = ROOT / "tests" / "native" / "isa_check.cpp"
 KERNEL_FILES = [
     CPP / "simd" / "kernels_scalar.cpp",
     CPP / "simd" / "kernels_neon.cpp",
     CPP / "simd" / "codec_kernels_scalar.cpp",
     CPP / "simd" / "codec_kernels_neon.cpp",
+    CPP / "simd" / "chamfer_kernels_scalar.cpp",
+    CPP / "simd" / "chamfer_kernels_neon.cpp",
 ]
-DISPATCH_FILES = [CPP / "simd" / "dispatch.cpp", CPP / "simd" / "codec_dispatch.cpp"]
+DISPATCH_FILES = [CPP / "simd" / "dispatch.cpp", CPP / "simd" / "codec_dispatch.cpp", CPP / "simd" / "chamfer_dispatch.cpp"]
 CROSS_CXX = "aarch64-linux-gnu-g++"
 QEMU = "qemu-aarch64"
 SYSROOT = "/usr/aarch64-linux-gnu"
@@ -55,9 +57,9 @@ def run_harness(binary, seed):
 def test_every_neon_kernel_matches_scalar(harness, seed):
     result = run_harness(harness, seed)
     assert result.returncode == 0, f"NEON kernels disagree with scalar (seed {seed}):\n{result.stdout}{result.stderr}"
-    # The harness's own summary: all 19 kernels (4 f32 + 15 codec) were compared.
+    # The harness's own summary: all 21 kernels (4 f32 + 15 codec + 2 Chamfer) were compared.
     assert "dispatch: NEON tables available and active" in result.stdout, result.stdout
-    assert "19 kernels checked, 0 failures" in result.stdout, result.stdout
+    assert "21 kernels checked, 0 failures" in result.stdout, result.stdout
 
 
 def test_neon_codec_file_compiles_to_nothing_on_x86(tmp_path):

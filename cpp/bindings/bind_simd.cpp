@@ -6,6 +6,8 @@
 #include <string>
 
 #include "bindings/bind.h"
+#include "simd/chamfer_kernels.h"
+#include "simd/codec_kernels.h"
 #include "simd/cpu_features.h"
 #include "simd/kernels.h"
 #include "util/errors.h"
@@ -76,8 +78,14 @@ void bind_simd(py::module_& m) {
     py::list available;
     for (auto level : simd::supported_levels()) available.append(simd::level_name(level));
     info["available"] = available;
+    py::dict families;
+    families["f32"] = simd::level_name(simd::active_kernels().level);
+    families["codec"] = simd::level_name(simd::active_codec_kernels().level);
+    families["chamfer"] = simd::level_name(simd::active_chamfer_kernels().level);
+    info["families"] = families;
     return info;
-  }, "The SIMD level in use and the levels this CPU and build support.");
+  }, "The SIMD level in use ('level': the f32 distance kernels'), the levels this CPU and build "
+     "support, and the level of each kernel family ('families': f32, codec, chamfer).");
 
   m.def("_kernel_distance", &kernel_distance, py::arg("level"), py::arg("kernel"), py::arg("a"),
         py::arg("b"),
@@ -87,8 +95,14 @@ void bind_simd(py::module_& m) {
         py::arg("query"), py::arg("vectors"),
         "Test hook: run one x4 kernel on a query and a list of 4 vectors; returns 4 float32 values.");
 
-  m.def("_simd_override_problem", &simd::simd_override_problem,
-        "Why the VECINDEX_SIMD value was ignored, or '' (vecindex/__init__.py warns with it).");
+  m.def("_simd_override_problems", [] {
+    std::vector<std::string> problems;
+    for (const std::string& problem : {simd::simd_override_problem(), simd::f32_override_problem(),
+                                       simd::codec_override_problem(), simd::chamfer_override_problem()})
+      if (!problem.empty()) problems.push_back(problem);
+    return problems;
+  }, "Why each ignored VECINDEX_SIMD / VECINDEX_SIMD_<FAMILY> value was ignored (vecindex/__init__.py "
+     "warns with each).");
   m.def("_simd_required_features", [](const std::string& level) {
     try {
       return simd::required_features(simd::parse_level(level));

@@ -1,4 +1,4 @@
-// Chooses the Chamfer kernel table once, following the f32 family's level (simd/kernels.h).
+// Chooses the Chamfer kernel table once, by the rule every family shares (choose_family_level).
 #include <stdexcept>
 
 #include "simd/chamfer_kernels.h"
@@ -22,10 +22,9 @@ const ChamferKernelTable* chamfer_table_pointer(Level level) {
   return nullptr;
 }
 
-const ChamferKernelTable& choose_active() {
-  Level level = active_kernels().level;
-  if (!chamfer_level_supported(level)) level = Level::scalar;
-  return *chamfer_table_pointer(level);
+const FamilyChoice& chamfer_choice() {
+  static const FamilyChoice choice = choose_family_level("VECINDEX_SIMD_CHAMFER", chamfer_supported_levels());
+  return choice;
 }
 
 }  // namespace
@@ -43,9 +42,11 @@ std::vector<Level> chamfer_supported_levels() {
 }
 
 const ChamferKernelTable& active_chamfer_kernels() {
-  static const ChamferKernelTable& table = choose_active();
+  static const ChamferKernelTable& table = *chamfer_table_pointer(chamfer_choice().level);
   return table;
 }
+
+std::string chamfer_override_problem() { return chamfer_choice().problem; }
 
 const ChamferKernelTable& chamfer_kernels_for(Level level) {
   if (!chamfer_level_supported(level))

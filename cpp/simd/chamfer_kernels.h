@@ -6,6 +6,7 @@
 // f32 family (so VECINDEX_SIMD forces it too).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "simd/chamfer_kernel_table.h"
@@ -16,8 +17,11 @@ namespace vecindex::simd {
 bool chamfer_level_supported(Level level);
 std::vector<Level> chamfer_supported_levels();
 
-// The table matching active_kernels().level. Chosen once.
+// The table of the family's chosen level. Chosen once.
 const ChamferKernelTable& active_chamfer_kernels();
+
+// Why VECINDEX_SIMD_CHAMFER was ignored, or "".
+std::string chamfer_override_problem();
 
 // Table for an explicit level (tests); throws std::invalid_argument when unavailable.
 const ChamferKernelTable& chamfer_kernels_for(Level level);

@@ -1,27 +1,21 @@
-// AVX-512 Chamfer kernel: the AVX2 kernel's structure (two query rows by four document rows)
-// with 16 lanes and mask-register tails.
+// AVX-512 Chamfer kernel: the AVX2 kernel's structure (two query rows by four document rows,
+// eight FMA chains, one combined reduction per four sums) with 16 lanes and mask-register tails.
 //
 // Compiled with AVX-512 flags (see CMakeLists.txt). Holds only kernels: every function is
 // either always inlined or placed in the "vecindex_isa_avx512" section, and nothing here runs
 // before chamfer_dispatch.cpp has checked cpuid.
 #include <immintrin.h>
 
+#include "simd/avx512_helpers.h"
 #include "simd/chamfer_kernel_table.h"
 
 #define VECINDEX_AVX512_KERNEL VECINDEX_ISA_SECTION(avx512)
-#define VECINDEX_AVX512_HELPER inline __attribute__((always_inline))
 
 namespace vecindex::simd::avx512_chamfer_impl {
 namespace {
 
-VECINDEX_AVX512_HELPER __mmask16 tail_mask(size_t remaining) {
-  return static_cast<__mmask16>((1u << remaining) - 1u);
-}
-
-VECINDEX_AVX512_HELPER __m128 sums4(__m512 s0, __m512 s1, __m512 s2, __m512 s3) {
-  return _mm_set_ps(_mm512_reduce_add_ps(s3), _mm512_reduce_add_ps(s2), _mm512_reduce_add_ps(s1),
-                    _mm512_reduce_add_ps(s0));
-}
+using avx512_helpers::horizontal_sum4;
+using avx512_helpers::tail_mask16;
 
 VECINDEX_AVX512_HELPER float horizontal_max4(__m128 v) {
   v = _mm_max_ps(v, _mm_movehl_ps(v, v));
@@ -51,7 +45,7 @@ VECINDEX_AVX512_HELPER void dots_2x4(const float* a, const float* b, const float
   }
   if (i < dim) {
     // Masked-out lanes read as zero and never fault.
-    __mmask16 mask = tail_mask(dim - i);
+    __mmask16 mask = tail_mask16(dim - i);
     __m512 qa = _mm512_maskz_loadu_ps(mask, a + i), qb = _mm512_maskz_loadu_ps(mask, b + i);
     __m512 x = _mm512_maskz_loadu_ps(mask, d0 + i);
     a0 = _mm512_fmadd_ps(qa, x, a0);
@@ -66,8 +60,8 @@ VECINDEX_AVX512_HELPER void dots_2x4(const float* a, const float* b, const float
     a3 = _mm512_fmadd_ps(qa, x, a3);
     b3 = _mm512_fmadd_ps(qb, x, b3);
   }
-  *out_a = sums4(a0, a1, a2, a3);
-  *out_b = sums4(b0, b1, b2, b3);
+  *out_a = horizontal_sum4(a0, a1, a2, a3);
+  *out_b = horizontal_sum4(b0, b1, b2, b3);
 }
 
 VECINDEX_AVX512_HELPER float dot_1x1(const float* a, const float* d, size_t dim) {
@@ -79,7 +73,7 @@ VECINDEX_AVX512_HELPER float dot_1x1(const float* a, const float* d, size_t dim)
   }
   for (; i + 16 <= dim; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(d + i), s0);
   if (i < dim) {
-    __mmask16 mask = tail_mask(dim - i);
+    __mmask16 mask = tail_mask16(dim - i);
     s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, d + i), s1);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
@@ -130,7 +124,11 @@ VECINDEX_AVX512_KERNEL void decode_f16(const uint16_t* halves, size_t count, flo
   size_t i = 0;
   for (; i + 16 <= count; i += 16)
     _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(halves + i))));
-  for (; i < count; ++i) out[i] = _cvtsh_ss(halves[i]);
+  if (i < count) {
+    // The tail as one masked load and store: masked-out lanes neither fault nor get written.
+    __mmask16 mask = tail_mask16(count - i);
+    _mm512_mask_storeu_ps(out + i, mask, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, halves + i)));
+  }
 }
 
 // Constant-initialised POD: no constructor runs at load time.

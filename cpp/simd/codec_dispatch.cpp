@@ -1,4 +1,4 @@
-// Chooses the codec kernel table once, following the f32 family's level (simd/kernels.h).
+// Chooses the codec kernel table once, by the rule every family shares (choose_family_level).
 #include <stdexcept>
 
 #include "simd/codec_kernels.h"
@@ -22,14 +22,9 @@ const CodecKernelTable* codec_table_pointer(Level level) {
   return nullptr;
 }
 
-Level step_down(Level level) {
-  return level == Level::avx512 ? Level::avx2 : Level::scalar;
-}
-
-const CodecKernelTable& choose_active() {
-  Level level = active_kernels().level;
-  while (level != Level::scalar && !codec_level_supported(level)) level = step_down(level);
-  return *codec_table_pointer(level);
+const FamilyChoice& codec_choice() {
+  static const FamilyChoice choice = choose_family_level("VECINDEX_SIMD_CODEC", codec_supported_levels());
+  return choice;
 }
 
 }  // namespace
@@ -48,9 +43,11 @@ std::vector<Level> codec_supported_levels() {
 }
 
 const CodecKernelTable& active_codec_kernels() {
-  static const CodecKernelTable& table = choose_active();
+  static const CodecKernelTable& table = *codec_table_pointer(codec_choice().level);
   return table;
 }
+
+std::string codec_override_problem() { return codec_choice().problem; }
 
 const CodecKernelTable& codec_kernels_for(Level level) {
   if (!codec_level_supported(level))

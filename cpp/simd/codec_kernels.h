@@ -2,10 +2,11 @@
 //
 // Same rules as the f32 family in simd/kernels.h: each ISA lives in its own translation unit
 // (codec_kernels_scalar.cpp, _avx2.cpp, _avx512.cpp, _neon.cpp) compiled with that ISA's flags,
-// kernel files hold only kernels, and codec_dispatch.cpp picks one table at first use.
-// The level follows the f32 family (active_kernels().level), so VECINDEX_SIMD forces both.
+// kernel files hold only kernels, and codec_dispatch.cpp picks one table at first use, by
+// choose_family_level (simd/kernels.h): VECINDEX_SIMD_CODEC, else VECINDEX_SIMD, else the best.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "simd/codec_kernel_table.h"
@@ -18,9 +19,11 @@ namespace vecindex::simd {
 bool codec_level_supported(Level level);
 std::vector<Level> codec_supported_levels();
 
-// The table matching active_kernels().level, stepping down (avx512 -> avx2 -> scalar) when
-// the codec file needs features this CPU lacks. Chosen once; stores resolve it once.
+// The table of the family's chosen level. Chosen once; stores resolve it once.
 const CodecKernelTable& active_codec_kernels();
+
+// Why VECINDEX_SIMD_CODEC was ignored, or "".
+std::string codec_override_problem();
 
 // Table for an explicit level (tests); throws std::invalid_argument when unavailable.
 const CodecKernelTable& codec_kernels_for(Level level);

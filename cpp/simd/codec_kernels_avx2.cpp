@@ -5,9 +5,9 @@
 #include "simd/codec_kernel_table.h"
 
 namespace vecindex::simd {
+namespace {
 
 // Each 16-byte block splits into its low and high nibbles, widened to 16 bits for pmaddwd.
-// External linkage: the AVX-512 table uses this kernel too.
 VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks) {
   const __m128i low_mask = _mm_set1_epi8(0x0F);
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
@@ -28,7 +28,6 @@ VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, c
 }
 
 // Four rows per pass over the weights: each block's 32 weights are loaded once for all four.
-// External linkage, like the one-row kernel, for the AVX-512 table.
 VECINDEX_ISA_SECTION(avx2) void weighted_nibbles_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes,
                                                              size_t blocks, int32_t* out) {
   const __m128i low_mask = _mm_set1_epi8(0x0F);
@@ -48,8 +47,6 @@ VECINDEX_ISA_SECTION(avx2) void weighted_nibbles_i16_x4_avx2(const int16_t* w, c
   __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(folded), _mm256_extracti128_si256(folded, 1));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
 }
-
-namespace {
 
 inline __attribute__((always_inline)) float horizontal_sum(__m256 v) {
   __m128 low = _mm256_castps256_ps128(v);

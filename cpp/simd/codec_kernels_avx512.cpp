@@ -1,21 +1,18 @@
 // AVX-512 (F/BW/VL/DQ + VPOPCNTDQ + VNNI) codec kernels. Compiled with those flags for this file
 // only; codec_dispatch.cpp hands them out only after cpuid confirmed every feature used here.
-// Tails use masked loads instead of scalar loops.
+// Each kernel keeps its AVX2 counterpart's accumulator chains and four-row structure at twice the
+// width (keep them in step); tails use masked loads instead of scalar loops.
 #include <immintrin.h>
 
+#include "simd/avx512_helpers.h"
 #include "simd/codec_kernel_table.h"
 
 namespace vecindex::simd {
-
-// Defined in codec_kernels_avx2.cpp.
-int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks);
-void weighted_nibbles_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes, size_t blocks, int32_t* out);
-
 namespace {
 
-inline __attribute__((always_inline)) __mmask16 tail_mask(size_t remaining) {
-  return remaining >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << remaining) - 1u);
-}
+using avx512_helpers::horizontal_sum4_epi32;
+using avx512_helpers::tail_mask16;
+using avx512_helpers::tail_mask32;
 
 inline __attribute__((always_inline)) __m512 load_f16(const uint16_t* x, __mmask16 mask) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, x));
@@ -35,7 +32,7 @@ inline __attribute__((always_inline)) float half_dot(const float* q, const uint1
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), Load(x + i + 16, 0xffff), acc1);
   }
   for (; i < dim; i += 16) {
-    __mmask16 mask = tail_mask(dim - i);
+    __mmask16 mask = tail_mask16(dim - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, q + i), Load(x + i, mask), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
@@ -52,7 +49,7 @@ inline __attribute__((always_inline)) float half_l2sq(const float* q, const uint
     acc1 = _mm512_fmadd_ps(d1, d1, acc1);
   }
   for (; i < dim; i += 16) {
-    __mmask16 mask = tail_mask(dim - i);
+    __mmask16 mask = tail_mask16(dim - i);
     __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, q + i), Load(x + i, mask));
     acc0 = _mm512_fmadd_ps(d, d, acc0);
   }
@@ -83,39 +80,101 @@ VECINDEX_ISA_SECTION(avx512) float weighted_bytes_avx512(const float* w, const u
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), c1, acc1);
   }
   for (; i < dim; i += 16) {
-    __mmask16 mask = tail_mask(dim - i);
+    __mmask16 mask = tail_mask16(dim - i);
     __m512 c = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, codes + i)));
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, w + i), c, acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-// Codes widened to 16 bits, then vpmaddwd: 32 products per instruction, summed in pairs.
-VECINDEX_ISA_SECTION(avx512) int32_t weighted_bytes_i16_avx512(const int16_t* w, const uint8_t* codes, size_t dim) {
-  __m512i acc = _mm512_setzero_si512();
-  for (size_t i = 0; i < dim; i += 32) {
-    size_t remaining = dim - i;
-    __mmask32 mask = remaining >= 32 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << remaining) - 1u);
-    __m512i c = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes + i));
-    __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
-    // AVX512-VNNI: the pairwise int16 products and the int32 accumulate in one instruction.
-    acc = _mm512_dpwssd_epi32(acc, c, weights);
-  }
-  return _mm512_reduce_add_epi32(acc);
+// 32 codes widened to 16 bits; the masked form reads only the first lanes of a tail.
+inline __attribute__((always_inline)) __m512i widen_bytes(const uint8_t* codes) {
+  return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
+}
+inline __attribute__((always_inline)) __m512i widen_bytes(const uint8_t* codes, __mmask32 mask) {
+  return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes));
 }
 
-// Four rows per pass over the weights, with the same masked tail as the one-row kernel.
+// Codes widened to 16 bits, then VNNI's vpdpwssd: 32 pairwise int16 products and their int32
+// accumulation in one instruction. Two chains over 64 codes a step, as the AVX2 kernel runs two
+// over 32; the tail is masked rather than scalar.
+VECINDEX_ISA_SECTION(avx512) int32_t weighted_bytes_i16_avx512(const int16_t* w, const uint8_t* codes, size_t dim) {
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 64 <= dim; i += 64) {
+    acc0 = _mm512_dpwssd_epi32(acc0, widen_bytes(codes + i), _mm512_loadu_si512(w + i));
+    acc1 = _mm512_dpwssd_epi32(acc1, widen_bytes(codes + i + 32), _mm512_loadu_si512(w + i + 32));
+  }
+  for (; i < dim; i += 32) {
+    __mmask32 mask = tail_mask32(dim - i);
+    acc0 = _mm512_dpwssd_epi32(acc0, widen_bytes(codes + i, mask), _mm512_maskz_loadu_epi16(mask, w + i));
+  }
+  return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+// Four rows per pass over the weights, one chain per row and one combined reduction, like the
+// AVX2 kernel; the tail is masked.
 VECINDEX_ISA_SECTION(avx512) void weighted_bytes_i16_x4_avx512(const int16_t* w, const uint8_t* const* codes,
                                                                size_t dim, int32_t* out) {
-  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
-  for (size_t i = 0; i < dim; i += 32) {
-    size_t remaining = dim - i;
-    __mmask32 mask = remaining >= 32 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << remaining) - 1u);
-    __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
-    for (int r = 0; r < 4; ++r)
-      acc[r] = _mm512_dpwssd_epi32(acc[r], _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask, codes[r] + i)), weights);
+  const uint8_t *c0 = codes[0], *c1 = codes[1], *c2 = codes[2], *c3 = codes[3];
+  __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+  __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    __m512i weights = _mm512_loadu_si512(w + i);
+    a0 = _mm512_dpwssd_epi32(a0, widen_bytes(c0 + i), weights);
+    a1 = _mm512_dpwssd_epi32(a1, widen_bytes(c1 + i), weights);
+    a2 = _mm512_dpwssd_epi32(a2, widen_bytes(c2 + i), weights);
+    a3 = _mm512_dpwssd_epi32(a3, widen_bytes(c3 + i), weights);
   }
-  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
+  if (i < dim) {
+    __mmask32 mask = tail_mask32(dim - i);
+    __m512i weights = _mm512_maskz_loadu_epi16(mask, w + i);
+    a0 = _mm512_dpwssd_epi32(a0, widen_bytes(c0 + i, mask), weights);
+    a1 = _mm512_dpwssd_epi32(a1, widen_bytes(c1 + i, mask), weights);
+    a2 = _mm512_dpwssd_epi32(a2, widen_bytes(c2 + i, mask), weights);
+    a3 = _mm512_dpwssd_epi32(a3, widen_bytes(c3 + i, mask), weights);
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), horizontal_sum4_epi32(a0, a1, a2, a3));
+}
+
+// A block's low nibbles are its dimensions 0..15 and its high nibbles 16..31, so [low | high]
+// widened to 16 bits lines up with the block's 32 contiguous weights: one vpdpwssd per block.
+inline __attribute__((always_inline)) __m512i widen_nibbles(const uint8_t* block) {
+  const __m128i low_mask = _mm_set1_epi8(0x0F);
+  __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+  __m128i low = _mm_and_si128(bytes, low_mask);
+  __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask);
+  return _mm512_cvtepu8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1));
+}
+
+// Two chains over two blocks a step (the AVX2 kernel's two chains are a block's two halves).
+VECINDEX_ISA_SECTION(avx512) int32_t weighted_nibbles_i16_avx512(const int16_t* w, const uint8_t* codes,
+                                                                 size_t blocks) {
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+  size_t b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    acc0 = _mm512_dpwssd_epi32(acc0, widen_nibbles(codes + 16 * b), _mm512_loadu_si512(w + 32 * b));
+    acc1 = _mm512_dpwssd_epi32(acc1, widen_nibbles(codes + 16 * b + 16), _mm512_loadu_si512(w + 32 * b + 32));
+  }
+  if (b < blocks) acc0 = _mm512_dpwssd_epi32(acc0, widen_nibbles(codes + 16 * b), _mm512_loadu_si512(w + 32 * b));
+  return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+// Four rows per pass over the weights: each block's 32 weights are loaded once for all four.
+VECINDEX_ISA_SECTION(avx512) void weighted_nibbles_i16_x4_avx512(const int16_t* w, const uint8_t* const* codes,
+                                                                 size_t blocks, int32_t* out) {
+  const uint8_t *c0 = codes[0], *c1 = codes[1], *c2 = codes[2], *c3 = codes[3];
+  __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+  __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
+  for (size_t b = 0; b < blocks; ++b) {
+    __m512i weights = _mm512_loadu_si512(w + 32 * b);
+    a0 = _mm512_dpwssd_epi32(a0, widen_nibbles(c0 + 16 * b), weights);
+    a1 = _mm512_dpwssd_epi32(a1, widen_nibbles(c1 + 16 * b), weights);
+    a2 = _mm512_dpwssd_epi32(a2, widen_nibbles(c2 + 16 * b), weights);
+    a3 = _mm512_dpwssd_epi32(a3, widen_nibbles(c3 + 16 * b), weights);
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), horizontal_sum4_epi32(a0, a1, a2, a3));
 }
 
 // Gathers sixteen table entries at a time: lane l reads row (j + l) at column codes[j + l].
@@ -124,7 +183,7 @@ VECINDEX_ISA_SECTION(avx512) float table_lookup_avx512(const float* table, const
                                                 2560, 2816, 3072, 3328, 3584, 3840);
   __m512 acc = _mm512_setzero_ps();
   for (size_t j = 0; j < m; j += 16) {
-    __mmask16 mask = tail_mask(m - j);
+    __mmask16 mask = tail_mask16(m - j);
     __m512i index = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, codes + j)), row_offsets);
     acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, table + j * 256, 4));
   }
@@ -185,7 +244,7 @@ VECINDEX_ISA_SECTION(avx512) uint32_t nearest_centroid_avx512(const float* x, co
   __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i step = _mm512_set1_epi32(16);
   for (size_t start = 0; start < count; start += 16) {
-    __mmask16 mask = tail_mask(count - start);
+    __mmask16 mask = tail_mask16(count - start);
     __m512 score = _mm512_maskz_loadu_ps(mask, norms + start);
     for (size_t d = 0; d < dim; ++d)
       score = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f * x[d]), _mm512_maskz_loadu_ps(mask, by_dim + d * count + start), score);
@@ -210,10 +269,8 @@ const CodecKernelTable kAvx512CodecTable = {
     weighted_bytes_avx512,
     weighted_bytes_i16_avx512,
     weighted_bytes_i16_x4_avx512,
-    // The AVX2 kernels: no AVX-512 machine was at hand to test a 512-bit regrouping of the
-    // nibbles, and every AVX-512 CPU runs AVX2 code.
-    weighted_nibbles_i16_avx2,
-    weighted_nibbles_i16_x4_avx2,
+    weighted_nibbles_i16_avx512,
+    weighted_nibbles_i16_x4_avx512,
     table_lookup_avx512,
     popcount_avx512,
     and_popcount_avx512,

@@ -35,7 +35,10 @@ std::vector<std::string> required_features(Level level);
 std::vector<std::string> missing_features(Level level, const CpuidWords& words);
 
 // Why the VECINDEX_SIMD override was ignored ("" when it was unset, empty or a known
-// level name). Read when the active table is chosen.
+// level name).
 std::string simd_override_problem();
+
+// Why VECINDEX_SIMD_F32 was ignored, or "" (the codec and Chamfer families have their own).
+std::string f32_override_problem();
 
 }  // namespace vecindex::simd

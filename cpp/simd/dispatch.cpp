@@ -1,4 +1,6 @@
-// Chooses the kernel table once, from cpuid and the VECINDEX_SIMD override.
+// Reads cpuid, and holds the one rule by which every kernel family (f32 here, codec and
+// Chamfer in their own dispatch files) chooses its level from the environment.
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -95,31 +97,22 @@ const KernelTable* table_pointer(Level level) {
   return nullptr;
 }
 
-struct Choice {
-  const KernelTable* table;
-  std::string override_problem;
-};
+bool is_set(const char* value) { return value != nullptr && *value != '\0'; }
 
-Choice choose_active() {
-  Choice choice{scalar_kernels(), ""};
-  for (Level level : supported_levels()) choice.table = table_pointer(level);
-  const char* forced = std::getenv("VECINDEX_SIMD");
-  if (forced == nullptr || *forced == '\0') return choice;
+bool try_parse_level(const char* name, Level* level) {
   try {
-    Level wanted = parse_level(forced);
-    // A known level this CPU or build lacks falls back to the best one, as documented.
-    if (level_supported(wanted)) choice.table = table_pointer(wanted);
+    *level = parse_level(name);
+    return true;
   } catch (const std::invalid_argument&) {
-    // Failing the import over a typo would be worse than running at the best level.
-    choice.override_problem = "VECINDEX_SIMD='" + std::string(forced) +
-                              "' is not a SIMD level and was ignored (valid values: scalar, neon, avx2, "
-                              "avx512); using " + level_name(choice.table->level);
+    return false;
   }
-  return choice;
 }
 
-const Choice& active_choice() {
-  static const Choice choice = choose_active();
+constexpr const char* kGlobalVariable = "VECINDEX_SIMD";
+constexpr const char* kValidValues = " is not a SIMD level and was ignored (valid values: scalar, neon, avx2, avx512)";
+
+const FamilyChoice& f32_choice() {
+  static const FamilyChoice choice = choose_family_level("VECINDEX_SIMD_F32", supported_levels());
   return choice;
 }
 
@@ -175,7 +168,32 @@ std::vector<std::string> missing_features(Level level, const CpuidWords& words) 
   return missing;
 }
 
-std::string simd_override_problem() { return active_choice().override_problem; }
+FamilyChoice choose_family_level(const char* family_variable, const std::vector<Level>& family_levels) {
+  FamilyChoice choice{family_levels.empty() ? Level::scalar : family_levels.back(), ""};
+  const char* family_value = std::getenv(family_variable);
+  const char* global_value = std::getenv(kGlobalVariable);
+  Level wanted = Level::scalar;
+  // Failing the import over a typo would be worse than running at the best level.
+  bool family_known = is_set(family_value) && try_parse_level(family_value, &wanted);
+  bool forced = family_known || (is_set(global_value) && try_parse_level(global_value, &wanted));
+  // A known level this CPU or build lacks falls back to the family's best one, as documented.
+  if (forced && std::find(family_levels.begin(), family_levels.end(), wanted) != family_levels.end())
+    choice.level = wanted;
+  if (is_set(family_value) && !family_known)
+    choice.problem = std::string(family_variable) + "='" + family_value + "'" + kValidValues + "; using " +
+                     level_name(choice.level);
+  return choice;
+}
+
+std::string simd_override_problem() {
+  const char* value = std::getenv(kGlobalVariable);
+  Level ignored;
+  if (!is_set(value) || try_parse_level(value, &ignored)) return "";
+  return std::string(kGlobalVariable) + "='" + value + "'" + kValidValues +
+         "; each kernel family runs at its best level unless its own VECINDEX_SIMD_<FAMILY> names one";
+}
+
+std::string f32_override_problem() { return f32_choice().problem; }
 
 // cpuid first: an ISA file's getter is compiled with that ISA's flags, so it is only called
 // once the CPU is known to run it.
@@ -194,7 +212,10 @@ const KernelTable& kernels_for(Level level) {
   return *table_pointer(level);
 }
 
-const KernelTable& active_kernels() { return *active_choice().table; }
+const KernelTable& active_kernels() {
+  static const KernelTable& table = *table_pointer(f32_choice().level);
+  return table;
+}
 
 std::string level_name(Level level) {
   switch (level) {

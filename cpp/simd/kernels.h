@@ -16,10 +16,19 @@
 
 namespace vecindex::simd {
 
-// The table chosen at first use: the best level the CPU supports, or the level forced by
-// the VECINDEX_SIMD environment variable (scalar|avx2|avx512|neon). Forcing a level the
-// CPU lacks falls back to the best available one rather than crashing with SIGILL.
+// The table chosen at first use, by choose_family_level with VECINDEX_SIMD_F32.
 const KernelTable& active_kernels();
+
+// How each kernel family (f32, codec, Chamfer) picks its level, once: the level named by the
+// family's own variable (VECINDEX_SIMD_F32, VECINDEX_SIMD_CODEC, VECINDEX_SIMD_CHAMFER), else
+// by VECINDEX_SIMD, else the best level. A named level the family lacks on this CPU or build
+// falls back to its best level (family_levels.back(); the list is ascending) rather than
+// crashing with SIGILL. An unknown name is ignored, and `problem` says so ("" otherwise).
+struct FamilyChoice {
+  Level level;
+  std::string problem;
+};
+FamilyChoice choose_family_level(const char* family_variable, const std::vector<Level>& family_levels);
 
 // Table for an explicit level; throws std::invalid_argument if the CPU or build lacks it.
 const KernelTable& kernels_for(Level level);
