@@ -126,7 +126,7 @@ def test_from_dataset_builds_shards_and_searcher_maps_batches(vectors):
     with ShardedIndex.from_dataset(ds, vector_column="embedding", id_column="id", attr_columns=["lang", "year"],
                                    shards=3) as index:
         assert len(index) == 800 and index.attributes == {"lang": "keyword", "year": "int"}
-        assert index.get_attrs([4]) == {"lang": ["en"], "year": [2001]}
+        assert index.get_attrs([4]) == {"lang": ["en"], "year": [2004]}  # row 1
         np.testing.assert_array_equal(index.get([ids[10]])[0], vectors[10])
         truth, _ = brute_force(vectors, vectors[:50], K, "l2")
         found, _ = index.search(vectors[:50], K, ef=64)
