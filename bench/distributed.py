@@ -23,13 +23,18 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Run as a script, bench/ is first on sys.path and bench/concurrent.py would hide the standard
+# library's concurrent package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -96,12 +101,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "distributed.json")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N train vectors (a smoke run; "
+                        "recall is then against the file's ground truth and meaningless)")
     args = parser.parse_args()
 
     import ray
     from vecindex.distributed import ShardedIndex
 
     train, test, truth = load(args.data)
+    if args.limit:
+        train, test, truth = train[:args.limit], test[:300], truth[:300]
     report = {"machine": describe(), "dataset": args.data.name, "k": K, "params": PARAMS, "efs": EFS,
               "batches": BATCHES, "repeats": REPEATS, "build": {}, "points": [], "overhead": {}, "memory": {}}
 

@@ -98,9 +98,15 @@ def test_exact_searches_and_reads_equal_one_index(pair, data):
         assert (key in sharded) == (key in single), key
 
 
-def test_padding_one_dimensional_queries_and_repr(pair, data):
+def test_padding_one_dimensional_queries_and_repr(pair, data, monkeypatch):
     _, sharded = pair
     _, queries, _ = data
+    puts = []
+    real_put = ray.put
+    monkeypatch.setattr(ray, "put", lambda value, **kw: puts.append(value) or real_put(value, **kw))
+    sharded.search(queries, K, filter=F.group == "g1")
+    assert len(puts) == 1 and puts[0][0].shape == queries.shape  # one object per batch, for all 3 shards
+    monkeypatch.undo()
     ids, distances = sharded.search(queries[0], k=5, filter=[1, 2])
     assert ids.shape == (5,) and sorted(ids[:2].tolist()) == [1, 2]
     assert (ids[2:] == -1).all() and np.isinf(distances[2:]).all() and distances.dtype == np.float32
@@ -167,6 +173,18 @@ def test_writes_route_to_owners_and_introspection_sums_shards(data):
         sharded.ef_search = 100
         assert sharded.ef_search == 100 and "ef_search=100" in repr(sharded)
         assert all(s["size"] for s in sharded.stats()["shards"])
+        assert sharded.cpus_per_shard < 0.1 and sharded.timeout == 60  # the documented defaults
+
+
+def test_first_add_trains_every_shard_on_the_same_vectors(data):
+    vectors, _, _ = data
+    small = vecindex.Index(dim=DIM, dtype="sq8")
+    with pytest.raises(ValueError, match="must be trained first"):
+        small.add(vectors[:12])  # sq8 learns from at least 32 vectors
+    with ShardedIndex(dim=DIM, dtype="sq8", shards=4) as sharded:
+        sharded.add(vectors[:40])  # about 10 per shard: only training on all 40 at once works
+        assert len(sharded) == 40
+        assert sharded.search(vectors[5], k=1)[0][0] == 5
 
 
 def test_restarted_shard_reopens_last_save_and_reports_lost_writes(data, tmp_path):

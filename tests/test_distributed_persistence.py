@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import ray
-import vecindex
 from vecindex import F, FormatError
 from vecindex.distributed import ShardedIndex
 
@@ -102,6 +101,18 @@ def test_tampered_manifest_raises_format_error(saved, tmp_path):
     manifest.write_text(json.dumps(dict(body, checksum=manifest_module._digest(body))))
     with pytest.raises(FormatError, match="routing"):
         ShardedIndex.load(path)
+    # Shard files swapped, with a manifest re-signed to match: their ids route elsewhere.
+    files = sorted(path.glob("shard-*.vx"))
+    first, second = files[0].read_bytes(), files[1].read_bytes()
+    files[0].write_bytes(second)
+    files[1].write_bytes(first)
+    swapped = json.loads(original)
+    for key in ("sha256", "bytes", "count"):
+        swapped["files"][0][key], swapped["files"][1][key] = swapped["files"][1][key], swapped["files"][0][key]
+    body = {key: value for key, value in swapped.items() if key != "checksum"}
+    manifest.write_text(json.dumps(dict(body, checksum=manifest_module._digest(body))))
+    with pytest.raises(FormatError, match="route to other shards"):
+        ShardedIndex.load(path)
     manifest.unlink()
     with pytest.raises(OSError):
         ShardedIndex.load(path)
@@ -135,9 +146,10 @@ def test_from_dataset_builds_shards_and_searcher_maps_batches(vectors):
         assert all(langs[(int(i) - 1) // 3] == "de" for i in filtered.ravel())
         assert index.add(vectors[:1]).tolist() == [int(ids.max()) + 1]
         rows = ds.limit(40).map_batches(index.searcher(k=K, vector_column="embedding", ef=64)).take_all()
-        got = np.array([row["neighbour_ids"] for row in sorted(rows, key=lambda row: row["id"])])
-        expect, _ = index.search(np.stack([row["embedding"] for row in sorted(rows, key=lambda r: r["id"])]), K, ef=64)
-        np.testing.assert_array_equal(got, expect)
+        rows = sorted(rows, key=lambda row: row["id"])
+        expect = index.search(np.stack([row["embedding"] for row in rows]), K, ef=64)
+        np.testing.assert_array_equal([row["neighbour_ids"] for row in rows], expect[0])
+        np.testing.assert_allclose([row["neighbour_distances"] for row in rows], expect[1], rtol=1e-6)
 
 
 def test_from_dataset_without_id_column_numbers_rows(vectors):
