@@ -97,13 +97,66 @@ def per_batch_ms(search, queries: np.ndarray, calls: int = 200) -> float:
     return 1000 * (time.perf_counter() - start) / calls
 
 
+NODE_RAM_GB, NODE_CORES = 64, 16  # the node the sizing estimates assume
+
+
+def sizing(report: dict) -> list[dict]:
+    """Estimates for 100M and 1B vectors from measured bytes/vector and QPS per shard.
+
+    One shard per node of NODE_RAM_GB holding as many vectors as fit; a query visits every
+    shard, so the cluster answers about what one node does. A shard's per-core QPS is the
+    measured one (2 shards of 25,000, one core each, ef=64, batches of 1000) scaled by
+    ln(25,000)/ln(vectors per shard), HNSW's logarithmic growth: an assumption, not a measurement.
+    """
+    import math
+    point = next(p for p in report["overhead"]["two_shards_vs_in_process"] if p["ef"] == 64 and p["batch"] == 1000)
+    measured_shard = report["n_train"] / 2
+    rows = []
+    for total in (100_000_000, 1_000_000_000):
+        for dtype in ("f32", "sq8"):
+            per_vector = report["memory"][f"{dtype}_bytes_per_vector"]
+            per_shard = int(NODE_RAM_GB * 1e9 * 0.8 / per_vector)  # 20% of the node left for the rest
+            shards = math.ceil(total / per_shard)
+            size = total / shards
+            qps = point["ray_qps"] * math.log(measured_shard) / math.log(size) * NODE_CORES
+            rows.append({"vectors": total, "dtype": dtype, "bytes_per_vector": per_vector, "shards": shards,
+                         "ram_per_shard_gb": size * per_vector / 1e9, "qps_per_node": qps})
+    return rows
+
+
+def markdown(report: dict) -> str:
+    lines = ["| shards | ef | recall@10 | QPS, batches of 1000 | QPS, batches of 256 |", "| --- | --- | --- | --- | --- |"]
+    for system, shards in [("one Index", 1)] + [("ShardedIndex", s) for s in SHARDS]:
+        for ef in report["efs"]:
+            points = {p["batch"]: p for p in report["points"] if p["system"] == system and p["shards"] == shards
+                      and p["ef"] == ef}
+            label = "one `Index`, 2 threads" if system == "one Index" else f"{shards} (Ray)"
+            lines.append(f"| {label} | {ef} | {points[1000]['recall']:.3f} | {points[1000]['qps']:.0f} | "
+                         f"{points[256]['qps']:.0f} |")
+    lines += ["", "| ef | batch | 2 shards on Ray, QPS | same 2 shards in-process, QPS | ratio | same results | vs one `Index` |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for p in report["overhead"]["two_shards_vs_in_process"]:
+        lines.append(f"| {p['ef']} | {p['batch']} | {p['ray_qps']:.0f} | {p['in_process_qps']:.0f} | {p['ratio']:.2f} | "
+                     f"{'yes' if p['same_results'] else 'no'} | {p['vs_one_index']:.2f} |")
+    lines += ["", "| vectors | dtype | bytes/vector (measured) | shards (64 GB nodes) | RAM per shard | QPS per node, 16 cores (estimate) |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for row in sizing(report):
+        lines.append(f"| {row['vectors'] / 1e6:,.0f}M | {row['dtype']} | {row['bytes_per_vector']:.0f} | {row['shards']} | "
+                     f"{row['ram_per_shard_gb']:.0f} GB | {row['qps_per_node']:,.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "distributed.json")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N train vectors (a smoke run; "
                         "recall is then against the file's ground truth and meaningless)")
+    parser.add_argument("--markdown", type=Path, help="print the README tables of a results file and exit")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
 
     import ray
     from vecindex.distributed import ShardedIndex
@@ -111,7 +164,7 @@ def main() -> None:
     train, test, truth = load(args.data)
     if args.limit:
         train, test, truth = train[:args.limit], test[:300], truth[:300]
-    report = {"machine": describe(), "dataset": args.data.name, "k": K, "params": PARAMS, "efs": EFS,
+    report = {"machine": describe(), "dataset": args.data.name, "n_train": len(train), "k": K, "params": PARAMS, "efs": EFS,
               "batches": BATCHES, "repeats": REPEATS, "build": {}, "points": [], "overhead": {}, "memory": {}}
 
     def log(*items):

@@ -1,6 +1,7 @@
 """One remote call per shard, gathered with per-shard outcomes instead of failing on the first."""
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 import ray
@@ -39,7 +40,21 @@ def call(actors: list, method: str, shards: Optional[list] = None, args_by_shard
     outcome = Outcome()
     if not refs:
         return outcome
-    ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)
+    started = time.monotonic()
+    try:  # the common case, in one call: every shard answers
+        answers = ray.get(list(refs.values()), timeout=timeout)
+    except (RayTaskError,) + _SHARD_DOWN:
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        return _one_by_one(refs, outcome, timeout, left)
+    for shard, (token, value) in zip(refs, answers):
+        outcome.tokens[shard], outcome.values[shard] = token, value
+    return outcome
+
+
+def _one_by_one(refs: dict, outcome: Outcome, timeout: Optional[float], left: Optional[float]) -> Outcome:
+    """Sorts each shard's answer into a value, a user error, or unavailability; shards that
+    have not answered get what is ``left`` of the timeout."""
+    ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=left)
     ready_set = set(ready)
     for shard, ref in refs.items():
         if ref not in ready_set:

@@ -1,7 +1,6 @@
 """Offline batch search over a Ray Dataset: ``ds.map_batches(index.searcher(k=10, vector_column=...))``."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from vecindex._validation import as_matrix, check_positive_int
