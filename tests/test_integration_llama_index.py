@@ -47,7 +47,9 @@ def _documents(n=300):
             metadata["title"] = f"Report {'Annual' if i % 4 else 'annual'} {i}"
         if i % 3:
             metadata["labels"] = [TOPICS[(i + 2) % 5]] + (["hot"] if i % 9 == 0 else [])
-        docs.append(Document(text=f"{TOPICS[i % 5]} story number {i}", metadata=metadata, doc_id=f"doc-{i}"))
+        # Embedded as the bare text, so the exact reference below can embed the same string.
+        docs.append(Document(text=f"{TOPICS[i % 5]} story number {i}", metadata=metadata, doc_id=f"doc-{i}",
+                             excluded_embed_metadata_keys=list(metadata)))
     return docs
 
 
@@ -142,6 +144,8 @@ def test_nested_filters_unknown_keys_doc_ids_and_mmr(built):
         m["rank"] for m in metadata.values() if m["topic"] == "alpha" and (m["rank"] < 10 or m["rank"] > 290)}
     unknown = MetadataFilters(filters=[MetadataFilter(key="author", value="me")])
     assert store.query(VectorStoreQuery(query_embedding=embed_text("x"), similarity_top_k=3, filters=unknown)).ids == []
+    nobody_has_it = MetadataFilters(filters=[MetadataFilter(key="author", value=None, operator=FilterOperator.IS_EMPTY)])
+    assert len(store.get_nodes(filters=nobody_has_it)) == len(metadata)
     by_doc = store.query(VectorStoreQuery(query_embedding=embed_text("x"), similarity_top_k=5, doc_ids=["doc-7", "doc-8"]))
     assert sorted(n.ref_doc_id for n in by_doc.nodes) == ["doc-7", "doc-8"]
     mmr = store.query(VectorStoreQuery(query_embedding=embed_text("beta"), similarity_top_k=4,

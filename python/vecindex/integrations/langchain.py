@@ -54,7 +54,12 @@ class VecindexStore(VectorStore):
         return self._embedding
 
     def __len__(self) -> int:
+        """Number of documents (nodes) held."""
         return len(self._engine)
+
+    def __bool__(self) -> bool:
+        # An empty store is still a store: frameworks write `vector_store or default()`.
+        return True
 
     # -- adding -----------------------------------------------------------------------
     def add_texts(self, texts: Iterable[str], metadatas: Optional[list[dict]] = None, *,

@@ -110,7 +110,12 @@ class VecindexVectorStore(BasePydanticVectorStore):
         return self._engine.index
 
     def __len__(self) -> int:
+        """Number of documents (nodes) held."""
         return len(self._engine)
+
+    def __bool__(self) -> bool:
+        # An empty store is still a store: frameworks write `vector_store or default()`.
+        return True
 
     # -- writing ----------------------------------------------------------------------
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> List[str]:
@@ -162,8 +167,9 @@ class VecindexVectorStore(BasePydanticVectorStore):
             raise ValueError(f"VecindexVectorStore supports the DEFAULT and MMR query modes, not {query.mode!r}")
         if query.query_embedding is None:
             raise ValueError("VecindexVectorStore needs query.query_embedding")
-        doc_ids = None if query.doc_ids is None else self._engine.docs.ids_of_refs(query.doc_ids)
-        restriction = all_of([self._compile(query.filters), _allow(doc_ids), _allow(query.node_ids)])
+        # An empty doc_ids / node_ids list means no restriction: VectorIndexRetriever sends [].
+        doc_ids = self._engine.docs.ids_of_refs(query.doc_ids) if query.doc_ids else None
+        restriction = all_of([self._compile(query.filters), _allow(doc_ids), _allow(query.node_ids or None)])
         k = query.similarity_top_k
         mmr_mode = query.mode == VectorStoreQueryMode.MMR
         hits = self._engine.search(query.query_embedding, k * MMR_PREFETCH_FACTOR if mmr_mode else k, restriction)
