@@ -189,3 +189,13 @@ def test_a_lost_index_is_rebuilt_with_the_embed_model(tmp_path):
     hit = reloaded.query(VectorStoreQuery(query_embedding=embed_text("alpha node 5"), similarity_top_k=1,
                                           filters=MetadataFilters(filters=[MetadataFilter(key="part", value=2)])))
     assert hit.ids == ["n5"]
+
+
+def test_filtered_get_nodes_finds_every_match_past_the_search_k_cap(built, monkeypatch):
+    from vecindex.integrations import _engine
+    store = built[0]
+    metadata = _metadata_by_id(store)
+    monkeypatch.setattr(_engine, "MAX_K", 7)  # as if the store held far more than search's k cap
+    filters = MetadataFilters(filters=[MetadataFilter(key="year", value=2012, operator=FilterOperator.GT)])
+    expected = {node_id for node_id, m in metadata.items() if m["year"] > 2012}
+    assert len(expected) > 100 and {node.node_id for node in store.get_nodes(filters=filters)} == expected

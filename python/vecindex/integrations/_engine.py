@@ -23,6 +23,7 @@ from vecindex.integrations._filters import EVERYTHING, NOTHING, Compiled, Condit
 
 # Index(...) keyword arguments the stores pass through (everything but dim, keys, attributes).
 INDEX_OPTIONS = ("M", "ef_construction", "ef_search", "dtype", "seed", "pq_m", "rerank")
+MAX_K = 100000  # the largest k Index.search takes
 
 
 class DocIndex:
@@ -119,12 +120,18 @@ class DocIndex:
         with self.lock:
             if self.index is None or filter is NOTHING or not len(self.index):
                 return []
+            live = [str(id) for id in self.index.ids()]
             if filter is EVERYTHING:
-                return [str(id) for id in self.index.ids()]
-            probe = self.index.get([self.index.ids()[0]])[0]
-            found, distances = self.index.search(probe, k=min(len(self.index), 100000), filter=filter,
-                                                 strategy="exact")
-            return [str(id) for id, distance in zip(found, distances) if np.isfinite(distance)]
+                return live
+            probe = self.index.get(live[:1])[0]
+            matches = []
+            # search() caps k, so the live ids go in chunks, each as an allow-list beside the filter.
+            for start in range(0, len(live), MAX_K):
+                chunk = live[start:start + MAX_K]
+                found, distances = self.index.search(probe, k=len(chunk), filter=filter & vecindex.AllowList(chunk),
+                                                     strategy="exact")
+                matches.extend(str(id) for id, distance in zip(found, distances) if np.isfinite(distance))
+            return matches
 
     def get(self, ids: Sequence[str]) -> list[Doc]:
         with self.lock:

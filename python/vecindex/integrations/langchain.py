@@ -174,11 +174,14 @@ class VecindexStore(VectorStore):
         _persist.save(self._engine, folder, _KIND)
 
     @classmethod
-    def load_local(cls, folder, embeddings: Embeddings) -> "VecindexStore":
+    def load_local(cls, folder, embeddings: Embeddings, *, allow_dangerous_deserialization: bool = False,
+                   ) -> "VecindexStore":
         """Loads a folder written by :meth:`save_local`, repairing an interrupted save.
 
         ``load_report`` on the result says what was repaired; a document whose vector was
-        lost is embedded again from its text with ``embeddings``.
+        lost is embedded again from its text with ``embeddings``. Nothing is unpickled, so
+        ``allow_dangerous_deserialization`` (accepted as FAISS's ``load_local`` takes it) has
+        no effect.
         """
         engine, report = _persist.load(folder, _KIND, embeddings.embed_documents)
         store = cls(embeddings, metric=engine.metric)
