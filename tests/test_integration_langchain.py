@@ -308,3 +308,25 @@ def test_bad_input_raises():
     with pytest.raises(TypeError, match="unexpected keyword"):
         store.similarity_search("a", k=1, filters={"a": 1})
     assert len(store) == 0
+
+
+def test_concurrent_async_adds_and_searches_stay_consistent():
+    store = VecindexStore(TopicEmbeddings())
+
+    async def writer(w):
+        for i in range(10):
+            await store.aadd_texts([f"{TOPICS[i % 5]} w{w} {i}"], [{"w": w, "i": i}], ids=[f"w{w}-{i}"])
+
+    async def reader():
+        seen = 0
+        for _ in range(20):
+            for doc in await store.asimilarity_search("alpha", k=5, filter={"i": {"$gte": 0}}):
+                assert doc.id == f"w{doc.metadata['w']}-{doc.metadata['i']}"
+                seen += 1
+        return seen
+
+    async def run():
+        return await asyncio.gather(*(writer(w) for w in range(4)), reader(), reader())
+
+    asyncio.run(run())
+    assert len(store) == 40 and len(store.get_by_ids([f"w{w}-{i}" for w in range(4) for i in range(10)])) == 40
