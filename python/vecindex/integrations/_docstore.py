@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional, Sequence
@@ -58,6 +59,8 @@ class DocStore:
         self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._conn.create_function("vx_casefold", 1, _casefold, deterministic=True)
         self._conn.executescript(SCHEMA_SQL)
+        # Closed when the store goes away (Python 3.13 warns about connections left open).
+        weakref.finalize(self, self._conn.close)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
