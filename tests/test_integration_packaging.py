@@ -58,3 +58,14 @@ def test_the_frameworks_import_when_installed():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["VectorStore", "BasePydanticVectorStore"]
+
+
+def test_ci_installs_both_frameworks_through_the_test_extra():
+    import tomllib
+    from pathlib import Path
+
+    extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    assert extras["langchain"] and extras["llama-index"]
+    assert set(extras["langchain"]) | set(extras["llama-index"]) <= set(extras["test"])
+    assert any(item.startswith("langchain-tests") for item in extras["test"])
