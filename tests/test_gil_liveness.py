@@ -26,7 +26,8 @@ import pytest
 DIM = 16
 BACKGROUND_SECONDS = 0.25  # target wall time of one background add/search
 CALL_TIMEOUT = 60  # seconds one call may take before the child dumps stacks and exits
-WORKLOADS = ["add", "add_progress", "search"]
+# "<workload>_str_keys": the same on an index with keys="str", calling its key methods.
+WORKLOADS = ["add", "add_progress", "search", "add_str_keys", "search_str_keys"]
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)
@@ -80,17 +81,22 @@ class Background:
             raise self.errors[0]
 
 
-def build_index(rng):
+def names(numbers, keyed):
+    """Ids, or for a str-keyed index the keys "k<id>"."""
+    return [f"k{n}" for n in numbers] if keyed else np.asarray(list(numbers), dtype=np.int64)
+
+
+def build_index(rng, keyed=False):
     import vecindex
 
     index = vecindex.Index(dim=DIM, M=8, ef_construction=48, dtype="sq8", rerank=True,
-                           attributes={"tag": "keyword"})
+                           attributes={"tag": "keyword"}, keys="str" if keyed else "int")
     base = rng.normal(size=(3000, DIM)).astype(np.float32)
-    index.add(base, attrs={"tag": [f"t{i % 3}" for i in range(len(base))]})
+    index.add(base, ids=names(range(len(base)), keyed), attrs={"tag": [f"t{i % 3}" for i in range(len(base))]})
     return index, base
 
 
-def public_calls(index, base, rng, scratch):
+def public_calls(index, base, rng, scratch, keyed=False):
     """(name, call) for every public method and property of vecindex.Index. Ids 0..999 are
     never deleted; each delete takes the next id from 1000 on."""
     import vecindex
@@ -106,28 +112,29 @@ def public_calls(index, base, rng, scratch):
     def set_ef_search():
         index.ef_search = 70
 
+    one_two_three = names([1, 2, 3], keyed)
     return [
         ("len", lambda: len(index)),
-        ("contains", lambda: 5 in index),
+        ("contains", lambda: names([5], keyed)[0] in index),
         ("repr", lambda: repr(index)),
         ("properties", lambda: (index.dim, index.metric, index.dtype, index.M, index.ef_construction,
                                 index.attributes, index.read_only)),
         ("ef_search get", lambda: index.ef_search),
         ("ef_search set", set_ef_search),
         ("ids", index.ids),
-        ("get", lambda: index.get([1, 2, 3])),
-        ("get_attrs", lambda: index.get_attrs([1, 2, 3])),
+        ("get", lambda: index.get(one_two_three)),
+        ("get_attrs", lambda: index.get_attrs(one_two_three)),
         ("explain", lambda: index.explain(F.tag == "t1", k=5)),
         ("search", lambda: index.search(query, k=5)),
         ("search with a filter", lambda: index.search(query, k=5, filter=F.tag == "t2")),
-        ("search with an allow-list", lambda: index.search(query, k=5, filter=[1, 2, 3, 4])),
-        ("search with a callable filter", lambda: index.search(query[:1], k=5, filter=lambda i: i % 2 == 0)),
+        ("search with an allow-list", lambda: index.search(query, k=5, filter=names([1, 2, 3, 4], keyed))),
+        ("search with a callable filter", lambda: index.search(query[:1], k=5, filter=lambda i: hash(i) % 2 == 0)),
         ("stats", index.stats),
         ("memory_usage", index.memory_usage),
         ("check_integrity", index.check_integrity),
-        ("delete", lambda: index.delete([next(next_delete)])),
+        ("delete", lambda: index.delete(names([next(next_delete)], keyed))),
         ("compact", lambda: index.compact(threads=1)),
-        ("add", lambda: index.add(query[:1], ids=[next(next_id)], attrs={"tag": ["t0"]}, threads=1)),
+        ("add", lambda: index.add(query[:1], ids=names([next(next_id)], keyed), attrs={"tag": ["t0"]}, threads=1)),
         ("train", lambda: expect_error(RuntimeError, index.train, base[:100])),
         ("to_bytes", index.to_bytes),
         ("pickle", lambda: pickle.dumps(index)),
@@ -145,7 +152,7 @@ def expect_error(kind, call, *args):
     raise AssertionError(f"{call.__name__} did not raise {kind.__name__}")
 
 
-def background_for(workload, index, rng):
+def background_for(workload, index, rng, keyed=False):
     """The long call of this workload, sized from a timed sample to last about
     BACKGROUND_SECONDS on this build."""
     if workload == "search":
@@ -165,7 +172,7 @@ def background_for(workload, index, rng):
 
     sample = rng.normal(size=(2000, DIM)).astype(np.float32)
     began = time.perf_counter()
-    index.add(sample, ids=np.arange(2 * 10**9, 2 * 10**9 + len(sample)))
+    index.add(sample, ids=names(range(2 * 10**9, 2 * 10**9 + len(sample)), keyed))
     rows = max(2000, int(len(sample) / (time.perf_counter() - began) * BACKGROUND_SECONDS))
     fresh = iter(range(3 * 10**9, 4 * 10**9, rows))
     reports = []
@@ -176,7 +183,7 @@ def background_for(workload, index, rng):
         data = rng.normal(size=(rows, DIM)).astype(np.float32)
         live_before.append(len(index))
         start = next(fresh)
-        index.add(data, ids=np.arange(start, start + rows), progress=progress)
+        index.add(data, ids=names(range(start, start + rows), keyed), progress=progress)
 
     # Linking has begun (the add holds the lock) once the live count grows.
     return run_once, lambda: bool(live_before) and len(index) > live_before[-1]
@@ -184,11 +191,13 @@ def background_for(workload, index, rng):
 
 def child(workload: str) -> None:
     rng = np.random.default_rng(12)
-    index, base = build_index(rng)
-    run_once, has_begun = background_for(workload, index, rng)
+    keyed = workload.endswith("_str_keys")
+    workload = workload.removesuffix("_str_keys")
+    index, base = build_index(rng, keyed)
+    run_once, has_begun = background_for(workload, index, rng, keyed)
     background = Background(run_once, has_begun)
     with tempfile.TemporaryDirectory() as scratch:
-        calls = public_calls(index, base, rng, scratch)
+        calls = public_calls(index, base, rng, scratch, keyed)
         missed = []
         for name, call in calls:
             overlapped = False

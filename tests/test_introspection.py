@@ -26,7 +26,7 @@ def test_stats_report_levels_degree_size_and_memory_by_part():
     assert stats["slots"] == stats["slots_allocated"] == 500  # deleted rows hold slots until compact()
     assert stats["memory"] == index.memory_usage()
     memory = stats["memory"]
-    assert set(memory) == {"graph", "codes", "full_vectors", "attributes", "mapped"}
+    assert set(memory) == {"graph", "codes", "full_vectors", "attributes", "mapped", "keys"}
     assert memory["codes"] >= 500 * 8 * 4
     assert memory["graph"] > 0
     assert memory["attributes"] >= 500 * 8  # one int64 per row at least

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bindings/bind.h"
+#include "bindings/key_convert.h"
 #include "bindings/progress_poll.h"
 #include "index/index.h"
 #include "util/errors.h"
@@ -30,14 +31,18 @@ py::handle cancelled_error() { return cancelled_type; }
 
 void set_cancellation_error(py::handle type, const std::string& prefix, const Cancelled& error) {
   const auto* add = dynamic_cast<const AddCancelled*>(&error);
-  const std::string message = add ? prefix + ": " + error.what() + " (their ids are in .added_ids)" : prefix;
+  const std::string message =
+      add ? prefix + ": " + error.what() + (add->keyed ? " (their keys are in .added_ids)" : " (their ids are in .added_ids)")
+          : prefix;
   PyObject* text = PyUnicode_DecodeUTF8(message.data(), Py_ssize_t(message.size()), "replace");
   if (!text) return;
   py::object instance = py::reinterpret_steal<py::object>(PyObject_CallOneArg(type.ptr(), text));
   Py_DECREF(text);
   if (!instance) return;  // the constructor's error stays set
   py::object ids = py::none();
-  if (add) {
+  if (add && add->keyed) {
+    ids = keys_to_array(add->added_keys, {py::ssize_t(add->added_keys.size())});
+  } else if (add) {
     py::array_t<int64_t> kept(py::ssize_t(add->added_ids.size()));
     std::copy(add->added_ids.begin(), add->added_ids.end(), kept.mutable_data());
     ids = std::move(kept);

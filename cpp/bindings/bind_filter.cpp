@@ -6,6 +6,7 @@
 
 #include "bindings/bind.h"
 #include "bindings/filter_types.h"
+#include "bindings/key_convert.h"
 #include "filter/attribute_batch.h"
 #include "filter/attribute_store.h"
 #include "filter/filter_eval.h"
@@ -170,6 +171,7 @@ void bind_filter(py::module_& m) {
         if (ids.ndim() != 1) throw InvalidArgument("an id allow-list must be a 1-d array");
         return PyFilter{FilterExpr::make_allow_ids(std::vector<int64_t>(ids.data(), ids.data() + ids.size()))};
       })
+      .def_static("allow_keys", [](const py::handle& keys) { return PyFilter{FilterExpr::make_allow_keys(keys_from_python(keys, "allow-list keys"))}; })
       .def("describe", [](const PyFilter& self) { return describe_filter(*self.expr); })
       .def("__repr__", [](const PyFilter& self) { return "<FilterExpr " + describe_filter(*self.expr) + ">"; });
 

@@ -4,6 +4,7 @@
 
 #include "bindings/bind.h"
 #include "bindings/filter_types.h"
+#include "bindings/key_convert.h"
 #include "bindings/progress_poll.h"
 #include "bindings/release_gil.h"
 #include "index/index.h"
@@ -40,6 +41,17 @@ void check_ids(const IdArray& ids) {
   if (ids.ndim() != 1) throw InvalidArgument("ids must be a 1-D array");
 }
 
+// Attribute rows as a dict of columns (lists, None where missing).
+py::dict attribute_rows_to_python(const std::vector<AttributeField>& schema, const std::vector<AttributeRow>& rows) {
+  py::dict out;
+  for (size_t field = 0; field < schema.size(); ++field) {
+    py::list column;
+    for (const auto& row : rows) column.append(attribute_value_to_python(row[field]));
+    out[py::str(schema[field].name)] = column;
+  }
+  return out;
+}
+
 py::dict memory_dict(const MemoryUsage& usage) {
   py::dict out;
   out["graph"] = usage.graph;
@@ -47,6 +59,7 @@ py::dict memory_dict(const MemoryUsage& usage) {
   out["full_vectors"] = usage.full_vectors;
   out["attributes"] = usage.attributes;
   out["mapped"] = usage.mapped;
+  out["keys"] = usage.keys;
   return out;
 }
 
@@ -56,7 +69,7 @@ void bind_index(py::module_& m) {
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
                        size_t ef_search, uint64_t seed, size_t pq_m, bool rerank,
-                       const std::vector<std::pair<std::string, std::string>>& attributes) {
+                       const std::vector<std::pair<std::string, std::string>>& attributes, bool string_keys) {
              IndexConfig config;
              config.dim = dim;
              config.metric = parse_metric(metric);
@@ -69,11 +82,13 @@ void bind_index(py::module_& m) {
              config.store.seed = seed;
              config.rerank = rerank;
              for (const auto& [name, kind] : attributes) config.attributes.push_back({name, parse_attribute_kind(kind)});
+             config.string_keys = string_keys;
              return std::make_unique<Index>(config);
            }),
            py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("M"), py::arg("ef_construction"),
            py::arg("ef_search"), py::arg("seed"), py::arg("pq_m"), py::arg("rerank"),
-           py::arg("attributes") = std::vector<std::pair<std::string, std::string>>())
+           py::arg("attributes") = std::vector<std::pair<std::string, std::string>>(), py::arg("string_keys") = false)
+      .def_property_readonly("string_keys", [](const Index& self) { return self.config().string_keys; })
       .def_property_readonly("attribute_schema", [](const Index& self) { return schema_to_python(self.attribute_schema()); })
       .def_property_readonly("dim", [](const Index& self) { return self.config().dim; })
       .def_property_readonly("metric", [](const Index& self) { return metric_name(self.config().metric); })
@@ -137,11 +152,15 @@ void bind_index(py::module_& m) {
              py::array_t<float> distances({nq, k});
              int64_t* id_out = ids.mutable_data();
              float* distance_out = distances.mutable_data();
+             const bool keyed = self.config().string_keys;
+             std::vector<std::string> keys;
              {
                py::gil_scoped_release release;
-               self.search(queries.data(), nq, params, id_out, distance_out, nq >= 64 ? signal_poll() : PollFn());
+               self.search(queries.data(), nq, params, id_out, distance_out, nq >= 64 ? signal_poll() : PollFn(),
+                           keyed ? &keys : nullptr);
              }
-             return py::make_tuple(ids, distances);
+             py::object found = keyed ? py::object(keys_to_array(keys, {py::ssize_t(nq), py::ssize_t(k)})) : py::object(ids);
+             return py::make_tuple(found, distances);
            },
            py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"))
       .def("search_filtered", [](const Index& self, const FloatArray& queries, size_t k, size_t ef, size_t rerank_factor,
@@ -161,12 +180,15 @@ void bind_index(py::module_& m) {
              py::array_t<float> distances({nq, k});
              int64_t* id_out = ids.mutable_data();
              float* distance_out = distances.mutable_data();
+             const bool keyed = self.config().string_keys;
+             std::vector<std::string> keys;
              {
                py::gil_scoped_release release;
                self.search_filtered(queries.data(), nq, params, exprs, forced, id_out, distance_out,
-                                    nq >= 64 ? signal_poll() : PollFn());
+                                    nq >= 64 ? signal_poll() : PollFn(), keyed ? &keys : nullptr);
              }
-             return py::make_tuple(ids, distances);
+             py::object found = keyed ? py::object(keys_to_array(keys, {py::ssize_t(nq), py::ssize_t(k)})) : py::object(ids);
+             return py::make_tuple(found, distances);
            },
            py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"),
            py::arg("filters"), py::arg("strategy"))
@@ -195,14 +217,7 @@ void bind_index(py::module_& m) {
                py::gil_scoped_release release;
                rows = self.get_attributes(ids.data(), size_t(ids.shape(0)));
              }
-             py::dict out;
-             const auto& schema = self.attribute_schema();
-             for (size_t field = 0; field < schema.size(); ++field) {
-               py::list column;
-               for (const auto& row : rows) column.append(attribute_value_to_python(row[field]));
-               out[py::str(schema[field].name)] = column;
-             }
-             return out;
+             return attribute_rows_to_python(self.attribute_schema(), rows);
            },
            py::arg("ids"))
       .def("get", [](const Index& self, const IdArray& ids) {
@@ -227,6 +242,52 @@ void bind_index(py::module_& m) {
              IdArray out(all.size());
              std::copy(all.begin(), all.end(), out.mutable_data());
              return out;
+           })
+      .def("add_keys", [](Index& self, const FloatArray& vectors, const py::handle& keys, bool replace, size_t threads,
+                          const AttributeBatch* attributes, py::object progress) {
+             check_matrix(vectors, self.config().dim, "vectors");
+             std::vector<std::string> key_list = keys_from_python(keys, "keys");
+             ProgressPoll poll(std::move(progress));
+             try {
+               py::gil_scoped_release release;
+               self.add_keys(vectors.data(), size_t(vectors.shape(0)), key_list, replace, threads, poll.fn(), attributes);
+             } catch (const Cancelled&) {
+               poll.raise_if_callback_stopped();
+               throw;
+             }
+           },
+           py::arg("vectors"), py::arg("keys"), py::arg("replace"), py::arg("threads"),
+           py::arg("attributes") = nullptr, py::arg("progress") = py::none())
+      .def("contains_key", [](const Index& self, const std::string& key) {
+             return without_gil([&] { return self.contains_key(key); });
+           },
+           py::arg("key"))
+      .def("get_keys", [](const Index& self, const py::handle& keys) {
+             std::vector<std::string> key_list = keys_from_python(keys, "keys");
+             py::array_t<float> out({key_list.size(), self.config().dim});
+             float* data = out.mutable_data();
+             {
+               py::gil_scoped_release release;
+               self.get_keys(key_list, data);
+             }
+             return out;
+           },
+           py::arg("keys"))
+      .def("get_attributes_keys", [](const Index& self, const py::handle& keys) {
+             std::vector<std::string> key_list = keys_from_python(keys, "keys");
+             std::vector<AttributeRow> rows = without_gil([&] { return self.get_attributes_keys(key_list); });
+             return attribute_rows_to_python(self.attribute_schema(), rows);
+           },
+           py::arg("keys"))
+      .def("remove_keys", [](Index& self, const py::handle& keys) {
+             std::vector<std::string> key_list = keys_from_python(keys, "keys");
+             py::gil_scoped_release release;
+             self.remove_keys(key_list);
+           },
+           py::arg("keys"))
+      .def("keys", [](const Index& self) {
+             std::vector<std::string> all = without_gil([&] { return self.keys(); });
+             return keys_to_array(all, {py::ssize_t(all.size())});
            })
       .def("to_bytes", [](const Index& self) {
              std::vector<uint8_t> bytes;

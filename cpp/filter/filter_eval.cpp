@@ -240,6 +240,8 @@ Bitmap evaluate_node(const FilterExpr& expr, const AttributeStore& store, const 
       }
       return out &= store.live();
     }
+    case FilterOp::allow_keys:
+      throw InvalidArgument("an allow-list of string keys needs an index made with keys='str'");
   }
   throw InvalidArgument("unknown filter operator");
 }

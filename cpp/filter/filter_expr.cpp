@@ -86,6 +86,7 @@ std::string filter_op_name(FilterOp op) {
     case FilterOp::or_: return "or";
     case FilterOp::not_: return "not";
     case FilterOp::allow_ids: return "allow_ids";
+    case FilterOp::allow_keys: return "allow_keys";
   }
   return "unknown";
 }
@@ -149,6 +150,12 @@ FilterExprPtr FilterExpr::make_allow_ids(std::vector<int64_t> ids) {
   return expr;
 }
 
+FilterExprPtr FilterExpr::make_allow_keys(std::vector<std::string> keys) {
+  auto expr = node(FilterOp::allow_keys);
+  expr->keys = std::move(keys);
+  return expr;
+}
+
 std::string describe_filter(const FilterExpr& expr) {
   switch (expr.op) {
     case FilterOp::all: return "all rows";
@@ -171,6 +178,7 @@ std::string describe_filter(const FilterExpr& expr) {
     }
     case FilterOp::not_: return "~(" + describe_filter(*expr.children.at(0)) + ")";
     case FilterOp::allow_ids: return "allow-list of " + std::to_string(expr.ids.size()) + " ids";
+    case FilterOp::allow_keys: return "allow-list of " + std::to_string(expr.keys.size()) + " keys";
   }
   return "?";
 }

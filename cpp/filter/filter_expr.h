@@ -20,6 +20,7 @@ enum class FilterOp : uint8_t {
   is_missing,
   and_, or_, not_,
   allow_ids,     // an allow-list of external ids
+  allow_keys,    // an allow-list of string keys (an index with keys="str" turns it into allow_ids)
 };
 
 // A literal from the user: string, int, float or bool.
@@ -34,6 +35,7 @@ struct FilterExpr {
   std::vector<FilterLiteral> literals;  // comparisons: 1, between: 2, isin / contains_*: any
   std::vector<FilterExprPtr> children;  // and / or: >= 1, not: 1
   std::vector<int64_t> ids;             // allow_ids
+  std::vector<std::string> keys;        // allow_keys
 
   // Factories check arity; field-level type checks happen when evaluated against a schema.
   static FilterExprPtr make_all();
@@ -44,6 +46,7 @@ struct FilterExpr {
   static FilterExprPtr make_logic(FilterOp op, std::vector<FilterExprPtr> children);
   static FilterExprPtr make_not(FilterExprPtr child);
   static FilterExprPtr make_allow_ids(std::vector<int64_t> ids);
+  static FilterExprPtr make_allow_keys(std::vector<std::string> keys);
 };
 
 // Human-readable form, in the DSL's own syntax (used by repr and explain).

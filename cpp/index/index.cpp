@@ -117,7 +117,7 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 }
 
 void Index::search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
-                   float* out_distances, const PollFn& poll) const {
+                   float* out_distances, const PollFn& poll, std::vector<std::string>* out_keys) const {
   if (params.k < 1) throw InvalidArgument("k must be >= 1, got " + std::to_string(params.k));
   if (params.k > 100000) throw InvalidArgument("k must be <= 100000, got " + std::to_string(params.k));
   if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
@@ -129,6 +129,7 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
     search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept,
                visited_pool_);
   }, poll);
+  if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
 }
 
 void Index::search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
@@ -161,6 +162,10 @@ void Index::write_results(const std::vector<Neighbor>& found, size_t k, int64_t*
 
 void Index::get(const int64_t* ids, size_t n, float* out) const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  get_locked(ids, n, out);
+}
+
+void Index::get_locked(const int64_t* ids, size_t n, float* out) const {
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i) {
     // An id whose add is still in flight has no stored vector yet (its slot may still hold a
@@ -176,6 +181,10 @@ void Index::get(const int64_t* ids, size_t n, float* out) const {
 void Index::remove(const int64_t* ids, size_t n) {
   require_writable("delete");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  remove_locked(ids, n);
+}
+
+void Index::remove_locked(const int64_t* ids, size_t n) {
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
     if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);
@@ -204,6 +213,7 @@ size_t Index::deleted_count_locked() const {
 size_t Index::compact(size_t threads) {
   require_writable("compact");
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+  if (config_.string_keys) forget_unused_keys();
   std::vector<uint8_t> removed(slot_count_, 0);
   size_t freed = 0;
   for (size_t slot = 0; slot < slot_count_; ++slot) {
@@ -242,6 +252,7 @@ MemoryUsage Index::memory_usage_locked() const {
   usage.full_vectors = full_store_ ? full_store_->memory_bytes() : 0;
   usage.attributes = attributes_.memory_bytes();
   usage.mapped = mapped_bytes();
+  usage.keys = keys_.memory_bytes();
   return usage;
 }
 

@@ -22,6 +22,7 @@
 #include "filter/filter_expr.h"
 #include "filter/planner.h"
 #include "graph/hnsw_graph.h"
+#include "index/key_table.h"
 #include "io/mapped_file.h"
 #include "storage/vector_store.h"
 #include "util/errors.h"
@@ -31,9 +32,12 @@ namespace vecindex {
 
 // An add() stopped by its poll (Ctrl-C or a progress callback). The rows linked before the
 // stop stay in the index; added_ids lists their ids in input order, the rest were not added.
+// For an index with string keys, added_keys lists their keys instead (added_ids is empty).
 struct AddCancelled : Cancelled {
   AddCancelled(std::vector<int64_t> kept, size_t requested);
   std::vector<int64_t> added_ids;
+  bool keyed = false;
+  std::vector<std::string> added_keys;
 };
 
 struct IndexConfig {
@@ -47,13 +51,14 @@ struct IndexConfig {
   StoreOptions store;
   bool rerank = false;  // keep full f32 vectors beside compressed codes
   std::vector<AttributeField> attributes;  // typed attribute columns for filtering
+  bool string_keys = false;  // callers name vectors by string keys (key_table.h), not int64 ids
 
   void validate() const;  // throws InvalidArgument
 };
 
 // Bytes held by each part of an index, read in one locked snapshot.
 struct MemoryUsage {
-  size_t graph = 0, codes = 0, full_vectors = 0, attributes = 0, mapped = 0;
+  size_t graph = 0, codes = 0, full_vectors = 0, attributes = 0, mapped = 0, keys = 0;
 };
 
 // Graph statistics, read in one locked snapshot.
@@ -85,7 +90,7 @@ class Index {
   size_t ef_search() const { return ef_search_.load(); }  // lock-free
   void set_ef_search(size_t ef);                           // lock-free
 
-  // Adds n row-major vectors (index_add.cpp). ids may be null (auto ids continue after the
+  // Adds n row-major vectors (index_add.cpp); not for an index with string keys. ids may be null (auto ids continue after the
   // largest id seen). With replace=false an existing id is an error; with replace=true its
   // vector is replaced, and its attribute row too when `attributes` is given (otherwise the
   // old row is kept). `attributes` (optional) holds one row per vector.
@@ -103,14 +108,15 @@ class Index {
 
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
-              float* out_distances, const PollFn& poll = nullptr) const;
+              float* out_distances, const PollFn& poll = nullptr, std::vector<std::string>* out_keys = nullptr) const;
 
   // Filtered search (index_filtered.cpp): `filters` holds one expression for every query or
   // one per query. A planner picks exact scan / filtered graph walk / post-filter per query
   // from the exact match count, unless `strategy` forces one.
   void search_filtered(const float* queries, size_t nq, const SearchParams& params,
                        const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
-                       float* out_distances, const PollFn& poll = nullptr) const;
+                       float* out_distances, const PollFn& poll = nullptr,
+                       std::vector<std::string>* out_keys = nullptr) const;
   // The plan search_filtered would use for this filter (k and ef as in SearchParams).
   FilterPlan explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const;
   // Attribute rows of ids (schema order). Throws KeyNotFound listing unknown ids.
@@ -138,12 +144,48 @@ class Index {
   bool read_only() const { return mapping_ != nullptr; }
   size_t mapped_bytes() const;
 
+  // String keys (index_keys.cpp), for an index with config().string_keys; the int64 calls
+  // above then refuse add() and see only internal ids. Keys are checked by check_keys(); an
+  // unknown key throws KeyNotFound listing it. Each call translates keys under the same lock
+  // as its work, so a concurrent delete or compact never leaves a result without its key.
+  // add_keys: an existing key is an error unless replace (as for int ids).
+  void add_keys(const float* vectors, size_t n, const std::vector<std::string>& keys, bool replace, size_t threads,
+                const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
+  bool contains_key(const std::string& key) const;
+  void get_keys(const std::vector<std::string>& keys, float* out) const;
+  std::vector<AttributeRow> get_attributes_keys(const std::vector<std::string>& keys) const;
+  void remove_keys(const std::vector<std::string>& keys);
+  std::vector<std::string> keys() const;  // live keys, in slot order
+  // search() and search_filtered() fill out_keys (when given) with the nq x k keys of their
+  // results, "" where a short row is padded; out_ids then hold internal ids. Filters may hold
+  // allow-lists of keys (FilterOp::allow_keys) only on an index with string keys.
+
   std::string integrity_error() const;
   IndexStats stats() const;
   MemoryUsage memory_usage() const;
 
  private:
   void check_vectors(const float* vectors, size_t n) const;
+  // The shared body of add() and add_keys(): exactly one of ids (may be null: auto ids) and keys is used.
+  std::vector<int64_t> add_rows(const float* vectors, size_t n, const int64_t* ids, const std::vector<std::string>* keys,
+                                bool replace, size_t threads, const PollFn& poll, const AttributeBatch* attributes);
+  // Under the exclusive lock: existing keys (unless replace). Throws InvalidArgument.
+  void check_new_keys(const std::vector<std::string>& keys, bool replace) const;
+  // Under the exclusive lock, after every check: the ids of keys, new keys taking new ids.
+  std::vector<int64_t> assign_key_ids(const std::vector<std::string>& keys);
+  // Under the lock: ids of keys that are in the index (live too when require_live). Throws
+  // KeyNotFound listing the others.
+  std::vector<int64_t> ids_of_keys(const std::vector<std::string>& keys, bool require_live) const;
+  // Under the lock: out[i] = key of ids[i], "" for -1.
+  void keys_of_ids(const int64_t* ids, size_t n, std::vector<std::string>& out) const;
+  // Under the exclusive lock: forgets keys whose ids are neither mapped nor held by an add in flight.
+  void forget_unused_keys();
+  void remove_locked(const int64_t* ids, size_t n);
+  void get_locked(const int64_t* ids, size_t n, float* out) const;
+  std::vector<AttributeRow> get_attributes_locked(const int64_t* ids, size_t n) const;
+  // Under the lock: the filter with its allow-lists of keys turned into allow-lists of ids
+  // (other nodes shared), or null when it holds none. Refuses int allow-lists with string keys.
+  FilterExprPtr resolve_key_filters(const FilterExpr& filter, size_t depth = 0) const;
   // One add() between reserving slots and publishing them (index_add.cpp).
   struct PendingAdd {
     std::vector<int64_t> ids;
@@ -207,6 +249,7 @@ class Index {
   size_t slot_count_ = 0;   // slots handed out so far
   std::atomic<size_t> live_count_{0};
   int64_t next_auto_id_ = 0;
+  KeyTable keys_;  // string keys <-> ids (config_.string_keys only); guarded like id_to_slot_
   std::atomic<size_t> ef_search_;
   mutable VisitedPool visited_pool_;
   std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap

@@ -52,6 +52,13 @@ AddCancelled::AddCancelled(std::vector<int64_t> kept, size_t requested)
 
 std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* ids, bool replace, size_t threads,
                                 const PollFn& poll, const AttributeBatch* attributes) {
+  if (config_.string_keys) throw InvalidArgument("this index has string keys (keys='str'): add() needs a str key per vector");
+  return add_rows(vectors, n, ids, nullptr, replace, threads, poll, attributes);
+}
+
+std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64_t* ids,
+                                     const std::vector<std::string>* keys, bool replace, size_t threads,
+                                     const PollFn& poll, const AttributeBatch* attributes) {
   require_writable("add");
   if (n == 0) return {};
   // 1. Validate.
@@ -86,7 +93,8 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
   PendingAdd pending;
   {
     std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-    check_new_ids(ids, n, replace);
+    if (keys) check_new_keys(*keys, replace);
+    else check_new_ids(ids, n, replace);
     ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
     // Training keeps the old codec state if it throws. The codecs that train accept every
     // checked row (their check() is the default), so the check after it cannot fail.
@@ -94,7 +102,9 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
     // train() may have changed the codec after the check above: it runs until the first slot
     // is handed out.
     if (!checked || slot_count_ == 0) check_rows(*store_, prepared.data(), n, dim);
-    reserve_rows(pending, n, ids, attributes);
+    std::vector<int64_t> key_ids;
+    if (keys) key_ids = assign_key_ids(*keys);
+    reserve_rows(pending, n, keys ? key_ids.data() : ids, attributes);
   }
 
   // 3. Link. Stores and graph accept any row that passed the checks above, so only a stop
@@ -130,9 +140,16 @@ std::vector<int64_t> Index::add(const float* vectors, size_t n, const int64_t* i
   if (failure) std::rethrow_exception(failure);
   if (cancelled) {
     std::vector<int64_t> kept;
-    for (size_t i = 0; i < n; ++i)
-      if (pending.linked[i]) kept.push_back(pending.ids[i]);
-    throw AddCancelled(std::move(kept), n);
+    std::vector<std::string> kept_keys;
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending.linked[i]) continue;
+      if (keys) kept_keys.push_back((*keys)[i]);
+      else kept.push_back(pending.ids[i]);
+    }
+    AddCancelled stopped(std::move(kept), n);
+    stopped.keyed = keys != nullptr;
+    stopped.added_keys = std::move(kept_keys);
+    throw stopped;
   }
   return pending.ids;
 }
@@ -217,7 +234,9 @@ void Index::publish_rows(PendingAdd& pending, bool keep_linked) {
     if (!graph_.contains(slot)) free_slots_.push_back(slot);
   }
   // Ids of rows not added are not used up, unless a later add has already moved past them.
-  if (next_auto_id_ == pending.auto_id_after) {
+  // With string keys the ids are internal and their keys still name them until compact():
+  // handing them out again would give two keys one id.
+  if (!config_.string_keys && next_auto_id_ == pending.auto_id_after) {
     const int64_t after_kept = largest_kept == std::numeric_limits<int64_t>::max() ? largest_kept : largest_kept + 1;
     next_auto_id_ = std::max(pending.auto_id_before, after_kept);
   }

@@ -59,7 +59,8 @@ Bitmap Index::match_bitmap(const FilterExpr& filter) const {
     slot = found->second;
     return true;
   };
-  Bitmap matches = evaluate_filter(filter, attributes_, resolver);
+  FilterExprPtr resolved = resolve_key_filters(filter);
+  Bitmap matches = evaluate_filter(resolved ? *resolved : filter, attributes_, resolver);
   // Attribute rows are written before their vectors go live; only live vectors may match.
   auto& words = matches.mutable_words();
   for (size_t w = 0; w < words.size() && w < live_bits_.size(); ++w)
@@ -75,7 +76,7 @@ FilterPlan Index::explain(const FilterExpr& filter, size_t k, size_t ef, FilterS
 
 void Index::search_filtered(const float* queries, size_t nq, const SearchParams& params,
                             const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
-                            float* out_distances, const PollFn& poll) const {
+                            float* out_distances, const PollFn& poll, std::vector<std::string>* out_keys) const {
   if (params.k < 1 || params.k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(params.k));
   if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
   if (filters.size() != 1 && filters.size() != nq)
@@ -110,6 +111,7 @@ void Index::search_filtered(const float* queries, size_t nq, const SearchParams&
                         out_ids + q * params.k,
                         out_distances + q * params.k, visited_pool_);
   }, poll);
+  if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
 }
 
 void Index::search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
@@ -155,6 +157,10 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
 
 std::vector<AttributeRow> Index::get_attributes(const int64_t* ids, size_t n) const {
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return get_attributes_locked(ids, n);
+}
+
+std::vector<AttributeRow> Index::get_attributes_locked(const int64_t* ids, size_t n) const {
   std::vector<int64_t> missing;
   for (size_t i = 0; i < n; ++i)
     if (!id_to_slot_.count(ids[i])) missing.push_back(ids[i]);

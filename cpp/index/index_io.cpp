@@ -1,7 +1,8 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
 // bits), GRPH (links), VECS (codes; empty for a codec that was never trained, which holds no
 // vectors), FULL (full vectors for reranking, optional), ATTR (attribute columns; optional,
-// absent means no attributes).
+// absent means no attributes), KEYS (string keys of the live vectors, key_table.h; present
+// exactly for an index with keys="str", whose internal ids a load renumbers 0..live-1).
 //
 // Loading allocates only what the file pays for: every section's length is checked against
 // count x its per-slot size before anything is reserved, and the arenas are sized to the count.
@@ -23,6 +24,7 @@ constexpr uint32_t kGraph = io::make_tag("GRPH");
 constexpr uint32_t kVectors = io::make_tag("VECS");
 constexpr uint32_t kFull = io::make_tag("FULL");
 constexpr uint32_t kAttributes = io::make_tag("ATTR");
+constexpr uint32_t kKeys = io::make_tag("KEYS");
 
 const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sections, uint32_t tag) {
   auto found = sections.find(tag);
@@ -96,6 +98,15 @@ std::vector<uint8_t> Index::to_bytes() const {
     }
     sections.emplace_back(kAttributes, attributes.take());
   }
+  if (config_.string_keys) {
+    std::vector<const std::string*> live_keys;
+    live_keys.reserve(live_count_.load());
+    for (size_t slot = 0; slot < count; ++slot)
+      if (snapshot_ids[slot] >= 0) live_keys.push_back(&keys_.key_of(snapshot_ids[slot]));
+    ByteWriter keys;
+    save_keys(keys, live_keys);
+    sections.emplace_back(kKeys, keys.take());
+  }
   return io::build_container(sections);
 }
 
@@ -129,6 +140,8 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
     reader.expect_end();
     config.attributes = attributes.schema();
   }
+  auto keys_section = sections.find(kKeys);
+  config.string_keys = keys_section != sections.end();
   std::unique_ptr<Index> index;
   try {
     index = std::make_unique<Index>(config);
@@ -210,6 +223,22 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
     if (index->slot_live(uint32_t(slot))) throw FormatError("live flag set beyond the last slot");
   if (live_seen != live) throw FormatError("live vector count disagrees with the id table");
   std::reverse(index->free_slots_.begin(), index->free_slots_.end());
+  int64_t next_id = next_auto_id;
+  if (keys_section != sections.end()) {
+    ByteReader reader(keys_section->second.data, keys_section->second.size, "KEYS section");
+    std::vector<std::string> keys = load_keys(reader, live);
+    reader.expect_end();
+    // Internal ids are not part of the API: renumbering keeps the key table dense.
+    index->id_to_slot_.clear();
+    next_id = 0;
+    for (size_t slot = 0; slot < count; ++slot) {
+      if (!index->slot_live(uint32_t(slot))) continue;
+      index->slot_to_id_[slot] = next_id;
+      index->id_to_slot_.emplace(next_id, uint32_t(slot));
+      index->keys_.insert(std::move(keys[size_t(next_id)]), next_id);
+      ++next_id;
+    }
+  }
   if (attributes_section != sections.end()) {
     // Attribute rows must exist exactly for the live vectors.
     for (size_t slot = 0; slot < std::max(count, attributes.slot_count()); ++slot) {
@@ -226,7 +255,7 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   }
   index->slot_count_ = count;
   index->live_count_ = live;
-  index->next_auto_id_ = next_auto_id;
+  index->next_auto_id_ = next_id;
   return index;
 }
 

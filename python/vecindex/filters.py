@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from vecindex import _core
+from vecindex import _keys
 from vecindex._validation import as_ids
 
 __all__ = ["F", "Field", "Filter", "AllowList"]
@@ -226,7 +227,8 @@ class AllowList(Filter):
     """Matches exactly the given external ids (unknown ids, negative ones too, match nothing).
 
     Ids are checked as :meth:`Index.add` checks them: fractions, bools, strings and values
-    outside int64 raise ``ValueError``.
+    outside int64 raise ``ValueError``. For an index made with ``keys="str"`` give str keys
+    instead (unknown keys match nothing; an item that is not a str raises ``ValueError``).
     """
 
     __slots__ = ("ids",)
@@ -234,12 +236,19 @@ class AllowList(Filter):
     def __init__(self, ids):
         if np.ndim(ids) != 1:
             raise ValueError(f"an id allow-list must be 1-d; got shape {np.shape(ids)}")
-        self.ids = as_ids(ids, what="allow-list ids", allow_negative=True)
+        if _keys.is_key_list(ids):
+            self.ids = list(ids)
+        else:
+            self.ids = as_ids(ids, what="allow-list ids", allow_negative=True)
 
     def to_core(self):
+        if isinstance(self.ids, list):
+            return _core.FilterExpr.allow_keys(self.ids)
         return _core.FilterExpr.allow_ids(self.ids)
 
     def __repr__(self):
+        if isinstance(self.ids, list):
+            return f"AllowList(<{len(self.ids)} keys>)"
         return f"AllowList(<{self.ids.size} ids>)"
 
 

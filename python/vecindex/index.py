@@ -7,6 +7,7 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 
 from vecindex import _core
+from vecindex import _keys
 from vecindex import attributes as _attributes
 from vecindex.filters import AllowList, Filter
 from vecindex.progress import Cancelled, ProgressArg, ProgressReporter
@@ -71,6 +72,10 @@ class Index:
         Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
         "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
         :meth:`add` (``attrs=``) and may be missing (None).
+    keys:
+        ``"int"`` (default): vectors are named by non-negative int64 ids. ``"str"``: by string
+        keys, stored in the index and its file. Every call that takes or returns ids then
+        takes or returns str keys instead; see :meth:`add` and :meth:`search`.
 
     Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
     ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
@@ -95,6 +100,7 @@ class Index:
         pq_m: int = 0,
         rerank: bool = False,
         attributes: Optional[dict] = None,
+        keys: str = "int",
     ) -> None:
         dim = check_positive_int(dim, "dim", 1, 65536)
         metric = check_metric(metric)
@@ -106,7 +112,9 @@ class Index:
             raise TypeError(f"dtype must be a string such as 'f32', got {type(dtype).__name__}")
         pq_m = check_positive_int(pq_m, "pq_m", 0, dim)
         schema = _attributes.normalize_schema(attributes)
-        self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank), schema)
+        string_keys = _keys.check_key_type(keys)
+        self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank), schema,
+                                 string_keys)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -142,6 +150,11 @@ class Index:
         return self._core.ef_construction
 
     @property
+    def key_type(self) -> str:
+        """``"int"`` (int64 ids) or ``"str"`` (string keys), as given to the constructor as ``keys``."""
+        return "str" if self._core.string_keys else "int"
+
+    @property
     def attributes(self) -> dict:
         """The attribute schema: name -> kind."""
         return dict(self._core.attribute_schema)
@@ -160,7 +173,9 @@ class Index:
         return len(self._core)
 
     def __contains__(self, id: Any) -> bool:
-        """``id in index``: True for a live id; False for anything that is not an int id."""
+        """``id in index``: True for a live id (or str key); False for anything that is not one."""
+        if self._core.string_keys:
+            return _keys.contains(self._core, id)
         try:
             value = int(id)
         except (TypeError, ValueError):
@@ -171,7 +186,8 @@ class Index:
         """Shows dim, metric, dtype, size, M, ef_construction and ef_search."""
         return (
             f"vecindex.Index(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={len(self)}, "
-            f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search})"
+            f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search}"
+            + (", keys='str')" if self._core.string_keys else ")")
         )
 
     # -- data -------------------------------------------------------------------------
@@ -213,26 +229,41 @@ class Index:
         that stayed, and automatic ids of forgotten rows are not used up (the next add
         continues after the largest id kept). Ctrl-C works the same way and raises
         ``KeyboardInterrupt`` with the same ``added_ids`` (see :mod:`vecindex.progress`).
+
+        For an index made with ``keys="str"``, ``ids`` is required: one str key per vector
+        (a list, tuple or numpy array of str). The method then returns the keys as a numpy
+        object array, and ``added_ids`` of a cancelled add holds keys. An empty key, an item
+        that is not a str, a key repeated within the call or a key over 1024 bytes of UTF-8
+        raises ``ValueError``, as does an existing key without ``replace=True``.
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
-        id_array = None if ids is None else as_ids(ids, matrix.shape[0])
+        keyed = self._core.string_keys
+        if keyed:
+            id_array = _keys.require_keys(ids)
+        else:
+            id_array = None if ids is None else as_ids(ids, matrix.shape[0])
         batch = None
         if attrs is not None:
             schema = list(self._core.attribute_schema)
             prepared = _attributes.prepare(schema, attrs, matrix.shape[0])
             batch = _attributes.build_batch(schema, prepared, matrix.shape[0])
         count = matrix.shape[0]
-        if count == 0:
+        if count == 0 and not keyed:
             return np.empty(0, dtype=np.int64)
         with ProgressReporter(progress, "add") as reporter:
             if reporter.callback is not None:
                 try:
                     reporter.start(count)
                 except Cancelled as stopped:
-                    stopped.added_ids = np.empty(0, dtype=np.int64)
+                    stopped.added_ids = np.empty(0, dtype=object if keyed else np.int64)
                     raise
-            ids_added = self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch,
-                                       reporter.callback)
+            if keyed:
+                # The core converts and checks the keys (a mismatched count raises ValueError).
+                self._core.add_keys(matrix, id_array, bool(replace), check_threads(threads), batch, reporter.callback)
+                ids_added = _keys.as_key_array(id_array)
+            else:
+                ids_added = self._core.add(matrix, id_array, bool(replace), check_threads(threads), batch,
+                                           reporter.callback)
             reporter.finish(count)
         return ids_added
 
@@ -278,6 +309,11 @@ class Index:
         of ``"exact"``, ``"filtered_graph"`` (a walk over matching nodes with two-hop
         expansion, never picked automatically), ``"post_filter"`` (for benchmarking).
         Rows with fewer than k matches are padded with id -1 and distance +inf.
+
+        For an index made with ``keys="str"``, ``ids`` is a numpy object array of str keys,
+        padded with None (distance +inf) where a row has fewer than k results; an allow-list
+        filter then holds str keys (unknown keys match nothing), a callable gets each live key,
+        and boolean masks are refused with ``ValueError``.
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
         k = check_positive_int(k, "k", 1, 100000)
@@ -307,6 +343,8 @@ class Index:
 
         Unknown ids raise ``KeyError``.
         """
+        if self._core.string_keys:
+            return dict(self._core.get_attributes_keys(ids))
         return dict(self._core.get_attributes(as_ids(ids)))
 
     def _core_filters(self, filter: Any, queries: int, allow_per_query: bool = True) -> list:
@@ -322,10 +360,16 @@ class Index:
             return _core.FilterExpr.all()
         if isinstance(filter, Filter):
             return filter.to_core()
+        if callable(filter) and self._core.string_keys:
+            return _core.FilterExpr.allow_keys(_keys.callable_allow_list(self._core, filter))
         if callable(filter):
             live = self._core.ids()
             keep = np.fromiter((bool(filter(int(i))) for i in live), dtype=bool, count=live.size)
             return AllowList(live[keep]).to_core()
+        if isinstance(filter, (list, tuple, np.ndarray, range)) and self._core.string_keys:
+            if isinstance(filter, np.ndarray) and filter.dtype == np.bool_:
+                raise ValueError("an index with keys='str' takes an allow-list of str keys, not a boolean mask")
+            return _core.FilterExpr.allow_keys(list(filter))
         if isinstance(filter, (list, tuple, np.ndarray, range)):
             return self._allow_list(filter).to_core()
         raise TypeError(f"filter must be an F expression, an array of ids, a boolean mask, a callable or a list "
@@ -334,6 +378,9 @@ class Index:
     def _allow_list(self, filter: Any) -> AllowList:
         """Ids, or a boolean mask over ids (entry i says whether id i may be returned)."""
         array = np.asarray(filter)
+        if array.ndim == 1 and _keys.is_key_list(array):
+            raise ValueError(f"allow-list ids must be integers, got dtype {array.dtype} (an allow-list of str keys "
+                             f"needs an index made with keys='str')")
         if array.dtype != np.bool_ or array.ndim != 1:
             return AllowList(array)
         live = self._core.ids()
@@ -349,6 +396,8 @@ class Index:
         For ``metric="cosine"`` these are the normalised vectors, since vectors are normalised
         when added. Unknown ids raise ``KeyError``.
         """
+        if self._core.string_keys:
+            return self._core.get_keys(ids)
         return self._core.get(as_ids(ids))
 
     def delete(self, ids: Any) -> None:
@@ -356,7 +405,10 @@ class Index:
         (listing them) and nothing is deleted. A deleted id may be added again. Deleted
         vectors stay in the graph as routing points until :meth:`compact` frees their slots.
         """
-        self._core.remove(as_ids(ids))
+        if self._core.string_keys:
+            self._core.remove_keys(ids)
+        else:
+            self._core.remove(as_ids(ids))
 
     def compact(self, *, threads: Optional[int] = None) -> int:
         """Unlink deleted vectors from the graph and free their slots for later adds.
@@ -368,8 +420,8 @@ class Index:
         return self._core.compact(check_threads(threads))
 
     def ids(self) -> np.ndarray:
-        """All live ids, as int64."""
-        return self._core.ids()
+        """All live ids, as int64 (for ``keys="str"``: the live keys, as a numpy object array of str)."""
+        return self._core.keys() if self._core.string_keys else self._core.ids()
 
     def train(self, vectors: Any, *, threads: Optional[int] = None, progress: ProgressArg = False) -> None:
         """Learn the codec parameters of a compressed dtype from sample vectors.
@@ -437,8 +489,10 @@ class Index:
 
         ``graph`` (HNSW links), ``codes`` (the stored vectors in the index's dtype),
         ``full_vectors`` (the float32 copies kept for ``rerank=True``, else 0), ``attributes``
-        (filter attributes) and ``mapped`` (the size of the memory-mapped file for an index
-        loaded with ``mmap=True``; its vectors are not in the other parts).
+        (filter attributes), ``keys`` (the string keys of an index made with ``keys="str"``,
+        0 otherwise; a mapped load copies them into RAM) and ``mapped`` (the size of the
+        memory-mapped file for an index loaded with ``mmap=True``; its vectors are not in the
+        other parts).
         """
         return dict(self._core.memory_usage())
 
