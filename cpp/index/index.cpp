@@ -252,7 +252,7 @@ MemoryUsage Index::memory_usage_locked() const {
   usage.full_vectors = full_store_ ? full_store_->memory_bytes() : 0;
   usage.attributes = attributes_.memory_bytes();
   usage.mapped = mapped_bytes();
-  usage.keys = keys_.memory_bytes();
+  usage.keys = config_.string_keys ? keys_.memory_bytes() : 0;
   return usage;
 }
 
