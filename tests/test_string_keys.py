@@ -153,3 +153,11 @@ def test_int_calls_refuse_keys_and_str_calls_refuse_int_index():
     str_index, _ = build(n=5)
     with pytest.raises(ValueError, match="string keys"):
         str_index._core.add(np.zeros((1, DIM), np.float32), None, False, 1)
+
+
+def test_allow_list_of_str_holds_keys():
+    allow = vecindex.AllowList(["a", "b"])
+    assert allow.ids == ["a", "b"] and repr(allow) == "AllowList(<2 keys>)"
+    index, data = build(n=10)
+    keys, _ = index.search(data[0], k=3, filter=vecindex.AllowList([key(1), key(2)]))
+    assert set(keys) == {key(1), key(2), None}

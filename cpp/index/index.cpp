@@ -252,7 +252,7 @@ MemoryUsage Index::memory_usage_locked() const {
   usage.full_vectors = full_store_ ? full_store_->memory_bytes() : 0;
   usage.attributes = attributes_.memory_bytes();
   usage.mapped = mapped_bytes();
-  usage.keys = keys_.memory_bytes();
+  usage.keys = config_.string_keys ? keys_.memory_bytes() : 0;
   return usage;
 }
 
@@ -291,6 +291,12 @@ std::string Index::integrity_error() const {
     if (is_live && !is_mapped) return "live slot " + std::to_string(slot) + " holds id " + std::to_string(id) + ", which the id map puts elsewhere";
   }
   if (live != live_count_.load() || mapped != id_to_slot_.size()) return "live count disagrees with the id map";
+  if (config_.string_keys) {
+    for (const auto& [id, slot] : id_to_slot_) {
+      if (!keys_.holds_id(id)) return "id " + std::to_string(id) + " has no string key";
+      if (keys_.find(keys_.key_of(id)) != id) return "the key of id " + std::to_string(id) + " maps to another id";
+    }
+  }
   return "";
 }
 

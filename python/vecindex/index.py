@@ -360,13 +360,15 @@ class Index:
             return _core.FilterExpr.all()
         if isinstance(filter, Filter):
             return filter.to_core()
-        if callable(filter) and self._core.string_keys:
+        # getattr: MultiVectorIndex borrows this method and has int ids only.
+        keyed = getattr(self._core, "string_keys", False)
+        if callable(filter) and keyed:
             return _core.FilterExpr.allow_keys(_keys.callable_allow_list(self._core, filter))
         if callable(filter):
             live = self._core.ids()
             keep = np.fromiter((bool(filter(int(i))) for i in live), dtype=bool, count=live.size)
             return AllowList(live[keep]).to_core()
-        if isinstance(filter, (list, tuple, np.ndarray, range)) and self._core.string_keys:
+        if isinstance(filter, (list, tuple, np.ndarray, range)) and keyed:
             if isinstance(filter, np.ndarray) and filter.dtype == np.bool_:
                 raise ValueError("an index with keys='str' takes an allow-list of str keys, not a boolean mask")
             return _core.FilterExpr.allow_keys(list(filter))

@@ -13,8 +13,9 @@ The ``progress`` argument takes:
 
 A cancelled ``add`` keeps the vectors already linked into the graph and forgets the rest;
 the index stays valid and usable. The :class:`Cancelled` exception says how many were kept,
-and its ``added_ids`` attribute holds their ids (int64 array, in input order; with several
-threads they need not be the first rows of the batch). Automatic ids of forgotten rows are
+and its ``added_ids`` attribute holds their ids (int64 array, in input order; an object
+array of str keys for an index made with ``keys="str"``; with several threads they need not
+be the first rows of the batch). Automatic ids of forgotten rows are
 not used up: the next add continues after the largest id kept. Ctrl-C during ``add`` behaves
 the same and raises ``KeyboardInterrupt`` carrying the same ``added_ids``. ``train`` reports
 only its start ``(0, n)`` and end ``(n, n)``: cancelling at the start skips training
