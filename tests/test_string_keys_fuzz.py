@@ -166,6 +166,21 @@ def test_keys_section_decides_the_key_type():
     assert vecindex.Index.from_bytes(stripped).key_type == "int"
 
 
+def test_only_string_keyed_files_are_written_as_version_3_and_version_2_files_refuse_keys():
+    # A build that reads up to version 2 must refuse a str-keyed file rather than load its
+    # internal ids as int ids; files without keys stay readable by such builds.
+    rng = np.random.default_rng(4)
+    plain = vecindex.Index(dim=4)
+    plain.add(rng.normal(size=(3, 4)))
+    keyed = vecindex.Index(dim=4, keys="str")
+    keyed.add(rng.normal(size=(3, 4)), ids=["a", "b", "c"])
+    version = lambda blob: struct.unpack_from("<I", blob, 8)[0]  # noqa: E731
+    assert version(plain.to_bytes()) == 2 and version(keyed.to_bytes()) == 3
+    as_version_2 = vx_file.build(vx_file.sections(keyed.to_bytes()), version=2)
+    with pytest.raises(vecindex.FormatError, match="KEYS.*version 2"):
+        vecindex.Index.from_bytes(as_version_2)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_crafted_key_counts_and_offsets_cannot_inflate_memory(tmp_path, capsys):
     cases = []

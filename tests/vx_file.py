@@ -29,7 +29,7 @@ class Entry:
     reserved: int = 0
 
 
-FORMAT_VERSION = 2  # what the core writes (cpp/io/container.h kFormatVersion)
+FORMAT_VERSION = 2  # what the core writes for int ids (cpp/io/container.h kBaseWriteVersion; string keys: 3)
 
 
 def tag_code(tag: str) -> int:
@@ -92,8 +92,14 @@ def reseal(blob: bytes) -> bytes:
     return write_table(blob, entries)
 
 
-def build(parts: list[tuple[str, bytes]]) -> bytes:
-    """A complete, validly sealed file from (tag, payload) pairs, laid out as the core does."""
+STRING_KEYS_VERSION = 3  # files with a KEYS section (kStringKeysVersion)
+
+
+def build(parts: list[tuple[str, bytes]], version: int | None = None) -> bytes:
+    """A complete, validly sealed file from (tag, payload) pairs, laid out as the core does
+    (and, unless given, with the version the core would write for them)."""
+    if version is None:
+        version = STRING_KEYS_VERSION if any(tag == "KEYS" for tag, _ in parts) else FORMAT_VERSION
     offset = align_up(HEADER.size + len(parts) * ENTRY.size)
     entries, end = [], offset
     for tag, payload in parts:
@@ -103,7 +109,7 @@ def build(parts: list[tuple[str, bytes]]) -> bytes:
     image = bytearray(end)
     for entry, (_tag, payload) in zip(entries, parts):
         image[entry.offset:entry.offset + len(payload)] = payload
-    return write_table(bytes(image), entries)
+    return write_table(bytes(image), entries, version=version)
 
 
 def replace_section(blob: bytes, tag: str, payload: bytes) -> bytes:

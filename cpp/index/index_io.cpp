@@ -107,7 +107,7 @@ std::vector<uint8_t> Index::to_bytes() const {
     save_keys(keys, live_keys);
     sections.emplace_back(kKeys, keys.take());
   }
-  return io::build_container(sections);
+  return io::build_container(sections, config_.string_keys ? io::kStringKeysVersion : io::kBaseWriteVersion);
 }
 
 std::unique_ptr<Index> Index::from_bytes(const uint8_t* data, size_t size) { return from_image(data, size, false); }
@@ -142,6 +142,13 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   }
   auto keys_section = sections.find(kKeys);
   config.string_keys = keys_section != sections.end();
+  // The writer uses version 3 exactly when it writes string keys, so any other pairing is damage.
+  if (config.string_keys != (io::format_version(data) >= io::kStringKeysVersion))
+    throw FormatError(config.string_keys
+                          ? "'KEYS' section in a format version " + std::to_string(io::format_version(data)) +
+                                " file (string keys need version " + std::to_string(io::kStringKeysVersion) + ")"
+                          : "format version " + std::to_string(io::format_version(data)) +
+                                " file without the 'KEYS' section that version is written for");
   std::unique_ptr<Index> index;
   try {
     index = std::make_unique<Index>(config);

@@ -34,7 +34,8 @@ std::string tag_name(uint32_t tag) {
   return name;
 }
 
-std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections) {
+std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections,
+                                     uint32_t version) {
   ByteWriter table;
   size_t offset = align_up(kHeaderBytes + sections.size() * kEntryBytes);
   size_t end = offset;
@@ -52,7 +53,7 @@ std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::
   // truncation is detectable.
   std::vector<uint8_t> image(end, 0);
   std::memcpy(image.data(), kMagic, 8);
-  uint32_t header[4] = {kFormatVersion, kEndianMark, uint32_t(sections.size()),
+  uint32_t header[4] = {version, kEndianMark, uint32_t(sections.size()),
                         crc32(table.buffer().data(), table.buffer().size())};
   std::memcpy(image.data() + 8, header, sizeof(header));
   std::memcpy(image.data() + kHeaderBytes, table.buffer().data(), table.buffer().size());

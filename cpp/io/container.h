@@ -22,7 +22,12 @@ namespace vecindex::io {
 
 // 2: the graph section pads its int8 levels with zeros so the level-0 lists start 4-byte
 // aligned (a mapped load reads them in place). Version 1 files (no padding) still load.
-constexpr uint32_t kFormatVersion = 2;
+// 3: the file may hold a KEYS section (string keys). Only such files are written as version 3,
+// so a build that reads up to version 2 refuses them instead of loading internal ids as keys;
+// every other file is still written as version 2.
+constexpr uint32_t kFormatVersion = 3;      // newest version this build reads
+constexpr uint32_t kStringKeysVersion = 3;  // first version that may hold string keys
+constexpr uint32_t kBaseWriteVersion = 2;   // what a file without string keys is written as
 constexpr uint32_t kMaxSections = 64;
 
 constexpr uint32_t make_tag(const char (&name)[5]) {
@@ -36,7 +41,8 @@ struct SectionView {
 };
 
 // Builds a complete file image from tagged sections.
-std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections);
+std::vector<uint8_t> build_container(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& sections,
+                                     uint32_t version = kBaseWriteVersion);
 
 // Validates header, table and checksums; returns each section by tag. Throws FormatError.
 std::map<uint32_t, SectionView> parse_container(const uint8_t* data, size_t size, bool verify_checksums = true);

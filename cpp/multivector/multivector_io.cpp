@@ -62,6 +62,8 @@ std::unique_ptr<MultiVectorIndex> MultiVectorIndex::from_bytes(const uint8_t* da
 
 std::unique_ptr<MultiVectorIndex> MultiVectorIndex::from_image(const uint8_t* data, size_t size, bool view) {
   auto sections = io::parse_container(data, size);
+  if (io::format_version(data) > io::kBaseWriteVersion)  // version 3 is only written for string keys
+    throw FormatError("multi-vector file with format version " + std::to_string(io::format_version(data)));
   const io::SectionView& config_view = require(sections, kConfig);
   ByteReader reader(config_view.data, config_view.size, "MVCF section");
   MultiVectorConfig config;
