@@ -26,10 +26,6 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-# Run as a script, bench/ is first on sys.path and bench/concurrent.py would hide the standard
-# library's concurrent package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-# In place of this script's folder, whose concurrent.py would shadow the standard library's.
-sys.path[0] = str(Path(__file__).resolve().parent.parent / "tests")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import test_ip_recall as shapes  # noqa: E402
 from conftest import brute_force  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Search throughput on a quiet index versus while other threads add vectors to it.
 
-    python bench/concurrent.py [--n 20000] [--dim 64] [--seconds 5] [--adders 1]
+    python bench/search_during_adds.py [--n 20000] [--dim 64] [--seconds 5] [--adders 1]
 
 Builds an index, then measures single-threaded search QPS (batches of queries, threads=1)
 for a fixed time on the quiet index, again while `adders` Python threads keep adding (the
