@@ -265,6 +265,11 @@ def test_from_dataset_with_str_id_column_and_searcher(data):
     ds = ray.data.from_items(rows)
     with pytest.raises(ValueError, match="id_column"):
         ShardedIndex.from_dataset(ds, vector_column="embedding", shards=2, keys="str")
+    for bad, message in (([""], "empty"), ([keys[0], keys[0]], "repeat")):
+        bad_rows = [{"id": key, "embedding": vectors[i]} for i, key in enumerate(bad)]
+        with pytest.raises(ValueError, match=message):
+            ShardedIndex.from_dataset(ray.data.from_items(bad_rows), vector_column="embedding", id_column="id",
+                                      shards=2, keys="str")
     with ShardedIndex.from_dataset(ds, vector_column="embedding", id_column="id", attr_columns=["group"],
                                    shards=2, keys="str") as index:
         assert index.key_type == "str" and sorted(index.ids().tolist()) == sorted(keys[:400])

@@ -12,7 +12,7 @@ import numpy as np
 import ray
 
 from vecindex import Index
-from vecindex.distributed import cluster, routing
+from vecindex.distributed import cluster, keys, routing
 from vecindex.distributed.searcher import stack_vectors
 
 _PLACEMENT_KEYS = ("cpus_per_shard", "placement_strategy", "max_restarts", "timeout")
@@ -47,7 +47,7 @@ def build(cls, ds, vector_column: str, id_column: Optional[str], attr_columns: l
     builder = _build_shard.options(num_cpus=cpus)
     built = [builder.remote(index_kwargs, max(1, int(cpus)), *[piece[shard] for piece in pieces])
              for shard in range(shards)]
-    largest = -1 if string_keys else max(ray.get([_largest_id.remote(ref) for ref in built]))
+    largest = max(ray.get([_largest_id.remote(ref) for ref in built]))  # also raises any build error
     index = cls.__new__(cls)
     index._setup({**_defaults(), **config}, shards, placement.get("cpus_per_shard"),
                  placement.get("placement_strategy", "SPREAD"), placement.get("max_restarts", 3),
@@ -103,8 +103,8 @@ def _count_rows(block: dict) -> int:
 @ray.remote
 def _partition(block: dict, vector_column, id_column, attr_columns, shards: int, offset: int, string_keys: bool):
     vectors = np.ascontiguousarray(stack_vectors(block[vector_column]), dtype=np.float32)
-    if string_keys:  # the shard's Index.add checks the keys; routing needs each to be a str
-        ids = np.asarray(block[id_column], dtype=object)
+    if string_keys:  # checked by the core before routing hashes them (repeats: by the shard's add)
+        ids = keys.lookup_keys(np.asarray(block[id_column], dtype=object))
     elif id_column:
         ids = np.asarray(block[id_column]).astype(np.int64)
     else:
@@ -134,4 +134,4 @@ def _build_shard(index_kwargs: dict, threads: int, *pieces) -> Index:
 @ray.remote
 def _largest_id(index: Index) -> int:
     ids = index.ids()
-    return int(ids.max()) if ids.size else -1
+    return int(ids.max()) if ids.size and index.key_type == "int" else -1
