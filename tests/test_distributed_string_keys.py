@@ -155,6 +155,13 @@ def test_bad_keys_raise_value_error_as_index_does_and_change_nothing(pair, data)
         for index in (single, sharded):
             with pytest.raises(ValueError):
                 index.add(rows, ids=bad)
+    # With replace=True a shard's vectors cannot be restored: the keys are checked before any shard changes.
+    owners = routing.shard_of(np.array(keys[:SMALL], dtype=object), 2)
+    other = next(i for i in range(SMALL) if owners[i] != owners[3])
+    for bad in ([keys[3], keys[other], ""], [keys[3], keys[other], keys[3]]):
+        for index in (single, sharded):
+            with pytest.raises(ValueError):
+                index.add(vectors[SMALL:SMALL + 3], ids=bad, replace=True)
     for bad in ([""], [keys[1], 5], "x" * 1025, 5, [b"k"]):
         for index in (single, sharded):
             for call in (index.delete, index.get, index.get_attrs):
@@ -162,6 +169,7 @@ def test_bad_keys_raise_value_error_as_index_does_and_change_nothing(pair, data)
                     call(bad)
     assert fresh[0] not in sharded and fresh[1] not in sharded
     assert snapshot(sharded, queries[:5]) == before
+    np.testing.assert_array_equal(sharded.get([keys[3], keys[other]]), vectors[[3, other]])
 
 
 def test_unknown_keys_raise_key_error_listing_them_and_change_nothing(pair, data):
