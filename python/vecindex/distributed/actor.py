@@ -63,7 +63,7 @@ class Shard:
 
     def max_id(self) -> int:
         ids = self.index.ids()
-        return int(ids.max()) if ids.size else -1
+        return int(ids.max()) if ids.size and not routing.is_keys(ids) else -1
 
     def present(self, ids: np.ndarray) -> np.ndarray:
         """Mask of the ids this shard holds."""
@@ -149,14 +149,14 @@ class Shard:
 def _check_matches(index: Index, saved: dict, shard: int, shards: int, location: str) -> None:
     schema = saved["schema"]
     found = {"dim": index.dim, "metric": index.metric, "dtype": index.dtype, "M": index.M,
-             "ef_construction": index.ef_construction, "attributes": index.attributes}
+             "ef_construction": index.ef_construction, "attributes": index.attributes, "keys": index.key_type}
     for key, value in found.items():
-        if schema[key] != value:
+        if schema.get(key, "int") != value:
             raise FormatError(f"{location}: shard {shard} has {key}={value!r} but the manifest says {schema[key]!r}")
     if len(index) != saved["count"]:
         raise FormatError(f"{location}: shard {shard} holds {len(index)} vectors but the manifest says {saved['count']}")
     ids = index.ids()
     wrong = ids[routing.shard_of(ids, shards) != shard]
     if wrong.size:
-        raise FormatError(f"{location}: shard {shard} holds ids that route to other shards (e.g. {int(wrong[0])})")
+        raise FormatError(f"{location}: shard {shard} holds ids that route to other shards (e.g. {wrong.tolist()[0]!r})")
     index.ef_search = schema["ef_search"]

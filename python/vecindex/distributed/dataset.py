@@ -12,7 +12,7 @@ import numpy as np
 import ray
 
 from vecindex import Index
-from vecindex.distributed import cluster, routing
+from vecindex.distributed import cluster, keys, routing
 from vecindex.distributed.searcher import stack_vectors
 
 _PLACEMENT_KEYS = ("cpus_per_shard", "placement_strategy", "max_restarts", "timeout")
@@ -29,7 +29,9 @@ def build(cls, ds, vector_column: str, id_column: Optional[str], attr_columns: l
         attributes = infer_attributes(ds.schema(), attr_columns)
     config = {"dim": _first_dim(ds, vector_column), "attributes": attributes or None, **params}
     index_kwargs = dict(config)
-    Index(**index_kwargs)  # bad parameters fail here, before any task runs
+    string_keys = Index(**index_kwargs).key_type == "str"  # bad parameters fail here, before any task runs
+    if string_keys and id_column is None:
+        raise ValueError("an index with keys='str' needs id_column: a column of str keys")
     blocks = ds.to_numpy_refs()
     offsets = [0] * len(blocks)
     if id_column is None:  # row numbers as ids: each block needs its first row's number
@@ -40,12 +42,12 @@ def build(cls, ds, vector_column: str, id_column: Optional[str], attr_columns: l
     partition = _partition.options(num_returns=shards)
     pieces = []
     for block, offset in zip(blocks, offsets):
-        refs = partition.remote(block, vector_column, id_column, attr_columns, shards, offset)
+        refs = partition.remote(block, vector_column, id_column, attr_columns, shards, offset, string_keys)
         pieces.append([refs] if shards == 1 else refs)
     builder = _build_shard.options(num_cpus=cpus)
     built = [builder.remote(index_kwargs, max(1, int(cpus)), *[piece[shard] for piece in pieces])
              for shard in range(shards)]
-    largest = max(ray.get([_largest_id.remote(ref) for ref in built]))
+    largest = max(ray.get([_largest_id.remote(ref) for ref in built]))  # also raises any build error
     index = cls.__new__(cls)
     index._setup({**_defaults(), **config}, shards, placement.get("cpus_per_shard"),
                  placement.get("placement_strategy", "SPREAD"), placement.get("max_restarts", 3),
@@ -55,7 +57,7 @@ def build(cls, ds, vector_column: str, id_column: Optional[str], attr_columns: l
 
 def _defaults() -> dict:
     return {"metric": "l2", "M": 16, "ef_construction": 200, "ef_search": 64, "dtype": "f32", "seed": 100,
-            "pq_m": 0, "rerank": False}
+            "pq_m": 0, "rerank": False, "keys": "int"}
 
 
 def _first_dim(ds, vector_column: str) -> int:
@@ -99,10 +101,14 @@ def _count_rows(block: dict) -> int:
 
 
 @ray.remote
-def _partition(block: dict, vector_column, id_column, attr_columns, shards: int, offset: int):
+def _partition(block: dict, vector_column, id_column, attr_columns, shards: int, offset: int, string_keys: bool):
     vectors = np.ascontiguousarray(stack_vectors(block[vector_column]), dtype=np.float32)
-    ids = (np.asarray(block[id_column]).astype(np.int64) if id_column
-           else np.arange(offset, offset + len(vectors), dtype=np.int64))
+    if string_keys:  # checked by the core before routing hashes them (repeats: by the shard's add)
+        ids = keys.lookup_keys(np.asarray(block[id_column], dtype=object))
+    elif id_column:
+        ids = np.asarray(block[id_column]).astype(np.int64)
+    else:
+        ids = np.arange(offset, offset + len(vectors), dtype=np.int64)
     columns = {name: _python_column(block[name]) for name in attr_columns}
     pieces = []
     for rows in routing.split_by_shard(ids, shards):
@@ -128,4 +134,4 @@ def _build_shard(index_kwargs: dict, threads: int, *pieces) -> Index:
 @ray.remote
 def _largest_id(index: Index) -> int:
     ids = index.ids()
-    return int(ids.max()) if ids.size else -1
+    return int(ids.max()) if ids.size and index.key_type == "int" else -1

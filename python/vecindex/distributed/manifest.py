@@ -15,6 +15,9 @@ NAME = "manifest.json"
 FORMAT = "vecindex-sharded"
 VERSION = 1
 SCHEMA_KEYS = ("dim", "metric", "dtype", "M", "ef_construction", "ef_search", "seed", "pq_m", "rerank", "attributes")
+# Written only for keys="str": int-keyed manifests stay as before, and a release that does not
+# know string keys refuses a str-keyed manifest (its schema has a field it does not expect).
+KEYS_FIELD = "keys"
 
 
 def shard_file_name(shard: int, shards: int) -> str:
@@ -26,8 +29,10 @@ def _digest(body: dict) -> str:
 
 
 def build(schema: dict, shards: int, files: list, next_id: int) -> str:
-    body = {"format": FORMAT, "version": VERSION, "shards": shards, "routing": routing.describe(shards),
-            "schema": {key: schema[key] for key in SCHEMA_KEYS}, "files": files, "next_id": next_id}
+    string_keys = schema.get(KEYS_FIELD) == "str"
+    fields = SCHEMA_KEYS + ((KEYS_FIELD,) if string_keys else ())
+    body = {"format": FORMAT, "version": VERSION, "shards": shards, "routing": routing.describe(shards, string_keys),
+            "schema": {key: schema[key] for key in fields}, "files": files, "next_id": next_id}
     return json.dumps(dict(body, checksum=_digest(body)), indent=1, sort_keys=True)
 
 
@@ -47,12 +52,14 @@ def parse(text: str, where: str) -> dict:
     shards = manifest.get("shards")
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise FormatError(f"{where}: bad shard count {shards!r}")
-    problem = routing.check(manifest.get("routing"), shards)
+    schema = manifest.get("schema")
+    if not isinstance(schema, dict) or set(schema) - {KEYS_FIELD} != set(SCHEMA_KEYS):
+        raise FormatError(f"{where}: schema entry is missing or incomplete")
+    if schema.get(KEYS_FIELD, "str") != "str":
+        raise FormatError(f"{where}: bad key type {schema.get(KEYS_FIELD)!r} in the schema")
+    problem = routing.check(manifest.get("routing"), shards, KEYS_FIELD in schema)
     if problem:
         raise FormatError(f"{where}: {problem}")
-    schema = manifest.get("schema")
-    if not isinstance(schema, dict) or set(schema) != set(SCHEMA_KEYS):
-        raise FormatError(f"{where}: schema entry is missing or incomplete")
     files = manifest.get("files")
     if not isinstance(files, list) or len(files) != shards:
         raise FormatError(f"{where}: expected {shards} shard files, found {len(files) if isinstance(files, list) else 0}")

@@ -32,6 +32,7 @@ def load(cls, path: str, *, mmap: bool, cpus_per_shard, placement_strategy, max_
     parsed = manifest.parse(storage.read_text(where), where)
     schema, shards = parsed["schema"], parsed["shards"]
     config = {key: schema[key] for key in _INDEX_KEYS}
+    config["keys"] = schema.get(manifest.KEYS_FIELD, "int")
     try:
         Index(**config)
     except (TypeError, ValueError) as error:

@@ -14,7 +14,12 @@ import numpy as np
 from vecindex.filters import Filter
 
 
-def prepare_filter(filter: Any, queries: int, max_id: Callable[[], int], allow_per_query: bool = True) -> Any:
+def prepare_filter(filter: Any, queries: int, max_id: Callable[[], int], allow_per_query: bool = True,
+                   string_keys: bool = False) -> Any:
+    """``string_keys``: the shards are str-keyed; every filter goes as it is, and each shard's
+    Index reads (or refuses) it, an allow-list of keys whole to every shard."""
+    if string_keys:
+        return filter
     if allow_per_query and isinstance(filter, list) and any(
             item is None or isinstance(item, (Filter, list, tuple, np.ndarray)) or callable(item) for item in filter):
         if len(filter) != queries:

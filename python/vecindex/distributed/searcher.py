@@ -13,11 +13,11 @@ _SEARCH_KEYS = ("ef", "rerank_factor", "filter", "strategy")
 
 
 class BatchSearcher:
-    """Searches each batch's vector column on every shard; adds ``neighbour_ids`` (int64, (n, k))
-    and ``neighbour_distances`` (float32) columns. Picklable: it holds only actor handles."""
+    """Searches each batch's vector column on every shard; adds ``neighbour_ids`` (int64, (n, k);
+    str keys in an object array for ``keys="str"``) and ``neighbour_distances`` (float32) columns. Picklable: it holds only actor handles."""
 
     def __init__(self, actors: list, dim: int, k: int, vector_column: str, search_params: dict,
-                 default_rerank_factor: int, timeout: float):
+                 default_rerank_factor: int, timeout: float, string_keys: bool = False):
         unknown = set(search_params) - set(_SEARCH_KEYS)
         if unknown:
             raise TypeError(f"searcher() got unexpected search parameters {sorted(unknown)}; it takes {_SEARCH_KEYS}")
@@ -29,6 +29,7 @@ class BatchSearcher:
         self.rerank_factor = search_params.get("rerank_factor") or default_rerank_factor
         self.filter = search_params.get("filter")
         self.strategy = search_params.get("strategy", "auto")
+        self.string_keys = string_keys
 
     def __call__(self, batch: dict) -> dict:
         import ray
@@ -36,7 +37,7 @@ class BatchSearcher:
         if self.vector_column not in batch:
             raise KeyError(f"batch has no column {self.vector_column!r}; columns: {sorted(batch)}")
         queries, _ = as_matrix(stack_vectors(batch[self.vector_column]), self.dim, "queries")
-        prepared = prepare_filter(self.filter, queries.shape[0], self._max_id)
+        prepared = prepare_filter(self.filter, queries.shape[0], self._max_id, string_keys=self.string_keys)
         shared = ray.put((queries, prepared))
         outcome = fanout.call(self.actors, "search", None, None,
                               (shared, self.k, self.ef, self.rerank_factor, self.strategy, None), self.timeout)

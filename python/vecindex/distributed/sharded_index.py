@@ -8,8 +8,8 @@ import numpy as np
 import ray
 
 from vecindex import attributes as _attributes
-from vecindex._validation import as_ids, as_matrix, check_positive_int
-from vecindex.distributed import cluster, fanout, persistence, routing
+from vecindex._validation import as_matrix, check_positive_int
+from vecindex.distributed import cluster, fanout, keys as _ids, persistence, routing
 from vecindex.distributed.errors import ShardUnavailable, WritesLost
 from vecindex.distributed.merge import merge_topk
 from vecindex.distributed.search_filters import prepare_filter
@@ -38,14 +38,19 @@ class ShardedIndex:
     ``placement_strategy`` (Ray placement group strategy, ``"SPREAD"`` by default),
     ``max_restarts`` (how often Ray restarts a dead shard actor; a restarted shard reopens
     its last save) and ``timeout`` (seconds a call waits for a shard).
+
+    ``keys="str"`` makes every shard a str-keyed ``Index``: calls take and return str keys
+    with that index's semantics and errors, and a key is routed by a hash of its UTF-8 bytes.
     """
 
     def __init__(self, dim: int, metric: str = "l2", M: int = 16, ef_construction: int = 200, ef_search: int = 64,
                  dtype: str = "f32", seed: int = 100, *, pq_m: int = 0, rerank: bool = False,
                  attributes: Optional[dict] = None, shards: int = 2, cpus_per_shard: Optional[float] = None,
-                 placement_strategy: str = "SPREAD", max_restarts: int = 3, timeout: float = DEFAULT_TIMEOUT):
+                 placement_strategy: str = "SPREAD", max_restarts: int = 3, timeout: float = DEFAULT_TIMEOUT,
+                 keys: str = "int"):
         config = {"dim": dim, "metric": metric, "M": M, "ef_construction": ef_construction, "ef_search": ef_search,
-                  "dtype": dtype, "seed": seed, "pq_m": pq_m, "rerank": bool(rerank), "attributes": attributes}
+                  "dtype": dtype, "seed": seed, "pq_m": pq_m, "rerank": bool(rerank), "attributes": attributes,
+                  "keys": keys}
         self._setup(config, check_positive_int(shards, "shards", 1, 4096), cpus_per_shard, placement_strategy,
                      max_restarts, timeout)
 
@@ -55,7 +60,9 @@ class ShardedIndex:
         probe = Index(**config)  # checks every parameter the way Index does, before any actor starts
         self._schema = {"dim": probe.dim, "metric": probe.metric, "dtype": probe.dtype, "M": probe.M,
                         "ef_construction": probe.ef_construction, "ef_search": probe.ef_search, "seed": config["seed"],
-                        "pq_m": config["pq_m"], "rerank": config["rerank"], "attributes": probe.attributes}
+                        "pq_m": config["pq_m"], "rerank": config["rerank"], "attributes": probe.attributes,
+                        "keys": probe.key_type}
+        self._string_keys = probe.key_type == "str"
         self._attribute_schema = _attributes.normalize_schema(config["attributes"])
         self.timeout = _check_timeout(timeout)
         self._shards = shards
@@ -105,7 +112,7 @@ class ShardedIndex:
 
     def _unsaved_ids(self, shard: int) -> np.ndarray:
         parts = self._unsaved[shard]
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts)) if parts else _ids.empty(self._string_keys)
 
     # -- properties ---------------------------------------------------------------------
     dim = property(lambda self: self._schema["dim"], doc="Number of dimensions.")
@@ -115,6 +122,7 @@ class ShardedIndex:
     ef_construction = property(lambda self: self._schema["ef_construction"], doc="Beam width used while building.")
     attributes = property(lambda self: dict(self._schema["attributes"]), doc="The attribute schema.")
     shards = property(lambda self: self._shards, doc="Number of shards.")
+    key_type = property(lambda self: self._schema["keys"], doc="'int' (int64 ids) or 'str' (str keys).")
     cpus_per_shard = property(lambda self: self._deployment.cpus_per_shard, doc="CPUs reserved per shard actor.")
 
     @property
@@ -137,20 +145,16 @@ class ShardedIndex:
         return int(sum(self._call("size").values.values()))
 
     def __contains__(self, id: Any) -> bool:
-        try:
-            value = int(id)
-        except (TypeError, ValueError):
+        ids = _ids.one_id(id, self._string_keys)
+        if ids is None:
             return False
-        if not 0 <= value < 2**63:
-            return False
-        ids = np.array([value], dtype=np.int64)
         shard = int(routing.shard_of(ids, self._shards)[0])
         return bool(self._call("present", shards=[shard], args=(ids,)).values[shard][0])
 
     def __repr__(self) -> str:
         return (f"vecindex.distributed.ShardedIndex(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, "
                 f"size={len(self)}, shards={self._shards}, M={self.M}, ef_construction={self.ef_construction}, "
-                f"ef_search={self.ef_search})")
+                f"ef_search={self.ef_search}" + (", keys='str')" if self._string_keys else ")"))
 
     def shard_info(self) -> list:
         """Per shard: its node id, process id, size, and any error reopening its last save."""
@@ -159,7 +163,8 @@ class ShardedIndex:
 
     # -- data ---------------------------------------------------------------------------
     def add(self, vectors: Any, ids: Any = None, *, attrs: Any = None, replace: bool = False) -> np.ndarray:
-        """As ``Index.add``: rows go to the shard that owns their id. Returns the int64 ids.
+        """As ``Index.add``: rows go to the shard that owns their id. Returns the int64 ids
+        (for ``keys="str"``: the keys, as a numpy object array; every key is checked first).
 
         Ids already in the index (without ``replace``) are refused before any shard changes.
         If a shard then rejects its rows, rows already added to other shards are deleted again
@@ -167,18 +172,17 @@ class ShardedIndex:
         """
         matrix, _ = as_matrix(vectors, self.dim, "vectors")
         count = matrix.shape[0]
-        id_array = (np.arange(self._next_id, self._next_id + count, dtype=np.int64) if ids is None
-                    else as_ids(ids, count))
+        id_array = _ids.add_ids(ids, count, self._next_id, self._string_keys)
         columns = None
         if attrs is not None:
             _attributes.prepare(self._attribute_schema, attrs, count)  # checks every column before sending
             columns = _attributes.to_columns(attrs, count)
         if count == 0:
-            return np.empty(0, dtype=np.int64)
+            return _ids.empty(self._string_keys)
         if not replace:
             existing = self._present(id_array)
             if existing.any():
-                raise ValueError(f"ids already in the index: {_list_ids(id_array[existing])} "
+                raise ValueError(f"ids already in the index: {_ids.list_ids(id_array[existing])} "
                                  f"(pass replace=True to overwrite)")
         if not self._trained:
             self._train_all(matrix)
@@ -195,7 +199,8 @@ class ShardedIndex:
                                    {shard: self._unsaved_ids(shard) for shard in outcome.down})
         for shard in args:
             self._unsaved[shard].append(args[shard][1])
-        self._next_id = max(self._next_id, int(id_array.max()) + 1)
+        if not self._string_keys:
+            self._next_id = max(self._next_id, int(id_array.max()) + 1)
         return id_array
 
     def _train_all(self, matrix: np.ndarray) -> None:
@@ -218,11 +223,11 @@ class ShardedIndex:
     def _check_known(self, id_array: np.ndarray) -> None:
         present = self._present(id_array)
         if not present.all():
-            raise KeyError(f"ids not in the index: {_list_ids(id_array[~present])}")
+            raise KeyError(f"ids not in the index: {_ids.list_ids(id_array[~present])}")
 
     def delete(self, ids: Any) -> None:
         """As ``Index.delete``: unknown ids raise KeyError and nothing is deleted."""
-        id_array = as_ids(ids)
+        id_array = _ids.lookup_ids(ids, self._string_keys)
         self._check_known(id_array)
         parts = routing.split_by_shard(id_array, self._shards)
         args = {shard: (id_array[rows],) for shard, rows in enumerate(parts) if rows.size}
@@ -244,7 +249,7 @@ class ShardedIndex:
 
     def get(self, ids: Any) -> np.ndarray:
         """Stored vectors of ``ids`` (float32, (m, dim)); unknown ids raise KeyError."""
-        id_array = as_ids(ids)
+        id_array = _ids.lookup_ids(ids, self._string_keys)
         self._check_known(id_array)
         parts = routing.split_by_shard(id_array, self._shards)
         args = {shard: (id_array[rows],) for shard, rows in enumerate(parts) if rows.size}
@@ -257,7 +262,7 @@ class ShardedIndex:
 
     def get_attrs(self, ids: Any) -> dict:
         """Attributes of ``ids`` as a dict of columns; unknown ids raise KeyError."""
-        id_array = as_ids(ids)
+        id_array = _ids.lookup_ids(ids, self._string_keys)
         self._check_known(id_array)
         parts = routing.split_by_shard(id_array, self._shards)
         args = {shard: (id_array[rows],) for shard, rows in enumerate(parts) if rows.size}
@@ -271,9 +276,9 @@ class ShardedIndex:
         return columns
 
     def ids(self) -> np.ndarray:
-        """All live ids, sorted, as int64."""
+        """All live ids, sorted, as int64 (for ``keys="str"``: the keys, as a numpy object array)."""
         values = list(self._call("ids").values.values())
-        return np.sort(np.concatenate(values)) if values else np.empty(0, dtype=np.int64)
+        return np.sort(np.concatenate(values)) if values else _ids.empty(self._string_keys)
 
     # -- search -------------------------------------------------------------------------
     def search(self, queries: Any, k: int = 10, *, ef: Optional[int] = None, threads: Optional[int] = None,
@@ -286,6 +291,7 @@ class ShardedIndex:
         threads each shard uses (default: its CPUs). A shard that does not answer raises
         :class:`ShardUnavailable`, unless ``allow_partial=True``: then the result is a
         :class:`SearchResult` ``(ids, distances)`` whose ``missing_shards`` names them.
+        For ``keys="str"``, ids are str keys in an object array (padding None, ties by key).
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
         k = check_positive_int(k, "k", 1, 100000)
@@ -293,7 +299,7 @@ class ShardedIndex:
         threads = None if threads is None else check_positive_int(threads, "threads", 1, 4096)
         if rerank_factor is None:
             rerank_factor = DEFAULT_RERANK_FACTOR.get(self.dtype, 4)
-        prepared = prepare_filter(filter, matrix.shape[0], self._max_id)
+        prepared = prepare_filter(filter, matrix.shape[0], self._max_id, string_keys=self._string_keys)
         batch = ray.put((matrix, prepared))
         outcome = self._call("search", args=(batch, k, ef, rerank_factor, strategy, threads),
                              allow_partial=allow_partial, timeout=timeout)
@@ -308,7 +314,7 @@ class ShardedIndex:
 
     def explain(self, filter: Any, k: int = 10, *, ef: Optional[int] = None, strategy: str = "auto") -> dict:
         """Each shard's plan (``shards``: one ``Index.explain`` dict per shard) and the totals."""
-        prepared = prepare_filter(filter, 1, self._max_id, allow_per_query=False)
+        prepared = prepare_filter(filter, 1, self._max_id, allow_per_query=False, string_keys=self._string_keys)
         outcome = self._call("explain", args=(prepared, k, ef, strategy))
         outcome.raise_user_error()
         plans = [outcome.values[shard] for shard in range(self._shards)]
@@ -357,7 +363,7 @@ class ShardedIndex:
         """A callable for ``ds.map_batches``: adds ``neighbour_ids`` and ``neighbour_distances``."""
         from vecindex.distributed.searcher import BatchSearcher
         return BatchSearcher(self._deployment.actors, self.dim, k, vector_column, search_params,
-                             DEFAULT_RERANK_FACTOR.get(self.dtype, 4), self.timeout)
+                             DEFAULT_RERANK_FACTOR.get(self.dtype, 4), self.timeout, self._string_keys)
 
     def close(self) -> None:
         """Stops the shard actors and frees their placement group."""
@@ -390,7 +396,3 @@ def _take_columns(columns: Optional[dict], rows: np.ndarray) -> Optional[dict]:
         picked[name] = values[rows] if isinstance(values, np.ndarray) else [values[i] for i in rows.tolist()]
     return picked
 
-
-def _list_ids(ids: np.ndarray) -> str:
-    shown = ", ".join(str(int(i)) for i in ids[:10])
-    return shown + (f", ... ({ids.size} in all)" if ids.size > 10 else "")
