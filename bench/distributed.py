@@ -94,6 +94,30 @@ def per_batch_ms(search, queries: np.ndarray, calls: int = 200) -> float:
     return 1000 * (time.perf_counter() - start) / calls
 
 
+class _Idle:
+    """An actor that does no work: what a put plus two actor calls cost on this machine."""
+
+    def echo(self, batch):
+        return batch[0][:1]
+
+
+def ray_floor_ms(queries: np.ndarray, calls: int = 200) -> float:
+    """Mean ms of `ray.put` + one call to each of two idle actors, the shape of a 2-shard search."""
+    import ray
+
+    # No CPU reservation: the shards under test hold both cores in their placement group.
+    actors = [ray.remote(_Idle).options(num_cpus=0).remote() for _ in range(2)]
+    ray.get([actor.echo.remote((queries[:1], None)) for actor in actors])
+    start = time.perf_counter()
+    for i in range(calls):
+        batch = ray.put((queries[i % len(queries):i % len(queries) + 1], None))
+        ray.get([actor.echo.remote(batch) for actor in actors])
+    elapsed = time.perf_counter() - start
+    for actor in actors:
+        ray.kill(actor)
+    return 1000 * elapsed / calls
+
+
 NODE_RAM_GB, NODE_CORES = 64, 16  # the node the sizing estimates assume
 
 
@@ -228,7 +252,8 @@ def main() -> None:
             report["overhead"]["per_batch_ms_one_query"] = {
                 "ray_2_shards": per_batch_ms(lambda q: index.search(q, K, ef=64), test),
                 "in_process_2_shards": per_batch_ms(lambda q: local.search(q, 64), test),
-                "one_index": single_ms}
+                "one_index": single_ms,
+                "ray_floor_put_and_two_idle_actor_calls": ray_floor_ms(test)}
             log(report["overhead"]["per_batch_ms_one_query"])
         index.close()
     report["load_average_at_end"] = load_average()
