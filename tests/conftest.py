@@ -44,6 +44,18 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(found[i]) & set(truth[i])) / k for i in range(len(truth))]))
 
 
+@pytest.fixture(scope="module")
+def ray_runtime():
+    """A local 2-CPU Ray runtime for one test module (Ray imported only by modules that use it)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture(scope="session")
 def small_data() -> tuple[np.ndarray, np.ndarray]:
     return clustered(3000, 32, seed=1), clustered(100, 32, seed=2)

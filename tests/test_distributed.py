@@ -17,13 +17,7 @@ N, DIM, QUERIES, K, EF = 4000, 32, 200, 10, 24
 GROUPS = [f"g{i}" for i in range(10)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_runtime():
-    if ray.is_initialized():
-        ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_runtime")  # one local Ray runtime per module (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,7 @@ def key_of(i: int) -> str:
     return f"doc-{i}#κ{i % 7}"  # non-ASCII: routing hashes the UTF-8 bytes
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_runtime():
-    if ray.is_initialized():
-        ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_runtime")  # one local Ray runtime per module (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ The compiler returns an ``F`` expression, :data:`EVERYTHING` (no restriction) or
 """
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
 from typing import Callable, Optional, Sequence, Union
 
@@ -41,28 +43,20 @@ Compiled = Union[Filter, _Constant]
 TextMatcher = Callable[[str, str, bool], Sequence[str]]
 
 
+def _combine(parts: Sequence[Compiled], identity: _Constant, absorbing: _Constant, join) -> Compiled:
+    """Joins parts with `join`, dropping `identity` parts; any `absorbing` part decides alone."""
+    kept = [part for part in parts if part is not identity]
+    if any(part is absorbing for part in kept):
+        return absorbing
+    return functools.reduce(join, kept) if kept else identity
+
+
 def all_of(parts: Sequence[Compiled]) -> Compiled:
-    kept = [part for part in parts if part is not EVERYTHING]
-    if any(part is NOTHING for part in kept):
-        return NOTHING
-    if not kept:
-        return EVERYTHING
-    result = kept[0]
-    for part in kept[1:]:
-        result = result & part
-    return result
+    return _combine(parts, EVERYTHING, NOTHING, operator.and_)
 
 
 def any_of(parts: Sequence[Compiled]) -> Compiled:
-    kept = [part for part in parts if part is not NOTHING]
-    if any(part is EVERYTHING for part in kept):
-        return EVERYTHING
-    if not kept:
-        return NOTHING
-    result = kept[0]
-    for part in kept[1:]:
-        result = result | part
-    return result
+    return _combine(parts, NOTHING, EVERYTHING, operator.or_)
 
 
 def negate(part: Compiled) -> Compiled:
