@@ -8,6 +8,7 @@
 #include "bindings/progress_poll.h"
 #include "bindings/release_gil.h"
 #include "index/index.h"
+#include "index/key_table.h"
 #include "util/errors.h"
 
 namespace py = pybind11;
@@ -66,6 +67,10 @@ py::dict memory_dict(const MemoryUsage& usage) {
 }  // namespace
 
 void bind_index(py::module_& m) {
+  // The core's key rules without an index, for callers that must refuse bad keys before
+  // changing anything (vecindex.distributed checks a call's keys once, before any shard).
+  m.def("check_keys", [](const py::handle& keys, bool unique) { check_keys(keys_from_python(keys, "keys"), unique); },
+        py::arg("keys"), py::arg("unique"));
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
                        size_t ef_search, uint64_t seed, size_t pq_m, bool rerank,

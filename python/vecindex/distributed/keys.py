@@ -1,8 +1,8 @@
 """Ids and str keys as the driver handles them: checked, listed in messages, and empty arrays.
 
 The rules for str keys (empty, not a str, over 1024 bytes of UTF-8, repeated in one add) live
-in the core; the driver applies them by calling the same methods on a small empty str-keyed
-``Index`` before any shard changes, so a refused call changes no shard.
+in the core; the driver applies them through ``_core.check_keys`` before any shard changes, so
+a refused call changes no shard.
 """
 from __future__ import annotations
 
@@ -10,31 +10,24 @@ from typing import Any, Optional
 
 import numpy as np
 
-from vecindex import Index
+from vecindex import _core
 from vecindex import _keys
 from vecindex._validation import as_ids
 
 
-def _checker() -> Index:
-    return Index(dim=1, M=2, ef_construction=1, keys="str")
-
-
 def add_keys(ids: Any, count: int) -> np.ndarray:
-    """add()'s keys, checked by the core as one add() of ``count`` vectors (ValueError), as an object array."""
+    """add()'s keys, checked by the core's rules for one add (ValueError), as an object array."""
     keys = _keys.require_keys(ids)
-    # The core checks the count, then each key, before it links the scratch index's
-    # one-dimensional points (cheap with M=2, ef_construction=1).
-    _checker().add(np.zeros((count, 1), dtype=np.float32), keys)
+    if len(keys) != count:
+        raise ValueError(f"got {len(keys)} keys for {count} vectors")
+    _core.check_keys(keys, unique=True)
     return _keys.as_key_array(keys)
 
 
 def lookup_keys(ids: Any) -> np.ndarray:
-    """Keys for delete/get/get_attrs, checked by the core (ValueError) as an object array."""
+    """Keys for delete/get/get_attrs, checked by the core's rules (ValueError), as an object array."""
     keys = ids if ids is None else _keys.require_keys(ids)  # a generator is read once, here
-    try:
-        _checker().get_attrs(keys)
-    except KeyError:
-        pass  # the scratch index holds no key: every valid key is unknown to it
+    _core.check_keys(keys, unique=False)
     return _keys.as_key_array(keys)
 
 
