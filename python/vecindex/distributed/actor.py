@@ -1,8 +1,9 @@
 """The shard actor (one vecindex.Index per actor) and the registry of each shard's last save.
 
-Every shard call goes through :meth:`Shard.invoke`, which returns the actor's incarnation
-token with the result: a restarted actor has a new token, which is how the driver notices a
-restart and reports the writes it lost.
+Every shard call returns the actor's incarnation token with its result: a restarted actor
+has a new token, which is how the driver notices a restart and reports the writes it lost.
+Most calls go through :meth:`Shard.invoke`; the per-batch hot path, :meth:`Shard.search`, is
+called directly with one argument (see :data:`DIRECT_METHODS`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ import ray
 from vecindex import FormatError, Index
 from vecindex.distributed import routing, storage
 from vecindex.distributed.manifest import shard_file_name
+
+# Called as ``actor.<name>.remote(arg)`` rather than through ``invoke``: Ray binds, serializes
+# and deserializes every argument of every call separately, so the search batch travels as
+# one object-store entry holding the queries, the filter and every parameter.
+DIRECT_METHODS = frozenset({"search"})
 
 
 class Registry:
@@ -56,10 +62,13 @@ class Shard:
     def add(self, vectors, ids, attrs, replace: bool) -> int:
         return int(self.index.add(vectors, ids, attrs=attrs, replace=replace, threads=self.threads).size)
 
-    def search(self, batch, k, ef, rerank_factor, strategy, threads):
-        queries, filter = batch  # one object-store entry per batch, shared by every shard
-        return self.index.search(queries, k, ef=ef, rerank_factor=rerank_factor, filter=filter, strategy=strategy,
-                                 threads=threads or self.threads)
+    def search(self, batch: tuple):
+        """``batch`` (made by :func:`search_batch`) is one object-store entry shared by every
+        shard; Ray hands it over with the queries read in place (zero-copy). Returns
+        ``(token, (ids, distances))`` as ``invoke`` does."""
+        queries, filter, k, ef, rerank_factor, strategy, threads = batch
+        return self.token, self.index.search(queries, k, ef=ef, rerank_factor=rerank_factor, filter=filter,
+                                             strategy=strategy, threads=threads or self.threads)
 
     def max_id(self) -> int:
         ids = self.index.ids()
@@ -144,6 +153,12 @@ class Shard:
         if self.scratch is None:
             self.scratch = storage.scratch_dir(f"vecindex-shard{self.shard}-")
         return self.scratch
+
+
+def search_batch(queries: np.ndarray, filter: Any, k: int, ef: Optional[int], rerank_factor: int, strategy: str,
+                 threads: Optional[int]):
+    """What the driver puts in the object store once per search batch, for :meth:`Shard.search`."""
+    return ray.put((queries, filter, k, ef, rerank_factor, strategy, threads))
 
 
 def _check_matches(index: Index, saved: dict, shard: int, shards: int, location: str) -> None:

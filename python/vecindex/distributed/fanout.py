@@ -7,6 +7,8 @@ from typing import Any, Optional
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
+from vecindex.distributed.actor import DIRECT_METHODS
+
 try:  # newer Ray raises this while an actor restarts; older ones only RayActorError
     from ray.exceptions import ActorUnavailableError as _Unavailable
 except ImportError:  # pragma: no cover - depends on the Ray version
@@ -34,9 +36,13 @@ def call(actors: list, method: str, shards: Optional[list] = None, args_by_shard
     """Calls ``method`` on the given shards (all by default) and waits up to ``timeout`` seconds."""
     shards = list(range(len(actors))) if shards is None else shards
     refs = {}
+    direct = method in DIRECT_METHODS
     for shard in shards:
         shard_args = args_by_shard[shard] if args_by_shard is not None else args
-        refs[shard] = actors[shard].invoke.remote(method, *shard_args)
+        if direct:
+            refs[shard] = getattr(actors[shard], method).remote(*shard_args)
+        else:
+            refs[shard] = actors[shard].invoke.remote(method, *shard_args)
     outcome = Outcome()
     if not refs:
         return outcome

@@ -5,6 +5,7 @@ import numpy as np
 
 from vecindex._validation import as_matrix, check_positive_int
 from vecindex.distributed import fanout
+from vecindex.distributed.actor import search_batch
 from vecindex.distributed.errors import ShardUnavailable
 from vecindex.distributed.merge import merge_topk
 from vecindex.distributed.search_filters import prepare_filter
@@ -32,15 +33,12 @@ class BatchSearcher:
         self.string_keys = string_keys
 
     def __call__(self, batch: dict) -> dict:
-        import ray
-
         if self.vector_column not in batch:
             raise KeyError(f"batch has no column {self.vector_column!r}; columns: {sorted(batch)}")
         queries, _ = as_matrix(stack_vectors(batch[self.vector_column]), self.dim, "queries")
         prepared = prepare_filter(self.filter, queries.shape[0], self._max_id, string_keys=self.string_keys)
-        shared = ray.put((queries, prepared))
-        outcome = fanout.call(self.actors, "search", None, None,
-                              (shared, self.k, self.ef, self.rerank_factor, self.strategy, None), self.timeout)
+        shared = search_batch(queries, prepared, self.k, self.ef, self.rerank_factor, self.strategy, None)
+        outcome = fanout.call(self.actors, "search", None, None, (shared,), self.timeout)
         outcome.raise_user_error()
         if outcome.down:
             raise ShardUnavailable(list(outcome.down), outcome.down, {})

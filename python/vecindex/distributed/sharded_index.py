@@ -10,6 +10,7 @@ import ray
 from vecindex import attributes as _attributes
 from vecindex._validation import as_matrix, check_positive_int
 from vecindex.distributed import cluster, fanout, keys as _ids, persistence, routing
+from vecindex.distributed.actor import search_batch
 from vecindex.distributed.errors import ShardUnavailable, WritesLost
 from vecindex.distributed.merge import merge_topk
 from vecindex.distributed.search_filters import prepare_filter
@@ -300,9 +301,8 @@ class ShardedIndex:
         if rerank_factor is None:
             rerank_factor = DEFAULT_RERANK_FACTOR.get(self.dtype, 4)
         prepared = prepare_filter(filter, matrix.shape[0], self._max_id, string_keys=self._string_keys)
-        batch = ray.put((matrix, prepared))
-        outcome = self._call("search", args=(batch, k, ef, rerank_factor, strategy, threads),
-                             allow_partial=allow_partial, timeout=timeout)
+        batch = search_batch(matrix, prepared, k, ef, rerank_factor, strategy, threads)
+        outcome = self._call("search", args=(batch,), allow_partial=allow_partial, timeout=timeout)
         outcome.raise_user_error()
         ids, distances = merge_shard_results(outcome.values, k)
         if was_1d:
