@@ -88,10 +88,43 @@ class InProcessShards:
 
 
 def per_batch_ms(search, queries: np.ndarray, calls: int = 200) -> float:
-    start = time.perf_counter()
+    return per_batch(search, queries, calls)[0]
+
+
+def per_batch(search, queries: np.ndarray, calls: int = 200) -> tuple[float, float | None]:
+    """Mean (wall ms, CPU ms) of one-query batches. CPU is summed over this process and all its
+    descendants (Ray's GCS, raylet and workers): on a shared machine it varies far less than wall
+    time, and on few cores it is what the fan-out takes from the shards' searches."""
+    cpu_start, start = tree_cpu_seconds(), time.perf_counter()
     for i in range(calls):
         search(queries[i % len(queries):i % len(queries) + 1])
-    return 1000 * (time.perf_counter() - start) / calls
+    wall = 1000 * (time.perf_counter() - start) / calls
+    cpu_end = tree_cpu_seconds()
+    return wall, None if cpu_start is None or cpu_end is None else 1000 * (cpu_end - cpu_start) / calls
+
+
+def tree_cpu_seconds() -> float | None:
+    """User + system CPU seconds of this process and its descendants, from /proc (None elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents, used = {}, {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parents.setdefault(int(fields[1]), []).append(pid)
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0.0)
+        todo.extend(parents.get(pid, []))
+    return total
 
 
 class _Idle:
@@ -101,21 +134,23 @@ class _Idle:
         return batch[0][:1]
 
 
-def ray_floor_ms(queries: np.ndarray, calls: int = 200) -> float:
-    """Mean ms of `ray.put` + one call to each of two idle actors, the shape of a 2-shard search."""
+def ray_floor(queries: np.ndarray, calls: int = 200) -> tuple[float, float | None]:
+    """Mean (wall ms, CPU ms) of `ray.put` + one call to each of two idle actors, the shape of a
+    2-shard search."""
     import ray
 
     # No CPU reservation: the shards under test hold both cores in their placement group.
     actors = [ray.remote(_Idle).options(num_cpus=0).remote() for _ in range(2)]
     ray.get([actor.echo.remote((queries[:1], None)) for actor in actors])
-    start = time.perf_counter()
-    for i in range(calls):
-        batch = ray.put((queries[i % len(queries):i % len(queries) + 1], None))
-        ray.get([actor.echo.remote(batch) for actor in actors])
-    elapsed = time.perf_counter() - start
+
+    def search(batch):
+        ref = ray.put((batch, None))
+        ray.get([actor.echo.remote(ref) for actor in actors])
+
+    result = per_batch(search, queries, calls)
     for actor in actors:
         ray.kill(actor)
-    return 1000 * elapsed / calls
+    return result
 
 
 NODE_RAM_GB, NODE_CORES = 64, 16  # the node the sizing estimates assume
@@ -249,12 +284,18 @@ def main() -> None:
                                     "one_index_recall": one["recall"]})
                     log(targets[-1])
             report["overhead"]["two_shards_vs_in_process"] = targets
+            ray_wall, ray_cpu = per_batch(lambda q: index.search(q, K, ef=64), test)
+            local_wall, local_cpu = per_batch(lambda q: local.search(q, 64), test)
+            floor_wall, floor_cpu = ray_floor(test)
             report["overhead"]["per_batch_ms_one_query"] = {
-                "ray_2_shards": per_batch_ms(lambda q: index.search(q, K, ef=64), test),
-                "in_process_2_shards": per_batch_ms(lambda q: local.search(q, 64), test),
-                "one_index": single_ms,
-                "ray_floor_put_and_two_idle_actor_calls": ray_floor_ms(test)}
-            log(report["overhead"]["per_batch_ms_one_query"])
+                "ray_2_shards": ray_wall, "in_process_2_shards": local_wall, "one_index": single_ms,
+                "ray_floor_put_and_two_idle_actor_calls": floor_wall}
+            # CPU of every process (driver, GCS, raylet, shard workers): ours is ray_2_shards minus the
+            # floor minus the search itself (in_process_2_shards, which also merges).
+            report["overhead"]["cpu_ms_per_batch_one_query"] = {
+                "ray_2_shards": ray_cpu, "in_process_2_shards": local_cpu,
+                "ray_floor_put_and_two_idle_actor_calls": floor_cpu}
+            log(report["overhead"]["per_batch_ms_one_query"], report["overhead"]["cpu_ms_per_batch_one_query"])
         index.close()
     report["load_average_at_end"] = load_average()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -204,3 +204,21 @@ def test_restarted_shard_reopens_last_save_and_reports_lost_writes(data, tmp_pat
         assert not any(int(i) in sharded for i in lost)
         result = sharded.search(queries[:3], K, allow_partial=True)
         assert isinstance(result, SearchResult) and result.missing_shards == []
+
+
+def test_every_search_parameter_reaches_the_shard(data):
+    """A 1-shard index holds the same graph as one Index built with one thread, so each
+    parameter (k, ef, rerank_factor, strategy, threads, filter) must give identical results."""
+    vectors, queries, _ = data
+    single = vecindex.Index(dim=DIM, dtype="sq8", rerank=True)
+    single.train(vectors[:800])
+    single.add(vectors[:800], threads=1)
+    with ShardedIndex(dim=DIM, dtype="sq8", rerank=True, shards=1) as sharded:
+        sharded.add(vectors[:800])
+        for params in ({"k": 3, "ef": 1}, {"k": 7, "ef": 40}, {"k": 5, "ef": 8, "rerank_factor": 1},
+                       {"k": 5, "ef": 8, "rerank_factor": 6}, {"k": 4, "strategy": "exact", "filter": list(range(0, 800, 3))},
+                       {"k": 6, "ef": 12, "threads": 2, "filter": [None, [5, 6, 7]] * 10}):
+            expect = single.search(queries[:20], **params)
+            got = sharded.search(queries[:20], **params)
+            np.testing.assert_array_equal(got[0], expect[0], err_msg=str(params))
+            np.testing.assert_allclose(got[1], expect[1], rtol=1e-6, err_msg=str(params))
