@@ -64,8 +64,8 @@ class Shard:
 
     # Ray records an event per task for its state API and dashboard, in the worker and the
     # driver, and ships them to the GCS: on small batches that cost as much CPU as the search.
-    # Search tasks therefore are not listed there (Ray Serve turns them off for its replicas
-    # alike); errors and actor deaths still reach the caller through the task's result.
+    # Search tasks therefore are not listed there; errors and actor deaths still reach the
+    # caller through the task's result.
     @ray.method(enable_task_events=False)
     def search(self, batch: tuple):
         """``batch`` (made by :func:`search_batch`) is one object-store entry shared by every
