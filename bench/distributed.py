@@ -248,7 +248,7 @@ def main() -> None:
     report["memory"]["sq8_bytes_per_vector"] = sum(v for v in sq8.memory_usage().values()) / len(sq8)
     del sq8
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     ds = ray.data.from_numpy(train).repartition(8)
     ds = ds.materialize()
     for shards in SHARDS:

@@ -46,12 +46,14 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    """A local 2-CPU Ray runtime for one test module (Ray imported only by modules that use it)."""
+    """A local 2-CPU Ray runtime for one test module (Ray imported only by modules that use it).
+    address="local" starts a fresh runtime even when another Ray cluster runs on the machine
+    (a plain ray.init would join that one and refuse num_cpus)."""
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
