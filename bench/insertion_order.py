@@ -21,6 +21,7 @@ Recall does not depend on timing, so it is reliable on a busy machine; build sec
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -116,28 +117,42 @@ def summarise(runs: dict) -> dict:
     return out
 
 
-def run_dataset(dataset: Dataset, args, log) -> dict:
-    n = len(dataset.train)
-    start = time.perf_counter()
+def lid_of(dataset: Dataset, cache: Path | None) -> np.ndarray:
+    """LID per row, cached by a hash of the data (the k-NN pass is the slow part)."""
+    key = hashlib.blake2b(np.ascontiguousarray(dataset.train).data, digest_size=10).hexdigest()
+    cache_file = Path(cache) / f"lid-{key}-{dataset.metric}-{LID_K}.npy" if cache else None
+    if cache_file is not None and cache_file.exists():
+        return np.load(cache_file)
     lid = lid_mle(knn_distances(dataset.train, dataset.metric, LID_K))
-    log(f"{dataset.name}: LID median {np.median(lid[np.isfinite(lid)]):.1f} "
-        f"(p10 {np.percentile(lid[np.isfinite(lid)], 10):.1f}, p90 {np.percentile(lid[np.isfinite(lid)], 90):.1f}) "
-        f"in {time.perf_counter() - start:.0f}s")
-    clustered = groundtruth.normalized(dataset.train) if dataset.metric == "cosine" else dataset.train
-    runs = {name: [] for name in ORDERS}
-    for seed in args.seeds:
-        labels = kmeans_labels(clustered, max(2, int(np.sqrt(n))), seed)
-        for name in ORDERS:
-            result = build_and_measure(dataset, make_order(name, n, seed, lid, labels), seed, args)
-            runs[name].append(result)
-            log(f"  seed {seed} {name:<9} build {result['build_seconds']:6.1f}s  recall " +
-                " ".join(f"ef{ef}={value:.4f}" for ef, value in result["recall"].items()))
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache_file, lid)
+    return lid
+
+
+def prepare(dataset: Dataset, cache: Path | None, log) -> dict:
+    start = time.perf_counter()
+    lid = lid_of(dataset, cache)
     finite = lid[np.isfinite(lid)]
-    return {"name": dataset.name, "n": n, "dim": dataset.dim, "metric": dataset.metric,
+    log(f"{dataset.name}: LID median {np.median(finite):.1f} (p10 {np.percentile(finite, 10):.1f}, "
+        f"p90 {np.percentile(finite, 90):.1f}) in {time.perf_counter() - start:.0f}s")
+    return {"name": dataset.name, "n": len(dataset.train), "dim": dataset.dim, "metric": dataset.metric,
             "queries": int(len(dataset.test)),
             "lid": {"k": LID_K, "median": float(np.median(finite)), "p10": float(np.percentile(finite, 10)),
-                    "p90": float(np.percentile(finite, 90)), "infinite": int(n - len(finite))},
-            "runs": runs, "summary": summarise(runs)}
+                    "p90": float(np.percentile(finite, 90)), "infinite": int(len(lid) - len(finite))},
+            "runs": {name: [] for name in ORDERS}, "_lid": lid}
+
+
+def run_seed(dataset: Dataset, entry: dict, seed: int, args, log) -> None:
+    n = len(dataset.train)
+    clustered = groundtruth.normalized(dataset.train) if dataset.metric == "cosine" else dataset.train
+    labels = kmeans_labels(clustered, max(2, int(np.sqrt(n))), seed)
+    for name in ORDERS:
+        result = build_and_measure(dataset, make_order(name, n, seed, entry["_lid"], labels), seed, args)
+        entry["runs"][name].append(result)
+        log(f"  {dataset.name} seed {seed} {name:<9} build {result['build_seconds']:6.1f}s  recall " +
+            " ".join(f"ef{ef}={value:.4f}" for ef, value in result["recall"].items()))
+    entry["summary"] = summarise(entry["runs"])
 
 
 def datasets_for(args) -> list[Dataset]:
@@ -158,6 +173,7 @@ def main(argv=None) -> int:
     parser.add_argument("--M", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--cache", default="results/cache/insertion_order", help="LID cache ('' = none)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "insertion_order.json"))
     args = parser.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",")]
@@ -165,10 +181,20 @@ def main(argv=None) -> int:
     report = {"machine": machine.describe(), "command": sys.argv,
               "params": {"n": args.n, "seeds": args.seeds, "M": args.M, "ef_construction": args.ef_construction,
                          "k": args.k, "efs": list(EFS), "build_threads": 1, "lid_k": LID_K, "dtype": "f32"},
-              "datasets": [run_dataset(dataset, args, log) for dataset in datasets_for(args)]}
+              "datasets": []}
+    cache = Path(args.cache) if args.cache else None
+    data = datasets_for(args)
+    entries = [prepare(dataset, cache, log) for dataset in data]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    # Seed by seed over both data sets, writing the JSON after each, so a run stopped early
+    # still leaves every completed seed on disk.
+    for seed in args.seeds:
+        for dataset, entry in zip(data, entries):
+            run_seed(dataset, entry, seed, args, log)
+            report["datasets"] = [{k: v for k, v in e.items() if k != "_lid"} for e in entries]
+            report["seeds_completed"] = args.seeds[:args.seeds.index(seed) + (entry is entries[-1])]
+            out.write_text(json.dumps(report, indent=2) + "\n")
     log(f"wrote {out}")
     return 0
 
