@@ -12,9 +12,9 @@ Configurations (every one with the same M=16 and ef_construction=200):
   `dtype="sq8", rerank=True`, rerank_factor at its per-dtype default.
 - `hnswlib`: bench/peers.py's adapter (`space="cosine"`, f32).
 
-Data (bench/scale_data.py): row i lies between Debian MiniLM train vector `i % 50000` and one of its
-10 nearest train vectors (weight U(0, 0.5)), plus small seeded noise, re-normalised; queries are the
-1000 real test vectors. Smaller sizes are prefixes of larger ones. The JSON's `copy_structure` shows how far the noise
+Data (bench/scale_data.py): row i is drawn uniformly from the triangle spanned by Debian MiniLM
+train vector `i % 50000` and two of its 10 nearest train vectors, plus small seeded noise,
+re-normalised; queries are the 1000 real test vectors. Smaller sizes are prefixes of larger ones. The JSON's `copy_structure` shows how far the noise
 keeps a vector's perturbed copies from crowding its neighbour list. Ground truth is exact (numpy
 brute force, blocks of 64 queries) and cached by content under --cache.
 

@@ -1,9 +1,11 @@
 """Larger data sets that keep a real set's structure: points between real vectors and their neighbours.
 
-Row i of the scaled base set is built from real train vector a = `i % n_real`: a partner b is drawn
-from a's `PARTNERS` exact nearest real neighbours, and the row is `(1 - w) * a + w * b` with
-w ~ U(0, W_MAX), plus a little isotropic noise (expected norm `tau` times the mean norm), re-normalised
-for cosine data. Queries are the real test vectors, unchanged (held out, so no copies of them exist).
+Row i of the scaled base set is drawn from the triangle spanned by real train vector
+a = `i % n_real` and two of a's `PARTNERS` exact nearest real neighbours (picked at random, with
+Dirichlet(1, 1, 1) weights, i.e. uniform on the triangle), plus a little isotropic noise (expected
+norm `tau` times the mean norm), re-normalised for cosine data. The rows thus fill the real set's
+local neighbourhoods instead of piling up on its points. Queries are the real test vectors,
+unchanged (held out, so no copies of them exist).
 Randomness is drawn per block of rows from a seed derived from (seed, block), so rows never depend
 on N: the 100k set is the first 100k rows of the 1M set, and memory stays bounded to the output
 plus one block. The real set's exact k-NN (one brute-force pass, numpy) is cached by content.
@@ -13,9 +15,9 @@ so two noisy copies of one vector stay nearer each other than to any other vecto
 level that keeps the data's structure. Measured on the Debian set at 1M (20 copies per real vector):
 noise of norm 0.3 / 0.5 / 0.7 left 99.7% / 99.1% / 96.4% of a base vector's true top-10 as copies
 of its own source, and a query's top-10 came from 1.4 / 2.0 / 2.8 distinct real vectors, so the
-search problem degenerates to "find one copy". Interpolating towards real neighbours spreads the
-copies along the data's own directions instead. `copy_structure` measures the result and scale.py
-records it in its JSON.
+search problem degenerates to "find one copy". Drawing each row between a and its neighbours
+mixes the rows of neighbouring real vectors; `copy_structure` measures the result and scale.py
+records it in its JSON (figures in bench/README.md).
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ import numpy as np
 from bench.datasets import Dataset
 from bench.groundtruth import brute_force, normalized
 
-PARTNERS = 10      # interpolation partners: the real vector's nearest real neighbours
-W_MAX = 0.5        # at most half way to the partner, so a row stays nearer its own source
+PARTNERS = 10      # candidate corners: the real vector's nearest real neighbours
+CORNERS = 3        # the source and two of its neighbours span the triangle a row is drawn in
 DEFAULT_TAU = 0.1  # small isotropic noise on top, relative to the data's mean norm
 BLOCK_ROWS = 65_536
 
@@ -65,9 +67,10 @@ def scaled_base(real: np.ndarray, n: int, neighbours: np.ndarray, tau: float, se
         # so a block cut short by n holds the same rows as the full block.
         partner_rng, weight_rng, noise_rng = (np.random.default_rng([seed, block, part]) for part in range(3))
         sources = np.arange(start, stop) % len(real)
-        partners = neighbours[sources, partner_rng.integers(0, neighbours.shape[1], size=stop - start)]
-        weights = weight_rng.uniform(0.0, W_MAX, size=(stop - start, 1)).astype(np.float32)
-        rows = (1 - weights) * real[sources] + weights * real[partners]
+        picks = partner_rng.integers(0, neighbours.shape[1], size=(stop - start, CORNERS - 1))
+        corners = np.concatenate([sources[:, None], neighbours[sources[:, None], picks]], axis=1)
+        weights = weight_rng.dirichlet(np.ones(CORNERS), size=stop - start).astype(np.float32)
+        rows = np.einsum("nc,ncd->nd", weights, real[corners])
         rows += noise_rng.standard_normal(rows.shape, dtype=np.float32) * scale
         out[start:stop] = normalized(rows) if metric == "cosine" else rows
     return out
@@ -79,10 +82,10 @@ def make_scaled(real: Dataset, n: int, tau: float = DEFAULT_TAU, seed: int = 7, 
     base = scaled_base(real.train, n, neighbours, tau, seed, real.metric)
     return Dataset(name=f"{real.name}-scaled-{n}", train=base, test=np.ascontiguousarray(real.test),
                    metric=real.metric,
-                   source=f"{real.source or real.name}: row i = (1-w) train[i % {len(real.train)}] + w partner "
-                          f"(one of its {PARTNERS} nearest, w ~ U(0, {W_MAX})) + noise (tau={tau}), seed={seed}; "
+                   source=f"{real.source or real.name}: row i = convex combination of (train[i % {len(real.train)}] "
+                          f"and two of its {PARTNERS} nearest, Dirichlet(1,1,1) weights) + noise (tau={tau}), seed={seed}; "
                           f"queries = test",
-                   notes={"generator": {"partners": PARTNERS, "w_max": W_MAX, "tau": tau, "seed": seed,
+                   notes={"generator": {"partners": PARTNERS, "corners": CORNERS, "tau": tau, "seed": seed,
                                         "real_rows": int(len(real.train))}})
 
 
