@@ -367,6 +367,17 @@ def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
     qps = entry["libraries"]["vecindex-default"]["qps_at_recall"]["0.90"]
     peer = entry["libraries"]["hnswlib"]["qps_at_recall"]["0.90"]
     assert entry["ratios_to_hnswlib"]["vecindex-default"]["qps"]["0.90"] == pytest.approx(qps / peer)
+    from bench.markdown import scale_section
+    text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
+    rows = [line for line in text.splitlines() if line.startswith("| 1,200 |")]
+    assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq8", "hnswlib"]
+
+
+def test_suite_scale_part_skips_without_an_hdf5_file():
+    from bench import suite
+    from bench.runner import BenchParams
+    assert "scale" in suite.PARTS
+    assert "skipped" in suite.run_scale("base.npy", (1000,), BenchParams(), None, lambda line: None)
 
 
 def test_lid_mle_recovers_the_dimension_of_a_flat_subspace():
