@@ -211,13 +211,14 @@ def plot(report: dict, path: Path) -> Path | None:
     sizes = [entry["n"] for entry in report["sizes"]]
     names = sorted({name for entry in report["sizes"] for name in entry["libraries"]})
     figure, (qps_axes, ratio_axes, build_axes) = plt.subplots(1, 3, figsize=(15, 4.5), dpi=110)
-    for name in names:
+    for color, name in enumerate(names):
+        style = {"marker": "o", "label": name, "color": f"C{color}"}
         rows = [entry["libraries"].get(name, {}) for entry in report["sizes"]]
-        qps_axes.plot(sizes, [(r.get("qps_at_recall") or {}).get("0.95") for r in rows], marker="o", label=name)
-        build_axes.plot(sizes, [r.get("build_seconds") for r in rows], marker="o", label=name)
+        qps_axes.plot(sizes, [(r.get("qps_at_recall") or {}).get("0.95") for r in rows], **style)
+        build_axes.plot(sizes, [r.get("build_seconds") for r in rows], **style)
         if name != PEER:
             ratio_axes.plot(sizes, [((entry["ratios_to_hnswlib"].get(name) or {}).get("qps") or {}).get("0.95")
-                                    for entry in report["sizes"]], marker="o", label=name)
+                                    for entry in report["sizes"]], **style)
     for axes, title in ((qps_axes, "QPS at recall@10 = 0.95 (1 thread)"),
                         (ratio_axes, "QPS ratio to hnswlib at recall 0.95"),
                         (build_axes, f"build seconds ({report['params']['build_threads']} threads)")):
