@@ -210,6 +210,20 @@ def multivector_section(multivector: dict) -> str:
             f"against exact Chamfer (`bench/multivector.py`).\n\n" + tables(multivector))
 
 
+def scale_section(scale: dict) -> str:
+    rows = []
+    for entry in scale["sizes"]:
+        for name, result in entry["libraries"].items():
+            ratio = entry["ratios_to_hnswlib"].get(name, {})
+            rows.append([f"{entry['n']:,}", name, _num((result.get("qps_at_recall") or {}).get("0.95")),
+                         _ratio((ratio.get("qps") or {}).get("0.95")), _num(result.get("build_seconds"), ".1f"),
+                         _ratio(ratio.get("build_time")), _num(result.get("file_bytes_per_vector")),
+                         _num(result.get("ram_bytes_per_vector"))])
+    header = ["N", "library", "QPS @0.95", "x hnswlib", "build s", "build x hnswlib", "file B/vec", "RAM B/vec"]
+    return (f"### Cost as the index grows\n\n{scale['caption']} Data: {scale['what'].split('data: ')[-1]}; "
+            f"`bench/scale.py`.\n\n" + table(header, rows))
+
+
 def to_markdown(report: dict, json_path: Path | None = None, plots: dict | None = None) -> str:
     """plots: {caption: relative path} of images to link."""
     sections = [machine_line(report)]
@@ -221,6 +235,8 @@ def to_markdown(report: dict, json_path: Path | None = None, plots: dict | None 
         sections.append(filtered_section(report["filtered"]))
     if report.get("compressed"):
         sections.append(compressed_section(report["compressed"]))
+    if report.get("scale", {}).get("sizes"):
+        sections.append(scale_section(report["scale"]))
     if report.get("multivector", {}).get("muvera"):
         sections.append(multivector_section(report["multivector"]))
     for caption, path in (plots or {}).items():

@@ -94,4 +94,7 @@ def plot_report(report: dict, run_dir: Path, stamp: str) -> list[Path]:
                         f"dtypes, {dataset['name']}, {report['compressed']['queries']} queries, "
                         f"efC={report['compressed']['ef_construction']}")
         written.append(run_dir / f"{stamp}-compressed.png")
+    if report.get("scale", {}).get("sizes"):
+        from bench import scale
+        written.append(scale.plot(report["scale"], run_dir / f"{stamp}-scale.png"))
     return written

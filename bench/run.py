@@ -57,9 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "jobs share the machine (meaningful for --threads 1); both are recorded")
     index.add_argument("--libs", default=",".join(ADAPTERS),
                        help=f"comma-separated subset of {','.join(ADAPTERS)}")
-    index.add_argument("--suite", choices=("unfiltered", "filtered", "compressed", "multivector", "all"), default="unfiltered",
+    index.add_argument("--suite", choices=("unfiltered", "filtered", "compressed", "multivector", "scale", "all"), default="unfiltered",
                        help="which parts to run; 'all' = unfiltered at 1 and all threads + build, filtered "
-                            "selectivities, compressed dtypes (default: unfiltered at --threads)")
+                            "selectivities, compressed dtypes, multivector, scale (default: unfiltered at --threads)")
+    index.add_argument("--scale-sizes", type=_int_list, default=(100_000, 300_000, 1_000_000),
+                       help="N for the scale part (default 100000,300000,1000000; e.g. 100000 for a quick run)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", default="results", help="results root; writes OUT/<dataset>/<time>.json")
     output.add_argument("--cache-dir", help="ground-truth cache (default OUT/cache)")
@@ -126,6 +128,10 @@ def main(argv=None) -> int:
         report["multivector"] = suite.timed_part("multivector", timings, suite.run_multivector,
                                                  out_root / "cache" / "multivector",
                                                  run_dir / f"{stamp}-multivector-partial.json", log)
+
+    if "scale" in parts:
+        report["scale"] = suite.timed_part("scale", timings, suite.run_scale, args.dataset, args.scale_sizes, params,
+                                           out_root / "cache" / "scale", log)
 
     report["wall_seconds"] = time.time() - started
     machine_info["load_average_at_end"] = machine.load_average()

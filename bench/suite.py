@@ -1,6 +1,7 @@
 """The parts of `run.py --suite`: unfiltered (1 and all threads, one build shared by both sweeps),
 build time and index bytes, filtered (bench/filtered.py), compressed (bench/compressed.py),
-multivector (bench/multivector.py, on the Debian multi-vector set when it is present).
+multivector (bench/multivector.py, on the Debian multi-vector set when it is present), scale
+(bench/scale.py: vecindex vs hnswlib as N grows, on data generated from the --dataset HDF5 file).
 
 Each part returns a JSON-ready dict; run.py puts them in one report. The filtered and compressed
 parts are sized down from their stand-alone scripts (fewer queries, fewer ef points, fewer dtypes)
@@ -19,7 +20,7 @@ from pathlib import Path
 from bench import report as reporting
 from bench.runner import BenchParams, build_library, sweep
 
-PARTS = ("unfiltered", "filtered", "compressed", "multivector")
+PARTS = ("unfiltered", "filtered", "compressed", "multivector", "scale")
 BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_bytes", "skipped", "error")
 
 # Suite sizes (the stand-alone scripts keep their larger defaults).
@@ -113,6 +114,18 @@ def run_multivector(cache: Path, partial_out: Path, log) -> dict:
         return {"skipped": f"{args.data} not found"}
     log(f"-- multivector ({args.data.name})")
     return multivector.run(args)
+
+
+def run_scale(dataset_path: str | None, sizes, params: BenchParams, cache: Path, log) -> dict:
+    """bench/scale.py at `sizes` (1 search thread, the suite's M, ef_construction, build threads and
+    repeats, scale.py's wider ef sweep); needs the HDF5 file whose vectors the generator perturbs."""
+    if not dataset_path or not str(dataset_path).endswith((".hdf5", ".h5")):
+        return {"skipped": "needs an ann-benchmarks HDF5 dataset to generate from"}
+    from bench import scale
+
+    scale_params = replace(params, efs=scale.EFS, threads=1)
+    log(f"-- scale ({', '.join(f'{n:,}' for n in sizes)})")
+    return scale.run(dataset_path, sizes, scale_params, cache, log=log)
 
 
 def timed_part(name: str, timings: dict, fn, *args, **kwargs):

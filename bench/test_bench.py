@@ -298,3 +298,108 @@ def test_simd_levels_runs_every_configuration_in_its_own_process(tmp_path):
     for name in configs[:2]:
         assert [point["ef"] for point in measured[name]["points"]] == [10, 40]
         assert all(0 < point["recall"] <= 1 and point["qps"] > 0 for point in measured[name]["points"])
+
+
+# -- bench/scale_data.py, bench/scale.py, bench/insertion_order.py ---------------------------------
+
+def _small_real(n=600, dim=16, metric="cosine"):
+    real = datasets.make_clustered(n_train=n, n_test=40, dim=dim, n_clusters=8, metric=metric, seed=5)
+    real.train, real.test = groundtruth.normalized(real.train), groundtruth.normalized(real.test)
+    return real
+
+
+def test_scaled_rows_do_not_depend_on_n_and_repeat_for_a_seed():
+    from bench import scale_data
+    real = _small_real()
+    small = scale_data.make_scaled(real, 1000, seed=3)
+    large = scale_data.make_scaled(real, 2500, seed=3)
+    np.testing.assert_array_equal(small.train, large.train[:1000])
+    np.testing.assert_array_equal(small.train, scale_data.make_scaled(real, 1000, seed=3).train)
+    assert not np.array_equal(small.train, scale_data.make_scaled(real, 1000, seed=4).train)
+    np.testing.assert_allclose(np.linalg.norm(large.train, axis=1), 1.0, rtol=1e-5)
+
+
+def test_scaled_rows_stay_nearer_their_source_than_typical_pairs():
+    from bench import scale_data
+    real = _small_real()
+    scaled = scale_data.make_scaled(real, 1800, seed=1)
+    sources = np.arange(1800) % len(real.train)
+    to_source = 1 - np.einsum("nd,nd->n", scaled.train, real.train[sources])
+    to_random = 1 - np.einsum("nd,nd->n", scaled.train, real.train[np.random.default_rng(0).permutation(sources)])
+    assert np.median(to_source) < 0.5 * np.median(to_random)
+
+
+def test_real_neighbours_exclude_the_row_itself_and_are_nearest_first():
+    from bench import scale_data
+    real = _small_real(n=300)
+    neighbours = scale_data.real_neighbours(real.train, "cosine", k=5)
+    assert neighbours.shape == (300, 5)
+    assert not (neighbours == np.arange(300)[:, None]).any()
+    similarity = np.einsum("nd,nkd->nk", real.train, real.train[neighbours])
+    assert (np.diff(similarity, axis=1) <= 1e-6).all()
+
+
+def test_copy_structure_sees_exact_copies():
+    from bench import scale_data
+    real = _small_real(n=200)
+    copies = datasets.Dataset(name="copies", train=np.tile(real.train, (5, 1)), test=real.test, metric="cosine")
+    groundtruth.ensure(copies, 10, None)
+    structure = scale_data.copy_structure(copies, len(real.train), k=4, probes=50)
+    assert structure["copies_per_real_vector"] == 5
+    assert structure["base_topk_same_source_fraction"] == 1.0
+    assert structure["query_topk_distinct_sources"] == 1.0
+
+
+def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
+    from bench import scale
+    from bench.runner import BenchParams
+    import vecindex
+    real = _small_real(n=400)
+    params = BenchParams(efs=(10, 32, 128), repeats=1, build_threads=1)
+    entry = scale.measure_size(real, 1200, params, None, 0.1, lambda line: None)
+    default = entry["libraries"]["vecindex-default"]
+    assert default["config"]["dtype"] == vecindex.Index(16).dtype
+    assert entry["libraries"]["vecindex-sq8"]["config"]["dtype"] == "sq8"
+    assert entry["libraries"]["vecindex-sq8"]["config"]["rerank"] is True
+    for name in ("vecindex-default", "vecindex-sq8", "hnswlib"):
+        assert entry["libraries"][name]["points"][-1]["recall"] > 0.9
+        assert entry["libraries"][name]["file_bytes_per_vector"] > 16 * 4 * 0.9
+    qps = entry["libraries"]["vecindex-default"]["qps_at_recall"]["0.90"]
+    peer = entry["libraries"]["hnswlib"]["qps_at_recall"]["0.90"]
+    assert entry["ratios_to_hnswlib"]["vecindex-default"]["qps"]["0.90"] == pytest.approx(qps / peer)
+    from bench.markdown import scale_section
+    text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
+    rows = [line for line in text.splitlines() if line.startswith("| 1,200 |")]
+    assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq8", "hnswlib"]
+
+
+def test_suite_scale_part_skips_without_an_hdf5_file():
+    from bench import suite
+    from bench.runner import BenchParams
+    assert "scale" in suite.PARTS
+    assert "skipped" in suite.run_scale("base.npy", (1000,), BenchParams(), None, lambda line: None)
+
+
+def test_lid_mle_recovers_the_dimension_of_a_flat_subspace():
+    from bench import insertion_order
+    rng = np.random.default_rng(0)
+    for true_dim in (2, 6):
+        data = np.zeros((3000, 24), np.float32)
+        data[:, :true_dim] = rng.uniform(0, 1, size=(3000, true_dim))
+        lid = insertion_order.lid_mle(insertion_order.knn_distances(data, "l2", 20))
+        assert np.median(lid) == pytest.approx(true_dim, rel=0.25)
+
+
+def test_orders_are_seeded_permutations_sorted_as_named():
+    from bench import insertion_order
+    rng = np.random.default_rng(1)
+    lid = rng.uniform(1, 30, size=500)
+    labels = rng.integers(0, 7, size=500)
+    for name in insertion_order.ORDERS:
+        order = insertion_order.make_order(name, 500, 3, lid, labels)
+        assert sorted(order) == list(range(500))
+        np.testing.assert_array_equal(order, insertion_order.make_order(name, 500, 3, lid, labels))
+    assert (np.diff(lid[insertion_order.make_order("lid-desc", 500, 3, lid, labels)]) <= 0).all()
+    assert (np.diff(lid[insertion_order.make_order("lid-asc", 500, 3, lid, labels)]) >= 0).all()
+    by_cluster = labels[insertion_order.make_order("clusters", 500, 3, lid, labels)]
+    assert (np.diff(by_cluster) != 0).sum() == 6  # each cluster is one contiguous run
