@@ -72,18 +72,12 @@ class SearchContextPool {
     return Handle(*this, std::move(context));
   }
 
-  // Contexts made so far that are not borrowed now (for tests of reuse).
-  size_t idle() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return free_.size();
-  }
-
  private:
   void give_back(std::unique_ptr<SearchContext> context) {
     std::lock_guard<std::mutex> lock(mutex_);
     free_.push_back(std::move(context));
   }
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::vector<std::unique_ptr<SearchContext>> free_;
 };
 
