@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from vecindex import _core
+import vecindex
+from vecindex import _codec_testing
 
-LEVELS = _core._codec_levels()
+LEVELS = _codec_testing._codec_levels()
 ALL_LEVELS = ["scalar", "avx2", "avx512", "neon"]
 # Lengths around every vector width and tail case (8, 16, 32 lanes; 64-bit words).
 DIMS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 384, 385]
@@ -23,12 +24,12 @@ def level(request):
 
 def test_scalar_level_is_always_available():
     assert "scalar" in LEVELS
-    assert _core._codec_active_level() in LEVELS
+    assert _codec_testing._codec_active_level() in LEVELS
 
 
 def test_active_codec_level_is_the_one_simd_info_reports():
     # Which level each family picks, and its overrides, are tested in test_simd_families.py.
-    assert _core._codec_active_level() == _core.simd_info()["families"]["codec"]
+    assert _codec_testing._codec_active_level() == vecindex.simd_info()["families"]["codec"]
 
 
 def test_f16_encoding_matches_numpy():
@@ -38,13 +39,13 @@ def test_f16_encoding_matches_numpy():
         rng.standard_normal(2000).astype(np.float32) * 1e-5,  # subnormal halves
         np.array([0.0, -0.0, 65504.0, -65504.0, 6.1e-5, 5.96e-8, 2.98e-8, 1e-9], np.float32),
     ])
-    ours = _core._f32_to_f16_bits(values)
+    ours = _codec_testing._f32_to_f16_bits(values)
     assert np.array_equal(ours, values.astype(np.float16).view(np.uint16))
 
 
 def test_f16_decoding_matches_numpy_for_every_bit_pattern():
     bits = np.arange(1 << 16, dtype=np.uint16)
-    ours = _core._f16_bits_to_f32(bits)
+    ours = _codec_testing._f16_bits_to_f32(bits)
     expected = bits.view(np.float16).astype(np.float32)
     nan = np.isnan(expected)
     assert np.array_equal(np.isnan(ours), nan)
@@ -65,7 +66,7 @@ def bf16_to_f32(bits):
 def test_bf16_encoding_rounds_to_nearest_even():
     rng = np.random.default_rng(2)
     values = rng.standard_normal(5000).astype(np.float32) * 100
-    ours = _core._f32_to_bf16_bits(values)
+    ours = _codec_testing._f32_to_bf16_bits(values)
     assert np.array_equal(ours, numpy_bf16_bits(values))
     assert np.all(np.abs(bf16_to_f32(ours) - values) <= np.abs(values) * 2.0**-8)
 
@@ -83,8 +84,8 @@ def test_half_kernels(level, dim, kind):
         codes = numpy_bf16_bits(vector)
         widened = bf16_to_f32(codes).astype(np.float64)
     q = query.astype(np.float64)
-    dot = _core._codec_half_kernel(level, f"{kind}_dot", query, codes)
-    l2 = _core._codec_half_kernel(level, f"{kind}_l2sq", query, codes)
+    dot = _codec_testing._codec_half_kernel(level, f"{kind}_dot", query, codes)
+    l2 = _codec_testing._codec_half_kernel(level, f"{kind}_l2sq", query, codes)
     assert rel_close(dot, float(q @ widened), 1e-5 * dim)
     assert rel_close(l2, float(((q - widened) ** 2).sum()), 1e-5)
 
@@ -95,7 +96,7 @@ def test_weighted_bytes(level, dim):
     weights = rng.standard_normal(dim).astype(np.float32)
     codes = rng.integers(0, 256, dim, dtype=np.uint8)
     expected = float(weights.astype(np.float64) @ codes.astype(np.float64))
-    got = _core._codec_weighted_bytes(level, weights, codes)
+    got = _codec_testing._codec_weighted_bytes(level, weights, codes)
     scale = float(np.abs(weights).astype(np.float64) @ codes)
     assert abs(got - expected) <= 1e-5 * max(1.0, scale)
 
@@ -108,7 +109,7 @@ def test_table_lookup(level, subspaces):
     # The highest code must reach the last column (gather offsets are per row).
     codes[-1] = 255
     expected = float(table[np.arange(subspaces), codes].astype(np.float64).sum())
-    assert rel_close(_core._codec_table_lookup(level, table.ravel(), codes), expected, 1e-5)
+    assert rel_close(_codec_testing._codec_table_lookup(level, table.ravel(), codes), expected, 1e-5)
 
 
 def numpy_popcount(words):
@@ -120,9 +121,9 @@ def test_popcount_kernels(level, words):
     rng = np.random.default_rng(words)
     a = rng.integers(0, 2**63, words, dtype=np.uint64) | np.uint64(1 << 63)
     b = rng.integers(0, 2**63, words, dtype=np.uint64)
-    assert _core._codec_popcount(level, "popcount", a, a) == numpy_popcount(a)
-    assert _core._codec_popcount(level, "and", a, b) == numpy_popcount(a & b)
-    assert _core._codec_popcount(level, "xor", a, b) == numpy_popcount(a ^ b)
+    assert _codec_testing._codec_popcount(level, "popcount", a, a) == numpy_popcount(a)
+    assert _codec_testing._codec_popcount(level, "and", a, b) == numpy_popcount(a & b)
+    assert _codec_testing._codec_popcount(level, "xor", a, b) == numpy_popcount(a ^ b)
 
 
 @pytest.mark.parametrize("words", [1, 6, 8, 9])
@@ -137,7 +138,7 @@ def test_bitplane_dot(level, words, plane_count):
         for p in range(plane_count)
     ])
     expected = int((bits.astype(np.int64) * levels).sum())
-    assert _core._codec_bitplane_dot(level, code, planes, plane_count) == expected
+    assert _codec_testing._codec_bitplane_dot(level, code, planes, plane_count) == expected
 
 
 def test_unavailable_level_is_a_value_error():
@@ -145,7 +146,7 @@ def test_unavailable_level_is_a_value_error():
     if not missing:
         pytest.skip("every level is available here")
     with pytest.raises(ValueError):
-        _core._codec_weighted_bytes(missing[0], np.zeros(4, np.float32), np.zeros(4, np.uint8))
+        _codec_testing._codec_weighted_bytes(missing[0], np.zeros(4, np.float32), np.zeros(4, np.uint8))
 
 
 @pytest.mark.parametrize("count", [1, 7, 8, 9, 16, 17, 100, 256])
@@ -154,7 +155,7 @@ def test_nearest_centroid(level, count, dim):
     rng = np.random.default_rng(count * 100 + dim)
     centroids = rng.standard_normal((count, dim)).astype(np.float32)
     for point in rng.standard_normal((5, dim)).astype(np.float32):
-        got = _core._codec_nearest_centroid(level, point, centroids)
+        got = _codec_testing._codec_nearest_centroid(level, point, centroids)
         distances = ((centroids.astype(np.float64) - point) ** 2).sum(1)
         # Ties within rounding may pick either centroid; the distance must be the minimum.
         assert distances[got] <= distances.min() + 1e-5 * max(1.0, distances.min())
@@ -169,7 +170,7 @@ def test_weighted_bytes_i16_is_exact(level, dim):
     codes = rng.integers(0, 256, dim, dtype=np.uint8)
     codes[0] = 255
     expected = int(weights.astype(np.int64) @ codes.astype(np.int64))
-    assert _core._codec_weighted_bytes_i16(level, weights, codes) == expected
+    assert _codec_testing._codec_weighted_bytes_i16(level, weights, codes) == expected
 
 
 NIBBLE_BLOCKS = [1, 2, 3, 12, 13, 40]
@@ -197,7 +198,7 @@ def test_weighted_nibbles_i16_is_exact(level, blocks):
     weights[:16] = limit  # the low-nibble half of block 0 at the overflow rule's bound
     codes = rng.integers(0, 256, 16 * blocks, dtype=np.uint8)
     codes[:8] = 0xFF
-    assert _core._codec_weighted_nibbles_i16(level, weights, codes) == nibble_dot(weights, codes)
+    assert _codec_testing._codec_weighted_nibbles_i16(level, weights, codes) == nibble_dot(weights, codes)
 
 
 @pytest.mark.parametrize("blocks", NIBBLE_BLOCKS)
@@ -209,7 +210,7 @@ def test_weighted_nibbles_i16_x4_is_exact_per_row(level, blocks):
     rows[2] = 0xFF  # every nibble 15: the extreme row
     expected = [nibble_dot(weights, row) for row in rows]
     assert len(set(expected)) == 4  # distinct rows, so a swapped output would show
-    assert list(_core._codec_weighted_nibbles_i16_x4(level, weights, rows.reshape(-1))) == expected
+    assert list(_codec_testing._codec_weighted_nibbles_i16_x4(level, weights, rows.reshape(-1))) == expected
 
 
 @pytest.mark.parametrize("dim", DIMS + [1000])
@@ -221,4 +222,4 @@ def test_weighted_bytes_i16_x4_matches_one_row_sums(level, dim):
     rows[1] = 255  # the extreme row: every product at the overflow rule's bound
     weights[: dim // 2] = -limit
     expected = [int(weights.astype(np.int64) @ row.astype(np.int64)) for row in rows]
-    assert list(_core._codec_weighted_bytes_i16_x4(level, weights, rows.reshape(-1))) == expected
+    assert list(_codec_testing._codec_weighted_bytes_i16_x4(level, weights, rows.reshape(-1))) == expected

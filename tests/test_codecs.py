@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vecindex
-from vecindex import _core
+from vecindex import _codec_testing
 
 METRICS = ["l2", "ip", "cosine"]
 TRAINED = ["sq8", "sq4", "pq", "rabitq"]
@@ -35,7 +35,7 @@ def exact_distances(data, query, metric):
 def build(dtype, metric="l2", data=None, **options):
     if data is None:
         data = make_data(normalise=metric == "cosine")
-    store = _core._CodecStore(dtype, data.shape[1], metric, **options)
+    store = _codec_testing._CodecStore(dtype, data.shape[1], metric, **options)
     if dtype in TRAINED:
         store.train(data)
     store.add(data)
@@ -62,7 +62,7 @@ def test_bf16_decode_keeps_eight_significant_bits():
 
 
 def test_f16_rejects_values_outside_its_range():
-    store = _core._CodecStore("f16", 4, "l2")
+    store = _codec_testing._CodecStore("f16", 4, "l2")
     with pytest.raises(ValueError, match="f16 range"):
         store.add(np.array([[1e6, 0, 0, 0]], np.float32))
 
@@ -210,7 +210,7 @@ def test_distance_between_stored_vectors(dtype):
 
 @pytest.mark.parametrize("dtype", TRAINED)
 def test_adding_before_training_is_a_runtime_error(dtype):
-    store = _core._CodecStore(dtype, DIM, "l2", pq_m=16)
+    store = _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16)
     assert not store.is_trained
     with pytest.raises(RuntimeError, match="train"):
         store.add(make_data(4))
@@ -218,14 +218,14 @@ def test_adding_before_training_is_a_runtime_error(dtype):
 
 @pytest.mark.parametrize("dtype", TRAINED)
 def test_too_few_training_vectors_is_a_value_error(dtype):
-    store = _core._CodecStore(dtype, DIM, "l2", pq_m=16)
+    store = _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16)
     with pytest.raises(ValueError, match=str(store.min_training_size)):
         store.train(make_data(store.min_training_size - 1))
 
 
 def test_pq_m_must_divide_dim():
     with pytest.raises(ValueError, match="divide"):
-        _core._CodecStore("pq", DIM, "l2", pq_m=7)
+        _codec_testing._CodecStore("pq", DIM, "l2", pq_m=7)
 
 
 def test_training_is_deterministic_for_a_seed():
@@ -241,7 +241,7 @@ def test_training_is_deterministic_for_a_seed():
 def test_save_load_round_trip(dtype, metric):
     store, _ = build(dtype, metric, **({"pq_m": 16} if dtype == "pq" else {}))
     blob = store.save()
-    loaded = _core._CodecStore(dtype, DIM, metric, **({"pq_m": 16} if dtype == "pq" else {}))
+    loaded = _codec_testing._CodecStore(dtype, DIM, metric, **({"pq_m": 16} if dtype == "pq" else {}))
     loaded.load(blob, store.count)
     assert loaded.is_trained
     query = queries_for(metric)[0]
@@ -256,7 +256,7 @@ def test_truncated_blob_is_a_format_error(dtype):
     blob = store.save()
     for cut in [0, 5, len(blob) // 2, len(blob) - 1]:
         with pytest.raises(vecindex.FormatError):
-            _core._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob[:cut], store.count)
+            _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob[:cut], store.count)
 
 
 @pytest.mark.parametrize("dtype", ["f16", "bf16", "sq8", "sq4", "pq", "rabitq"])
@@ -264,16 +264,16 @@ def test_foreign_or_mismatched_blobs_are_format_errors(dtype):
     store, _ = build(dtype, **({"pq_m": 16} if dtype == "pq" else {}))
     blob = store.save()
     with pytest.raises(vecindex.FormatError):  # trailing garbage
-        _core._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob + b"\0", store.count)
+        _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob + b"\0", store.count)
     with pytest.raises(vecindex.FormatError):  # another dim
-        _core._CodecStore(dtype, DIM * 2, "l2", pq_m=16).load(blob, store.count)
+        _codec_testing._CodecStore(dtype, DIM * 2, "l2", pq_m=16).load(blob, store.count)
     with pytest.raises(vecindex.FormatError):  # another metric
-        _core._CodecStore(dtype, DIM, "ip", pq_m=16).load(blob, store.count)
+        _codec_testing._CodecStore(dtype, DIM, "ip", pq_m=16).load(blob, store.count)
     other = "sq8" if dtype != "sq8" else "f16"
     with pytest.raises(vecindex.FormatError):  # another codec
-        _core._CodecStore(other, DIM, "l2", pq_m=16).load(blob, store.count)
+        _codec_testing._CodecStore(other, DIM, "l2", pq_m=16).load(blob, store.count)
     with pytest.raises(vecindex.FormatError):  # more slots declared than stored
-        _core._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob, store.count + 1)
+        _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16).load(blob, store.count + 1)
 
 
 def header_length(dtype):
@@ -287,7 +287,7 @@ def test_non_finite_parameters_are_format_errors(dtype):
     start = header_length(dtype) + (8 if dtype == "pq" else 0)
     blob[start:start + 4] = struct.pack("<f", float("nan"))
     with pytest.raises(vecindex.FormatError, match="non-finite"):
-        _core._CodecStore(dtype, DIM, "l2", pq_m=16).load(bytes(blob), store.count)
+        _codec_testing._CodecStore(dtype, DIM, "l2", pq_m=16).load(bytes(blob), store.count)
 
 
 def test_sq8_non_positive_step_is_a_format_error():
@@ -296,7 +296,7 @@ def test_sq8_non_positive_step_is_a_format_error():
     start = header_length("sq8") + DIM * 4  # first step
     blob[start:start + 4] = struct.pack("<f", 0.0)
     with pytest.raises(vecindex.FormatError, match="positive"):
-        _core._CodecStore("sq8", DIM, "l2").load(bytes(blob), store.count)
+        _codec_testing._CodecStore("sq8", DIM, "l2").load(bytes(blob), store.count)
 
 
 def test_rabitq_non_orthogonal_rotation_is_a_format_error():
@@ -305,7 +305,7 @@ def test_rabitq_non_orthogonal_rotation_is_a_format_error():
     start = header_length("rabitq") + DIM * 4  # first rotation entry
     blob[start:start + 4] = struct.pack("<f", 3.0)
     with pytest.raises(vecindex.FormatError, match="orthogonal"):
-        _core._CodecStore("rabitq", DIM, "l2").load(bytes(blob), store.count)
+        _codec_testing._CodecStore("rabitq", DIM, "l2").load(bytes(blob), store.count)
 
 
 def test_half_nan_code_is_a_format_error():
@@ -314,4 +314,4 @@ def test_half_nan_code_is_a_format_error():
     start = header_length("f16")
     blob[start:start + 2] = struct.pack("<H", 0x7E00)
     with pytest.raises(vecindex.FormatError, match="finite"):
-        _core._CodecStore("f16", DIM, "l2").load(bytes(blob), store.count)
+        _codec_testing._CodecStore("f16", DIM, "l2").load(bytes(blob), store.count)

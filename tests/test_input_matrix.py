@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import vecindex
-from vecindex import F
+from vecindex import F, _codec_testing
 
 DIM = 4
 BASE = np.arange(10 * DIM, dtype=np.float32).reshape(10, DIM) / 7.0
@@ -411,7 +411,7 @@ def test_f16_range_edge():
 
 def test_bf16_store_refuses_values_that_would_round_to_infinity():
     """The index's norm limit keeps such values away from a bf16 index; the store checks anyway."""
-    store = vecindex._core._CodecStore("bf16", DIM, "l2")
+    store = _codec_testing._CodecStore("bf16", DIM, "l2")
     store.add(np.full((1, DIM), 3.39e38, dtype=np.float32))
     assert np.isfinite(store.decode()).all()
     with pytest.raises(ValueError, match="bf16 range"):

@@ -18,8 +18,8 @@ AVAILABLE = vecindex.simd_info()["available"]
 BEST = AVAILABLE[-1]
 UNAVAILABLE = [name for name in ("scalar", "neon", "avx2", "avx512") if name not in AVAILABLE]
 FAMILIES = {"f32": "VECINDEX_SIMD_F32", "codec": "VECINDEX_SIMD_CODEC", "chamfer": "VECINDEX_SIMD_CHAMFER"}
-PROBE = ("import json, vecindex; from vecindex import _core; info = vecindex.simd_info(); "
-         "print(json.dumps([info, _core._codec_active_level(), _core._chamfer_active_level()]))")
+PROBE = ("import json, vecindex; from vecindex import _core, _codec_testing; info = vecindex.simd_info(); "
+         "print(json.dumps([info, _codec_testing._codec_active_level(), _core._chamfer_active_level()]))")
 
 
 def import_with(strict_warnings=False, **variables):

@@ -1,4 +1,4 @@
-// Test hooks for the codec kernels and stores (underscore names: not public API).
+// Test hooks for the codec kernels and stores, bound into vecindex._codec_testing (not _core).
 // The Index uses the stores directly; these exist so tests can compare every kernel at every
 // level, and every codec, against numpy.
 #include <pybind11/numpy.h>
@@ -30,13 +30,6 @@ const simd::CodecKernelTable& table_for(const std::string& level) {
   }
 }
 
-Metric metric_from_name(const std::string& name) {
-  if (name == "l2") return Metric::l2;
-  if (name == "ip") return Metric::ip;
-  if (name == "cosine") return Metric::cosine;
-  throw InvalidArgument("unknown metric '" + name + "'; expected l2, ip or cosine");
-}
-
 // A store plus the number of slots filled, so tests can drive a codec end to end.
 class CodecStoreHandle {
  public:
@@ -44,7 +37,7 @@ class CodecStoreHandle {
     StoreOptions options;
     options.pq_m = pq_m;
     options.seed = seed;
-    store_ = make_codec_store(dtype, dim, metric_from_name(metric), options);
+    store_ = make_codec_store(dtype, dim, parse_metric(metric), options);
     if (!store_) throw InvalidArgument("unknown codec dtype '" + dtype + "'; expected " + codec_dtype_names());
   }
 

@@ -53,6 +53,28 @@ py::dict attribute_rows_to_python(const std::vector<AttributeField>& schema, con
   return out;
 }
 
+// One search call into fresh (nq, k) result arrays: `run` gets the output pointers, the poll and
+// (for an index with string keys) the vector to fill with keys, and runs without the GIL.
+// params were checked when made, so k is sane before the arrays are sized.
+template <class Run>
+py::tuple search_into_arrays(const Index& self, const FloatArray& queries, const SearchParams& params, Run run) {
+  check_matrix(queries, self.config().dim, "queries");
+  const size_t nq = size_t(queries.shape(0)), k = params.k;
+  py::array_t<int64_t> ids({nq, k});
+  py::array_t<float> distances({nq, k});
+  int64_t* id_out = ids.mutable_data();
+  float* distance_out = distances.mutable_data();
+  const bool keyed = self.config().string_keys;
+  std::vector<std::string> keys;
+  const PollFn poll = nq >= 64 ? signal_poll() : PollFn();
+  {
+    py::gil_scoped_release release;
+    run(nq, id_out, distance_out, poll, keyed ? &keys : nullptr);
+  }
+  py::object found = keyed ? py::object(keys_to_array(keys, {py::ssize_t(nq), py::ssize_t(k)})) : py::object(ids);
+  return py::make_tuple(found, distances);
+}
+
 py::dict memory_dict(const MemoryUsage& usage) {
   py::dict out;
   out["graph"] = usage.graph;
@@ -64,9 +86,32 @@ py::dict memory_dict(const MemoryUsage& usage) {
   return out;
 }
 
+void bind_search_params(py::module_& m) {
+  // Options left as None keep the core's defaults. Python ints arrive as int64; a negative one
+  // wraps, and validate() reports it as given. Checked here, before a search sizes its output.
+  py::class_<SearchParams>(m, "SearchParams", "Options of one search; the core checks their ranges.")
+      .def(py::init([](int64_t k, std::optional<int64_t> ef, std::optional<int64_t> rerank_factor,
+                       std::optional<int64_t> threads) {
+             SearchParams params;
+             params.k = size_t(k);
+             if (ef) params.ef = size_t(*ef);
+             if (rerank_factor) params.rerank_factor = size_t(*rerank_factor);
+             if (threads) params.threads = size_t(*threads);
+             params.validate();
+             return params;
+           }),
+           py::kw_only(), py::arg("k"), py::arg("ef") = py::none(), py::arg("rerank_factor") = py::none(),
+           py::arg("threads") = py::none())
+      .def_property_readonly("k", [](const SearchParams& p) { return p.k; })
+      .def_property_readonly("ef", [](const SearchParams& p) { return p.ef; })
+      .def_property_readonly("rerank_factor", [](const SearchParams& p) { return p.rerank_factor; })
+      .def_property_readonly("threads", [](const SearchParams& p) { return p.threads; });
+}
+
 }  // namespace
 
 void bind_index(py::module_& m) {
+  bind_search_params(m);
   // The core's key rules without an index, for callers that must refuse bad keys before
   // changing anything (vecindex.distributed checks a call's keys once, before any shard).
   m.def("check_keys", [](const py::handle& keys, bool unique) { check_keys(keys_from_python(keys, "keys"), unique); },
@@ -142,66 +187,29 @@ void bind_index(py::module_& m) {
              self.train(vectors.data(), size_t(vectors.shape(0)), threads);
            },
            py::arg("vectors"), py::arg("threads"))
-      .def("search", [](const Index& self, const FloatArray& queries, size_t k, size_t ef, size_t rerank_factor,
-                        size_t threads) {
-             check_matrix(queries, self.config().dim, "queries");
-             size_t nq = size_t(queries.shape(0));
-             SearchParams params;
-             params.k = k;
-             params.ef = ef;
-             params.rerank_factor = rerank_factor;
-             params.threads = threads;
-             if (k < 1) throw InvalidArgument("k must be >= 1, got " + std::to_string(k));
-             if (k > 100000) throw InvalidArgument("k must be <= 100000, got " + std::to_string(k));
-             py::array_t<int64_t> ids({nq, k});
-             py::array_t<float> distances({nq, k});
-             int64_t* id_out = ids.mutable_data();
-             float* distance_out = distances.mutable_data();
-             const bool keyed = self.config().string_keys;
-             std::vector<std::string> keys;
-             {
-               py::gil_scoped_release release;
-               self.search(queries.data(), nq, params, id_out, distance_out, nq >= 64 ? signal_poll() : PollFn(),
-                           keyed ? &keys : nullptr);
-             }
-             py::object found = keyed ? py::object(keys_to_array(keys, {py::ssize_t(nq), py::ssize_t(k)})) : py::object(ids);
-             return py::make_tuple(found, distances);
+      .def("search", [](const Index& self, const FloatArray& queries, const SearchParams& params) {
+             return search_into_arrays(self, queries, params, [&](size_t nq, int64_t* ids, float* distances,
+                                                                  const PollFn& poll, std::vector<std::string>* keys) {
+               self.search(queries.data(), nq, params, ids, distances, poll, keys);
+             });
            },
-           py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"))
-      .def("search_filtered", [](const Index& self, const FloatArray& queries, size_t k, size_t ef, size_t rerank_factor,
-                                 size_t threads, const std::vector<PyFilter>& filters, const std::string& strategy) {
-             check_matrix(queries, self.config().dim, "queries");
-             size_t nq = size_t(queries.shape(0));
-             SearchParams params;
-             params.k = k;
-             params.ef = ef;
-             params.rerank_factor = rerank_factor;
-             params.threads = threads;
-             if (k < 1 || k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(k));
+           py::arg("queries"), py::arg("params"))
+      .def("search_filtered", [](const Index& self, const FloatArray& queries, const SearchParams& params,
+                                 const std::vector<PyFilter>& filters, const std::string& strategy) {
              std::vector<FilterExprPtr> exprs;
              for (const auto& filter : filters) exprs.push_back(filter.expr);
              FilterStrategy forced = parse_filter_strategy(strategy);
-             py::array_t<int64_t> ids({nq, k});
-             py::array_t<float> distances({nq, k});
-             int64_t* id_out = ids.mutable_data();
-             float* distance_out = distances.mutable_data();
-             const bool keyed = self.config().string_keys;
-             std::vector<std::string> keys;
-             {
-               py::gil_scoped_release release;
-               self.search_filtered(queries.data(), nq, params, exprs, forced, id_out, distance_out,
-                                    nq >= 64 ? signal_poll() : PollFn(), keyed ? &keys : nullptr);
-             }
-             py::object found = keyed ? py::object(keys_to_array(keys, {py::ssize_t(nq), py::ssize_t(k)})) : py::object(ids);
-             return py::make_tuple(found, distances);
+             return search_into_arrays(self, queries, params, [&](size_t nq, int64_t* ids, float* distances,
+                                                                  const PollFn& poll, std::vector<std::string>* keys) {
+               self.search_filtered(queries.data(), nq, params, exprs, forced, ids, distances, poll, keys);
+             });
            },
-           py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank_factor"), py::arg("threads"),
-           py::arg("filters"), py::arg("strategy"))
-      .def("explain", [](const Index& self, const PyFilter& filter, size_t k, size_t ef, const std::string& strategy) {
+           py::arg("queries"), py::arg("params"), py::arg("filters"), py::arg("strategy"))
+      .def("explain", [](const Index& self, const PyFilter& filter, const SearchParams& params, const std::string& strategy) {
              FilterPlan plan;
              {
                py::gil_scoped_release release;
-               plan = self.explain(*filter.expr, k, ef, parse_filter_strategy(strategy));
+               plan = self.explain(*filter.expr, params, parse_filter_strategy(strategy));
              }
              py::dict out;
              out["strategy"] = filter_strategy_name(plan.strategy);
@@ -214,7 +222,7 @@ void bind_index(py::module_& m) {
              out["filter"] = describe_filter(*filter.expr);
              return out;
            },
-           py::arg("filter"), py::arg("k"), py::arg("ef"), py::arg("strategy"))
+           py::arg("filter"), py::arg("params"), py::arg("strategy"))
       .def("get_attributes", [](const Index& self, const IdArray& ids) {
              check_ids(ids);
              std::vector<AttributeRow> rows;

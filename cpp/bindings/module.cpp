@@ -8,6 +8,5 @@ PYBIND11_MODULE(_core, m) {
   vecindex::bindings::bind_simd(m);
   vecindex::bindings::bind_filter(m);
   vecindex::bindings::bind_index(m);
-  vecindex::bindings::bind_codecs(m);
   vecindex::bindings::bind_multivector(m);
 }

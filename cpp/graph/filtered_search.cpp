@@ -2,13 +2,9 @@
 
 #include <algorithm>
 #include <limits>
-#include <queue>
 
 namespace vecindex {
 namespace {
-
-using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;
-using MaxHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::less<Neighbor>>;
 
 // Two-hop neighbour lists requested at once: enough for the few a sparse filter needs
 // (about 5 at 10% selectivity), few enough not to flood the cache's miss buffers.
@@ -20,19 +16,27 @@ bool accepted(const uint64_t* accept, uint32_t slot) { return (accept[slot >> 6]
 
 FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDistance& query,
                                            const std::vector<uint32_t>& entries, size_t ef, const uint64_t* accept,
-                                           size_t budget, VisitedSet& visited) {
+                                           size_t budget, SearchContext& context) {
   FilteredSearchResult result;
-  MinHeap candidates;
-  MaxHeap best;
+  VisitedSet& visited = context.visited;
+  NearestOnTop& candidates = context.frontier;
+  FarthestOnTop& best = context.best;
+  candidates.clear();
+  best.clear();
   const float inf = std::numeric_limits<float>::infinity();
   const size_t degree = graph.max_degree(0);
   // Look two hops away until a node has this many matching neighbours to score: enough
   // to keep the beam moving, few enough that a broad filter costs no more than plain HNSW.
   const size_t wanted = std::max<size_t>(degree / 2, 4);
-  std::vector<uint32_t> direct(degree), second(degree), matching, failing, expanded;
-  std::vector<float> distances;
+  std::vector<uint32_t>& direct = context.links;
+  std::vector<uint32_t>& second = context.second_hop;
+  std::vector<uint32_t>& matching = context.matching;
+  std::vector<uint32_t>& failing = context.failing;
+  std::vector<uint32_t>& expanded = context.expanded;
+  std::vector<float>& distances = context.distances;  // degree entries: matching and expanded hold no more
   matching.reserve(degree * 2);
   failing.reserve(degree);
+  expanded.reserve(degree);
 
   for (uint32_t entry : entries) {
     if (!graph.contains(entry) || visited.test_and_set(entry)) continue;
@@ -65,7 +69,7 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
     // lists are requested together first; read one by one, each was a miss of its own.
     expanded.clear();
     if (matching.size() < wanted)
-      for (size_t f = 0; f < failing.size() && f < kListsAhead; ++f) graph.prefetch_neighbors0(failing[f]);
+      for (size_t f = 0; f < failing.size() && f < kListsAhead; ++f) graph.prefetch_neighbors(failing[f], 0);
     for (size_t f = 0; f < failing.size() && matching.size() < wanted; ++f) {
       if (visited.test_and_set(failing[f])) continue;
       expanded.push_back(failing[f]);
@@ -79,7 +83,6 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
       // Few matches around here (a filter anti-correlated with the query, or the edge of a
       // matching region): also keep the failing nodes we walked through as waypoints
       // (never results), so the beam can cross the gap the way plain HNSW would.
-      distances.resize(expanded.size());
       query.distances(expanded.data(), expanded.size(), distances.data());
       result.distance_count += expanded.size();
       for (size_t i = 0; i < expanded.size(); ++i)
@@ -90,7 +93,6 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
       break;
     }
     if (matching.empty()) continue;
-    distances.resize(matching.size());
     query.distances(matching.data(), matching.size(), distances.data());
     result.distance_count += matching.size();
     for (size_t i = 0; i < matching.size(); ++i) {
@@ -106,11 +108,7 @@ FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDi
       break;
     }
   }
-  result.neighbors.resize(best.size());
-  for (size_t i = best.size(); i-- > 0;) {
-    result.neighbors[i] = best.top();
-    best.pop();
-  }
+  drain_nearest_first(best, context.found);
   return result;
 }
 

@@ -11,8 +11,8 @@
 
 namespace vecindex {
 
+// The walk's nodes are in the context's `found`: up to ef matching nodes, nearest first.
 struct FilteredSearchResult {
-  std::vector<Neighbor> neighbors;  // up to ef matching nodes, nearest first
   size_t distance_count = 0;        // distances computed (the cost the budget bounds)
   bool over_budget = false;         // stopped early: the caller should fall back to a scan
 };
@@ -22,6 +22,6 @@ struct FilteredSearchResult {
 // `budget` distances were computed.
 FilteredSearchResult filtered_graph_search(const HnswGraph& graph, const QueryDistance& query,
                                            const std::vector<uint32_t>& entries, size_t ef, const uint64_t* accept,
-                                           size_t budget, VisitedSet& visited);
+                                           size_t budget, SearchContext& context);
 
 }  // namespace vecindex

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <queue>
 
 #include "util/errors.h"
 
@@ -20,18 +19,6 @@ uint64_t mix64(uint64_t x) {
 // `bits` may be the index's live bits, which adds set with an atomic fetch_or meanwhile.
 bool bit_set(const uint64_t* bits, uint32_t slot) {
   return (__atomic_load_n(&bits[slot >> 6], __ATOMIC_ACQUIRE) >> (slot & 63)) & 1;
-}
-
-using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::greater<Neighbor>>;
-using MaxHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, std::less<Neighbor>>;
-
-std::vector<Neighbor> drain_sorted(MaxHeap& heap) {
-  std::vector<Neighbor> out(heap.size());
-  for (size_t i = out.size(); i-- > 0;) {
-    out[i] = heap.top();
-    heap.pop();
-  }
-  return out;
 }
 
 // Under inner product one long vector out-scores most others for every node, so the usual
@@ -63,16 +50,6 @@ void HnswGraph::reserve(size_t capacity) {
 int HnswGraph::max_level() const {
   uint64_t entry = entry_.load();
   return entry == kEmptyEntry ? -1 : int(entry & 0xFF);
-}
-
-uint32_t* HnswGraph::links(uint32_t slot, int level) {
-  if (level == 0) return reinterpret_cast<uint32_t*>(level0_.data()) + size_t(slot) * (1 + M0_);
-  return upper_[slot].get() + size_t(level - 1) * (1 + M_);
-}
-
-const uint32_t* HnswGraph::links(uint32_t slot, int level) const {
-  if (level == 0) return level0_words() + size_t(slot) * (1 + M0_);
-  return upper_[slot].get() + size_t(level - 1) * (1 + M_);
 }
 
 int HnswGraph::random_level(uint32_t slot) const {
@@ -121,62 +98,28 @@ void HnswGraph::select_neighbors(std::vector<Neighbor>& candidates, size_t max_c
   candidates.swap(kept);
 }
 
-std::vector<Neighbor> HnswGraph::search_layer(const QueryDistance& query, uint32_t entry, size_t ef, int level,
-                                              VisitedSet& visited) const {
-  MinHeap candidates;
-  MaxHeap results;
-  std::vector<uint32_t> buffer(max_degree(level));
-  std::vector<uint32_t> fresh(max_degree(level));
-  std::vector<float> distances(max_degree(level));
-  float first = query.distance(entry);
-  visited.test_and_set(entry);
-  candidates.push({first, entry});
-  results.push({first, entry});
-  while (!candidates.empty()) {
-    Neighbor current = candidates.top();
-    if (current.distance > results.top().distance && results.size() >= ef) break;
-    candidates.pop();
-    size_t count = neighbors(current.slot, level, buffer.data());
-    size_t fresh_count = 0;
-    for (size_t i = 0; i < count; ++i) {
-      uint32_t next = buffer[i];
-      if (level_of(next) < level || visited.test_and_set(next)) continue;
-      fresh[fresh_count++] = next;
-    }
-    query.distances(fresh.data(), fresh_count, distances.data());
-    for (size_t i = 0; i < fresh_count; ++i) {
-      if (results.size() < ef || distances[i] < results.top().distance) {
-        candidates.push({distances[i], fresh[i]});
-        results.push({distances[i], fresh[i]});
-        if (results.size() > ef) results.pop();
-      }
-    }
-  }
-  return drain_sorted(results);
-}
-
-uint32_t HnswGraph::descend(const QueryDistance& query) const {
-  uint64_t entry = entry_.load();
+uint32_t HnswGraph::greedy_descent(const QueryDistance& query, uint64_t entry, int stop_level) const {
   uint32_t current = uint32_t(entry >> 8);
-  int top = int(entry & 0xFF);
+  const int top = int(entry & 0xFF);
+  if (top <= stop_level) return current;
   float current_distance = query.distance(current);
-  uint32_t buffer[1025];
+  uint32_t ids[1025];
   float distances[1025];
-  for (int level = top; level > 0; --level) {
+  for (int level = top; level > stop_level; --level) {
     bool improved = true;
     while (improved) {
       improved = false;
       // A concurrent insert may publish a new entry before our view of its level; never
       // read above a node's own top level.
       if (level_of(current) < level) break;
-      size_t count = neighbors(current, level, buffer);
+      size_t count = neighbors(current, level, ids);
       // One batch per node, so the store overlaps the neighbours' cache misses; one call at
       // a time left each upper-level hop waiting on a miss per neighbour.
-      query.distances(buffer, count, distances);
+      query.distances(ids, count, distances);
       for (size_t i = 0; i < count; ++i) {
         if (distances[i] < current_distance) {
           current_distance = distances[i];
-          current = buffer[i];
+          current = ids[i];
           improved = true;
         }
       }
@@ -185,62 +128,75 @@ uint32_t HnswGraph::descend(const QueryDistance& query) const {
   return current;
 }
 
-std::vector<Neighbor> HnswGraph::search(const QueryDistance& query, size_t ef, const uint64_t* accept,
-                                        VisitedPool& visited_pool) const {
-  if (empty()) return {};
-  auto visited = visited_pool.borrow(capacity_);
-  return search_level0(query, {descend(query)}, ef, accept, *visited);
+void HnswGraph::search(const QueryDistance& query, size_t ef, const uint64_t* accept, SearchContext& context) const {
+  context.found.clear();
+  if (empty()) return;
+  const uint32_t entry = descend(query);
+  Beam beam;
+  beam.ef = ef;
+  beam.accept = accept;
+  beam_search(query, &entry, 1, beam, context);
 }
 
-std::vector<Neighbor> HnswGraph::search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
-                                               size_t ef, const uint64_t* accept, VisitedSet& visited,
-                                               size_t* budget) const {
-  size_t computed = 0;
-  MinHeap candidates;
-  MaxHeap results;
-  const float inf = std::numeric_limits<float>::infinity();
-  for (uint32_t entry : entries) {
+void HnswGraph::beam_search(const QueryDistance& query, const uint32_t* entries, size_t entry_count, const Beam& beam,
+                            SearchContext& context) const {
+  const int level = beam.level;
+  const size_t ef = beam.ef;
+  const uint64_t* accept = beam.accept;
+  VisitedSet& visited = context.visited;
+  NearestOnTop& frontier = context.frontier;
+  FarthestOnTop& best = context.best;
+  frontier.clear();
+  best.clear();
+  for (size_t e = 0; e < entry_count; ++e) {
+    const uint32_t entry = entries[e];
     if (visited.test_and_set(entry)) continue;
     float d = query.distance(entry);
-    candidates.push({d, entry});
+    frontier.push({d, entry});
     if (!accept || bit_set(accept, entry)) {
-      results.push({d, entry});
-      if (results.size() > ef) results.pop();
+      best.push({d, entry});
+      if (best.size() > ef) best.pop();
     }
   }
-  float bound = results.size() >= ef ? results.top().distance : inf;
-  uint32_t buffer[2049];
-  uint32_t fresh[2049];
-  float distances[2049];
-  while (!candidates.empty()) {
-    Neighbor current = candidates.top();
+  float bound = best.size() >= ef ? best.top().distance : std::numeric_limits<float>::infinity();
+  uint32_t* ids = context.links.data();
+  uint32_t* fresh = context.fresh.data();
+  float* distances = context.distances.data();
+  size_t computed = 0;
+  while (!frontier.empty()) {
+    Neighbor current = frontier.top();
     if (current.distance > bound) break;
-    candidates.pop();
+    frontier.pop();
     // The whole list: the first line alone left its tail to miss when the loop below reads it.
-    if (!candidates.empty()) prefetch_neighbors0(candidates.top().slot);
-    size_t count = neighbors(current.slot, 0, buffer);
-    for (size_t i = 0; i < count; ++i) visited.prefetch(buffer[i]);
+    if (!frontier.empty()) prefetch_neighbors(frontier.top().slot, level);
+    size_t count = neighbors(current.slot, level, ids);
+    for (size_t i = 0; i < count; ++i) visited.prefetch(ids[i]);
     size_t fresh_count = 0;
-    for (size_t i = 0; i < count; ++i)
-      if (!visited.test_and_set(buffer[i])) fresh[fresh_count++] = buffer[i];
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t next = ids[i];
+      // Above level 0 a list may name a node whose level a concurrent insert has not yet
+      // published to us; its upper lists must not be read.
+      if (level > 0 && level_of(next) < level) continue;
+      if (!visited.test_and_set(next)) fresh[fresh_count++] = next;
+    }
     query.distances(fresh, fresh_count, distances);
     computed += fresh_count;
-    if (budget && computed > *budget) {
-      *budget = 0;
+    if (beam.budget && computed > *beam.budget) {
+      *beam.budget = 0;
       break;
     }
     for (size_t i = 0; i < fresh_count; ++i) {
-      float d = distances[i];
+      const float d = distances[i];
       if (d >= bound) continue;
-      candidates.push({d, fresh[i]});
+      frontier.push({d, fresh[i]});
       if (!accept || bit_set(accept, fresh[i])) {
-        results.push({d, fresh[i]});
-        if (results.size() > ef) results.pop();
-        if (results.size() >= ef) bound = results.top().distance;
+        best.push({d, fresh[i]});
+        if (best.size() > ef) best.pop();
+        if (best.size() >= ef) bound = best.top().distance;
       }
     }
   }
-  return drain_sorted(results);
+  drain_nearest_first(best, context.found);
 }
 
 void HnswGraph::link_back(uint32_t target, uint32_t source, float distance, int level, const VectorStore& store) {
@@ -288,31 +244,18 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
   // become cannot be superseded half-way.
   if (level <= top) entry_lock.unlock();
 
-  uint32_t current = uint32_t(entry >> 8);
-  float current_distance = query->distance(current);
-  std::vector<uint32_t> buffer(M0_ + 1);
-  for (int l = top; l > level; --l) {
-    bool improved = true;
-    while (improved) {
-      improved = false;
-      size_t count = neighbors(current, l, buffer.data());
-      for (size_t i = 0; i < count; ++i) {
-        float d = query->distance(buffer[i]);
-        if (d < current_distance) {
-          current_distance = d;
-          current = buffer[i];
-          improved = true;
-        }
-      }
-    }
-  }
-
+  uint32_t current = greedy_descent(*query, entry, level);
   const int link_top = std::min(level, top);
   std::vector<std::vector<Neighbor>> chosen(size_t(link_top) + 1);
+  auto context = borrow_context(build_contexts_);
+  Beam beam;
+  beam.ef = ef_construction_;
   for (int l = link_top; l >= 0; --l) {
-    auto visited = build_visited_.borrow(capacity_);
-    visited->test_and_set(slot);
-    std::vector<Neighbor> found = search_layer(*query, current, ef_construction_, l, *visited);
+    if (l != link_top) context->visited.prepare(capacity_);
+    context->visited.test_and_set(slot);
+    beam.level = l;
+    beam_search(*query, &current, 1, beam, *context);
+    std::vector<Neighbor>& found = context->found;
     found.erase(std::remove_if(found.begin(), found.end(), [&](const Neighbor& n) { return n.slot == slot; }),
                 found.end());
     if (found.empty()) continue;
@@ -324,7 +267,7 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
       std::lock_guard<std::mutex> lock(node_lock(slot));
       write_links(slot, l, ids.data(), ids.size());
     }
-    chosen[size_t(l)] = std::move(found);
+    chosen[size_t(l)] = found;
   }
   // Link back only once the node's own lists are written at every level: a concurrent search
   // that reaches it at level l must find its links at l-1 ... 0, or it descends into a node

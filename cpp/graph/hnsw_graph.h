@@ -22,18 +22,23 @@
 #include <string>
 #include <vector>
 
-#include "graph/visited.h"
+#include "graph/neighbor_heap.h"
+#include "graph/search_context.h"
 #include "storage/vector_store.h"
 #include "util/aligned_buffer.h"
 #include "util/bytes.h"
 
 namespace vecindex {
 
-struct Neighbor {
-  float distance;
-  uint32_t slot;
-  bool operator<(const Neighbor& other) const { return distance < other.distance; }
-  bool operator>(const Neighbor& other) const { return distance > other.distance; }
+// What a beam search keeps and how far it may go.
+struct Beam {
+  size_t ef = 1;                     // nodes kept
+  int level = 0;
+  const uint64_t* accept = nullptr;  // only nodes with their bit set are kept (nullptr: all);
+                                     // the others still lead the walk
+  // Set: the walk stops once it has computed more than *budget distances and sets *budget to
+  // 0 (the caller falls back to a scan); otherwise *budget is left as is.
+  size_t* budget = nullptr;
 };
 
 class HnswGraph {
@@ -54,20 +59,22 @@ class HnswGraph {
   // Adds `slot` (its code already in `store`) using `vector` as the query while linking.
   void insert(uint32_t slot, const float* vector, const VectorStore& store);
 
-  // Beam search from the entry point; returns up to `ef` candidates whose bit is set in
-  // `accept` (nullptr accepts all), nearest first.
-  std::vector<Neighbor> search(const QueryDistance& query, size_t ef, const uint64_t* accept,
-                               VisitedPool& visited_pool) const;
+  // A context from `pool`, sized for this graph as it is now.
+  SearchContextPool::Handle borrow_context(SearchContextPool& pool) const { return pool.borrow(capacity_, M0_); }
 
-  // Beam search at level 0 from given entry points (filtered strategies seed extra entries).
-  // With `budget` set, the walk stops once it has computed more than *budget distances and
-  // sets *budget to 0 (the caller falls back to a scan); otherwise *budget is left as is.
-  std::vector<Neighbor> search_level0(const QueryDistance& query, const std::vector<uint32_t>& entries,
-                                      size_t ef, const uint64_t* accept, VisitedSet& visited,
-                                      size_t* budget = nullptr) const;
+  // Descends from the entry point, then beam-searches level 0: context.found holds up to
+  // `ef` nodes whose bit is set in `accept` (nullptr accepts all), nearest first.
+  void search(const QueryDistance& query, size_t ef, const uint64_t* accept, SearchContext& context) const;
+
+  // The one beam search of every walk (queries, filtered strategies, inserts at every level):
+  // from `entries` (filtered strategies seed extra ones) at beam.level, scoring each node's
+  // unvisited neighbours in one prefetched batch. Result in context.found, nearest first.
+  // Marks already in context.visited are skipped (an insert marks the node it links).
+  void beam_search(const QueryDistance& query, const uint32_t* entries, size_t entry_count, const Beam& beam,
+                   SearchContext& context) const;
 
   // Greedy descent through the upper levels to a level-0 entry point.
-  uint32_t descend(const QueryDistance& query) const;
+  uint32_t descend(const QueryDistance& query) const { return greedy_descent(query, entry_.load(), 0); }
 
   bool contains(uint32_t slot) const { return slot < capacity_ && level_of(slot) >= 0; }
   // Inserts write a node's level while other threads read levels: one atomic byte.
@@ -76,11 +83,11 @@ class HnswGraph {
   int max_level() const;
   bool empty() const { return entry_.load() == kEmptyEntry; }
 
-  // Requests the level-0 neighbour list of `slot` (count and ids, up to three cache lines)
-  // ahead of a neighbors() call.
-  void prefetch_neighbors0(uint32_t slot) const {
-    const size_t bytes = (1 + M0_) * sizeof(uint32_t);
-    const char* list = reinterpret_cast<const char*>(level0_words()) + size_t(slot) * bytes;
+  // Requests the neighbour list of `slot` at `level` (count and ids, up to three cache lines
+  // at level 0) ahead of a neighbors() call.
+  void prefetch_neighbors(uint32_t slot, int level) const {
+    const size_t bytes = (1 + max_degree(level)) * sizeof(uint32_t);
+    const char* list = reinterpret_cast<const char*>(links(slot, level));
     for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(list + offset, 0, 3);
     __builtin_prefetch(list + bytes - 1, 0, 3);
   }
@@ -111,16 +118,24 @@ class HnswGraph {
   static constexpr uint64_t kEmptyEntry = ~uint64_t(0);
   static uint64_t pack_entry(uint32_t slot, int level) { return (uint64_t(slot) << 8) | uint64_t(level); }
 
-  uint32_t* links(uint32_t slot, int level);
-  const uint32_t* links(uint32_t slot, int level) const;
+  // Inline: the walk's list prefetch computes it once per expanded node.
+  const uint32_t* links(uint32_t slot, int level) const {
+    if (level == 0) return level0_words() + size_t(slot) * (1 + M0_);
+    return upper_[slot].get() + size_t(level - 1) * (1 + M_);
+  }
+  uint32_t* links(uint32_t slot, int level) {  // never the read-only view
+    if (level == 0) return reinterpret_cast<uint32_t*>(level0_.data()) + size_t(slot) * (1 + M0_);
+    return upper_[slot].get() + size_t(level - 1) * (1 + M_);
+  }
   const uint32_t* level0_words() const {
     return level0_view_ ? level0_view_ : reinterpret_cast<const uint32_t*>(level0_.data());
   }
   int random_level(uint32_t slot) const;
   std::mutex& node_lock(uint32_t slot) const { return node_locks_[slot & (kLockStripes - 1)]; }
 
-  std::vector<Neighbor> search_layer(const QueryDistance& query, uint32_t entry, size_t ef, int level,
-                                     VisitedSet& visited) const;
+  // From `entry` (a packed entry_ value) down to the entry point of level `stop_level`,
+  // moving to the nearest neighbour while one is nearer; each node's list is one batch.
+  uint32_t greedy_descent(const QueryDistance& query, uint64_t entry, int stop_level) const;
   // The HNSW neighbour-selection heuristic: keep a candidate only if it is closer to the base
   // than to every neighbour already kept, which favours links in diverse directions.
   void select_neighbors(std::vector<Neighbor>& candidates, size_t max_count, const VectorStore& store) const;
@@ -139,7 +154,7 @@ class HnswGraph {
   std::mutex entry_mutex_;
   static constexpr size_t kLockStripes = 4096;
   mutable std::unique_ptr<std::mutex[]> node_locks_;
-  mutable VisitedPool build_visited_;
+  mutable SearchContextPool build_contexts_;
 };
 
 }  // namespace vecindex

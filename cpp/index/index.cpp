@@ -21,6 +21,17 @@ void IndexConfig::validate() const {
     throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef_search));
 }
 
+void SearchParams::validate() const {
+  auto check = [](const char* name, size_t value, int64_t low, int64_t high) {
+    const int64_t given = int64_t(value);
+    if (given < low) throw InvalidArgument(std::string(name) + " must be >= " + std::to_string(low) + ", got " + std::to_string(given));
+    if (given > high) throw InvalidArgument(std::string(name) + " must be <= " + std::to_string(high) + ", got " + std::to_string(given));
+  };
+  check("k", k, 1, 100000);
+  if (ef) check("ef", *ef, 1, 1000000);
+  check("rerank_factor", rerank_factor, 1, 1000);
+}
+
 Index::Index(const IndexConfig& config)
     : config_((config.validate(), config)),
       store_(make_store(config.dtype, config.dim, config.metric, config.store)),
@@ -118,29 +129,27 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
 
 void Index::search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
                    float* out_distances, const PollFn& poll, std::vector<std::string>* out_keys) const {
-  if (params.k < 1) throw InvalidArgument("k must be >= 1, got " + std::to_string(params.k));
-  if (params.k > 100000) throw InvalidArgument("k must be <= 100000, got " + std::to_string(params.k));
-  if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
-  if (params.rerank_factor < 1) throw InvalidArgument("rerank_factor must be >= 1");
+  params.validate();
   check_vectors(queries, nq);
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   const uint64_t* accept = live_count_.load() == slot_count_ ? nullptr : live_bits_.data();
   parallel_for(nq, params.threads, [&](size_t q, size_t) {
-    search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept,
-               visited_pool_);
+    search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept);
   }, poll);
   if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
 }
 
 void Index::search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
-                       const uint64_t* accept, VisitedPool& pool) const {
+                       const uint64_t* accept) const {
+  auto context = graph_.borrow_context(search_contexts_);
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
-  size_t ef = std::max(params.ef ? params.ef : ef_search_.load(), params.k);
+  size_t ef = std::max(params.ef_or(ef_search_.load()), params.k);
   const bool rerank = full_store_ != nullptr;
   if (rerank) ef = std::max(ef, params.k * params.rerank_factor);
   auto distance = store_->query(prepared.data());
-  std::vector<Neighbor> found = graph_.search(*distance, ef, accept, pool);
+  std::vector<Neighbor>& found = context->found;
+  graph_.search(*distance, ef, accept, *context);
   if (rerank) {
     auto exact = full_store_->query(prepared.data());
     rerank_candidates(found, params.k, params.k * params.rerank_factor, *distance, *exact);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -72,11 +73,19 @@ struct IndexStats {
   MemoryUsage memory;
 };
 
+// Every search option, checked in one place (validate()) for every caller.
 struct SearchParams {
   size_t k = 10;
-  size_t ef = 0;            // 0: config.ef_search
+  std::optional<size_t> ef;  // unset: the index's ef_search
   size_t rerank_factor = 4;  // candidates reranked with full vectors = k * rerank_factor
   size_t threads = 1;        // 0: all cores
+
+  // Throws InvalidArgument naming the option and its range. Values from a signed source
+  // (Python ints pass through int64) that were negative arrive wrapped to 2^63 and above;
+  // messages print them as the negative numbers they were.
+  void validate() const;
+  // The beam width a search uses when ef is unset.
+  size_t ef_or(size_t ef_search) const { return ef ? *ef : ef_search; }
 };
 
 class Index {
@@ -117,8 +126,8 @@ class Index {
                        const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
                        float* out_distances, const PollFn& poll = nullptr,
                        std::vector<std::string>* out_keys = nullptr) const;
-  // The plan search_filtered would use for this filter (k and ef as in SearchParams).
-  FilterPlan explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const;
+  // The plan search_filtered would use for this filter with these params.
+  FilterPlan explain(const FilterExpr& filter, const SearchParams& params, FilterStrategy strategy) const;
   // Attribute rows of ids (schema order). Throws KeyNotFound listing unknown ids.
   std::vector<AttributeRow> get_attributes(const int64_t* ids, size_t n) const;
   const std::vector<AttributeField>& attribute_schema() const { return attributes_.schema(); }
@@ -220,14 +229,14 @@ class Index {
   // Translates slots to ids into one result row, padding with -1 / +inf.
   void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
   void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
-                  const uint64_t* accept, VisitedPool& pool) const;
+                  const uint64_t* accept) const;
   static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);
   void require_writable(const char* operation) const;
   // Match bitmap of a filter over live slots; caller holds structure_mutex_ (shared).
   Bitmap match_bitmap(const FilterExpr& filter) const;
   void search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
                            const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
-                           float* out_distances, VisitedPool& pool) const;
+                           float* out_distances) const;
 
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;
@@ -251,7 +260,7 @@ class Index {
   int64_t next_auto_id_ = 0;
   KeyTable keys_;  // string keys <-> ids (config_.string_keys only); guarded like id_to_slot_
   std::atomic<size_t> ef_search_;
-  mutable VisitedPool visited_pool_;
+  mutable SearchContextPool search_contexts_;  // one per concurrent search, kept between searches
   std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
 };
 

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <queue>
 #include <unordered_map>
 
 #include "filter/filter_eval.h"
@@ -27,9 +26,11 @@ std::vector<uint32_t> spread_sample(const Bitmap& matches, size_t match_count, s
   return sample;
 }
 
-// The k nearest of the matching slots by brute force, in batches so the kernel can prefetch.
-std::vector<Neighbor> exact_scan(const QueryDistance& query, const std::vector<uint32_t>& slots, size_t k) {
-  std::priority_queue<Neighbor> best;  // max-heap of the k nearest so far
+// The k nearest of the matching slots by brute force, in batches so the kernel can prefetch;
+// into context.found, nearest first.
+void exact_scan(const QueryDistance& query, const std::vector<uint32_t>& slots, size_t k, SearchContext& context) {
+  FarthestOnTop& best = context.best;
+  best.clear();
   float distances[256];
   for (size_t start = 0; start < slots.size(); start += 256) {
     size_t count = std::min<size_t>(256, slots.size() - start);
@@ -42,12 +43,7 @@ std::vector<Neighbor> exact_scan(const QueryDistance& query, const std::vector<u
       }
     }
   }
-  std::vector<Neighbor> out(best.size());
-  for (size_t i = out.size(); i-- > 0;) {
-    out[i] = best.top();
-    best.pop();
-  }
-  return out;
+  drain_nearest_first(best, context.found);
 }
 
 }  // namespace
@@ -68,17 +64,17 @@ Bitmap Index::match_bitmap(const FilterExpr& filter) const {
   return matches;
 }
 
-FilterPlan Index::explain(const FilterExpr& filter, size_t k, size_t ef, FilterStrategy strategy) const {
+FilterPlan Index::explain(const FilterExpr& filter, const SearchParams& params, FilterStrategy strategy) const {
+  params.validate();
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   Bitmap matches = match_bitmap(filter);
-  return plan_filter(matches.count(), live_count_.load(), k, ef ? ef : ef_search_.load(), strategy);
+  return plan_filter(matches.count(), live_count_.load(), params.k, params.ef_or(ef_search_.load()), strategy);
 }
 
 void Index::search_filtered(const float* queries, size_t nq, const SearchParams& params,
                             const std::vector<FilterExprPtr>& filters, FilterStrategy strategy, int64_t* out_ids,
                             float* out_distances, const PollFn& poll, std::vector<std::string>* out_keys) const {
-  if (params.k < 1 || params.k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(params.k));
-  if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
+  params.validate();
   if (filters.size() != 1 && filters.size() != nq)
     throw InvalidArgument("got " + std::to_string(filters.size()) + " filters for " + std::to_string(nq) +
                           " queries; pass one filter, or one per query");
@@ -92,7 +88,7 @@ void Index::search_filtered(const float* queries, size_t nq, const SearchParams&
   std::vector<FilterPlan> plans;
   std::vector<std::vector<uint32_t>> slot_lists;  // exact plans: the matches; graph plans: extra entries
   std::vector<size_t> plan_of(filters.size());
-  const size_t ef = params.ef ? params.ef : ef_search_.load();
+  const size_t ef = params.ef_or(ef_search_.load());
   for (size_t i = 0; i < filters.size(); ++i) {
     auto [it, inserted] = distinct.emplace(filters[i].get(), bitmaps.size());
     if (inserted) {
@@ -109,44 +105,47 @@ void Index::search_filtered(const float* queries, size_t nq, const SearchParams&
     size_t which = plan_of[filters.size() == 1 ? 0 : q];
     search_one_filtered(queries + q * config_.dim, params, bitmaps[which], plans[which], slot_lists[which],
                         out_ids + q * params.k,
-                        out_distances + q * params.k, visited_pool_);
+                        out_distances + q * params.k);
   }, poll);
   if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
 }
 
 void Index::search_one_filtered(const float* query, const SearchParams& params, const Bitmap& matches,
                                 const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
-                                float* out_distances, VisitedPool& pool) const {
+                                float* out_distances) const {
+  auto context = graph_.borrow_context(search_contexts_);
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
   auto distance = store_->query(prepared.data());
   const bool rerank = full_store_ != nullptr;
   const size_t keep = rerank ? params.k * params.rerank_factor : params.k;
-  std::vector<Neighbor> found;
+  std::vector<Neighbor>& found = context->found;
+  found.clear();
   bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
   if (!scan && plan.strategy == FilterStrategy::post_filter) {
-    auto visited = pool.borrow(graph_.capacity());
     // A filter the query's neighbourhood lacks (anti-correlated) can send the walk across
     // most of the graph; past the budget a scan of the matches is the cheaper way to finish.
     size_t budget = plan.budget;
-    found = graph_.search_level0(*distance, {graph_.descend(*distance)}, std::max(plan.ef, keep),
-                                 matches.words().data(), *visited, &budget);
+    const uint32_t entry = graph_.descend(*distance);
+    Beam beam;
+    beam.ef = std::max(plan.ef, keep);
+    beam.accept = matches.words().data();
+    beam.budget = &budget;
+    graph_.beam_search(*distance, &entry, 1, beam, *context);
     if (budget == 0) scan = true;
   } else if (!scan) {
-    auto visited = pool.borrow(graph_.capacity());
     std::vector<uint32_t> entries = {graph_.descend(*distance)};
     entries.insert(entries.end(), slot_list.begin(), slot_list.end());
     const size_t beam = std::max(plan.ef, keep);
     FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, beam, matches.words().data(),
-                                                      plan.budget, *visited);
+                                                      plan.budget, *context);
     // Over budget, or starved (the walk ran out of reachable matches before filling its
     // beam, so the matching subgraph is disconnected around this query): scan instead.
-    if (walk.over_budget || walk.neighbors.size() < std::min(beam, plan.matches)) scan = true;
-    else found = std::move(walk.neighbors);
+    if (walk.over_budget || found.size() < std::min(beam, plan.matches)) scan = true;
   }
   if (scan) {
-    if (plan.strategy == FilterStrategy::exact) found = exact_scan(*distance, slot_list, keep);
-    else found = exact_scan(*distance, matches.to_slots(), keep);
+    if (plan.strategy == FilterStrategy::exact) exact_scan(*distance, slot_list, keep, *context);
+    else exact_scan(*distance, matches.to_slots(), keep, *context);
   }
   if (rerank) {
     auto exact = full_store_->query(prepared.data());

@@ -27,6 +27,17 @@ def check_positive_int(value: Any, name: str, minimum: int = 1, maximum: Optiona
     return value
 
 
+def as_int(value: Any, name: str) -> int:
+    """An integer option for the core, which checks its range (so only the type is checked
+    here): bools, floats, strings and None are a TypeError; ints beyond int64 a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{name} must fit in a 64-bit integer, got {value}")
+    return value
+
+
 def check_threads(threads: Any) -> int:
     """None means all cores (0 for the core); otherwise a positive integer."""
     if threads is None:

@@ -13,6 +13,7 @@ from vecindex.filters import AllowList, Filter
 from vecindex.progress import Cancelled, ProgressArg, ProgressReporter
 from vecindex._validation import (
     as_ids,
+    as_int,
     as_matrix,
     check_metric,
     check_positive_int,
@@ -316,27 +317,24 @@ class Index:
         and boolean masks are refused with ``ValueError``.
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
-        k = check_positive_int(k, "k", 1, 100000)
-        ef_value = 0 if ef is None else check_positive_int(ef, "ef", 1, 1000000)
         if rerank_factor is None:
             rerank_factor = DEFAULT_RERANK_FACTOR.get(self.dtype, 4)
-        rerank_factor = check_positive_int(rerank_factor, "rerank_factor", 1, 1000)
+        params = _core.SearchParams(k=as_int(k, "k"), ef=None if ef is None else as_int(ef, "ef"),
+                                    rerank_factor=as_int(rerank_factor, "rerank_factor"), threads=check_threads(threads))
         if filter is None and strategy == "auto":
-            ids, distances = self._core.search(matrix, k, ef_value, rerank_factor, check_threads(threads))
+            ids, distances = self._core.search(matrix, params)
         else:
             filters = self._core_filters(filter, matrix.shape[0])
-            ids, distances = self._core.search_filtered(matrix, k, ef_value, rerank_factor, check_threads(threads),
-                                                        filters, _check_strategy(strategy))
+            ids, distances = self._core.search_filtered(matrix, params, filters, _check_strategy(strategy))
         if was_1d:
             return ids[0], distances[0]
         return ids, distances
 
     def explain(self, filter: Any, k: int = 10, *, ef: Optional[int] = None, strategy: str = "auto") -> dict:
         """How a search with this filter would run: strategy, exact match count, selectivity, why."""
-        k = check_positive_int(k, "k", 1, 100000)
-        ef_value = 0 if ef is None else check_positive_int(ef, "ef", 1, 1000000)
+        params = _core.SearchParams(k=as_int(k, "k"), ef=None if ef is None else as_int(ef, "ef"))
         (core_filter,) = self._core_filters(filter, 1, allow_per_query=False)
-        return dict(self._core.explain(core_filter, k, ef_value, _check_strategy(strategy)))
+        return dict(self._core.explain(core_filter, params, _check_strategy(strategy)))
 
     def get_attrs(self, ids: Any) -> dict:
         """Attributes of ``ids`` as a dict of columns (lists, None where missing).

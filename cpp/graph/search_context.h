@@ -1,0 +1,84 @@
+// What one search needs besides the graph: visited marks, the walk's two heaps and its
+// scratch lists. A pool keeps them between searches, so a query allocates nothing once the
+// pool has one context per thread that searches at the same time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "graph/neighbor_heap.h"
+#include "graph/visited.h"
+
+namespace vecindex {
+
+struct SearchContext {
+  VisitedSet visited;
+  NearestOnTop frontier;   // nodes still to expand
+  FarthestOnTop best;      // the best accepted nodes so far, at most ef of them
+  std::vector<Neighbor> found;  // a walk's result, nearest first
+  // One neighbour list each (sized to the largest degree): as read, unvisited, their distances.
+  std::vector<uint32_t> links, fresh;
+  std::vector<float> distances;
+  // The filtered walk's lists (filtered_search.cpp).
+  std::vector<uint32_t> second_hop, matching, failing, expanded;
+
+  // Ready for a search over `capacity` slots with lists of up to `max_degree` entries.
+  void prepare(size_t capacity, size_t max_degree) {
+    visited.prepare(capacity);
+    frontier.clear();
+    best.clear();
+    for (auto* list : {&links, &fresh, &second_hop})
+      if (list->size() < max_degree) list->resize(max_degree);
+    if (distances.size() < max_degree) distances.resize(max_degree);
+  }
+};
+
+// Thread-safe: each concurrent search borrows its own context. The graph's capacity only
+// grows while no search runs (the index holds its lock exclusively), and every borrow sizes
+// the context to the capacity of that moment.
+class SearchContextPool {
+ public:
+  // The context returns to the pool when the handle dies.
+  class Handle {
+   public:
+    Handle(SearchContextPool& pool, std::unique_ptr<SearchContext> context)
+        : pool_(pool), context_(std::move(context)) {}
+    ~Handle() { pool_.give_back(std::move(context_)); }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    SearchContext& operator*() { return *context_; }
+    SearchContext* operator->() { return context_.get(); }
+
+   private:
+    SearchContextPool& pool_;
+    std::unique_ptr<SearchContext> context_;
+  };
+
+  Handle borrow(size_t capacity, size_t max_degree) {
+    std::unique_ptr<SearchContext> context;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        context = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!context) context = std::make_unique<SearchContext>();
+    context->prepare(capacity, max_degree);
+    return Handle(*this, std::move(context));
+  }
+
+ private:
+  void give_back(std::unique_ptr<SearchContext> context) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(context));
+  }
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<SearchContext>> free_;
+};
+
+}  // namespace vecindex
