@@ -75,7 +75,10 @@ struct IndexStats {
 struct SearchParams {
   size_t k = 10;
   size_t ef = 0;            // 0: config.ef_search
-  size_t rerank_factor = 4;  // candidates reranked with full vectors = k * rerank_factor
+  // Candidates reranked with full vectors = k * rerank_factor. No default here: the one
+  // default, per dtype, is DEFAULTS["rerank_factor"] in python/vecindex/index.py, and a
+  // search that reranks refuses 0.
+  size_t rerank_factor = 0;
   size_t threads = 1;        // 0: all cores
 };
 
@@ -103,8 +106,21 @@ class Index {
                            const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
 
   // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
+  // Without full vectors it must come before the first add(); with them (rerank on a trained
+  // dtype) it may come any time before the codec is trained, and encodes the rows added so far.
   void train(const float* vectors, size_t n, size_t threads);
   bool is_trained() const;
+
+  // Lazy training, for a trained dtype with full vectors kept (rerank=True): adds of any size
+  // are stored exactly and searched on the full vectors until the index holds this many rows;
+  // the add that reaches it trains the codec on the stored rows and encodes them all. Below
+  // it a graph walk is cheap anyway (a few MB of f32 rows), and the codec's ranges come from
+  // a sample large enough that later rows rarely fall outside them (see the README's dtype
+  // section for the measurement). Codecs needing more (pq: 256) wait for their own minimum.
+  static constexpr size_t kLazyTrainingRows = 10000;
+  // Lazy training reads at most this many stored rows, evenly spread over the slots, so the
+  // exclusive lock it holds stays short on a large first add.
+  static constexpr size_t kLazyTrainingSample = 65536;
 
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -206,6 +222,17 @@ class Index {
   // Copies and normalises (cosine) one row into out.
   void prepare_vector(const float* in, float* out) const;
   void ensure_capacity(size_t needed);
+  // Walks run on the codes once trained; with full vectors kept and no codes yet, on those
+  // (exact distances, nothing to rerank).
+  bool walks_on_codes() const { return store_->is_trained() || !full_store_; }
+  const VectorStore& walk_store() const { return walks_on_codes() ? *store_ : *full_store_; }
+  bool trains_lazily() const { return full_store_ && store_->needs_training(); }
+  // Under the exclusive lock, lazy training only: trains the codec when the index holds
+  // enough rows (sampled from the full vectors) and encodes every slot. Returns false (still
+  // untrained, searches stay exact) when the codec refuses the sample.
+  bool train_from_full_vectors(size_t threads);
+  // Under the exclusive lock, once the codec is trained: codes for every slot from its full vector.
+  void encode_stored_rows(size_t threads);
   // The *_locked helpers expect structure_mutex_ held (shared or exclusive) by the caller.
   size_t deleted_count_locked() const;
   MemoryUsage memory_usage_locked() const;
@@ -251,6 +278,8 @@ class Index {
   int64_t next_auto_id_ = 0;
   KeyTable keys_;  // string keys <-> ids (config_.string_keys only); guarded like id_to_slot_
   std::atomic<size_t> ef_search_;
+  // Slot count at which the next lazy training is tried; doubled when the codec refuses a sample.
+  size_t lazy_training_at_ = 0;
   mutable VisitedPool visited_pool_;
   std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
 };

@@ -79,6 +79,7 @@ void Index::search_filtered(const float* queries, size_t nq, const SearchParams&
                             float* out_distances, const PollFn& poll, std::vector<std::string>* out_keys) const {
   if (params.k < 1 || params.k > 100000) throw InvalidArgument("k must be between 1 and 100000, got " + std::to_string(params.k));
   if (params.ef > 1000000) throw InvalidArgument("ef must be <= 1000000, got " + std::to_string(params.ef));
+  if (params.rerank_factor < 1) throw InvalidArgument("rerank_factor must be >= 1");
   if (filters.size() != 1 && filters.size() != nq)
     throw InvalidArgument("got " + std::to_string(filters.size()) + " filters for " + std::to_string(nq) +
                           " queries; pass one filter, or one per query");
@@ -119,8 +120,8 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
                                 float* out_distances, VisitedPool& pool) const {
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
-  auto distance = store_->query(prepared.data());
-  const bool rerank = full_store_ != nullptr;
+  auto distance = walk_store().query(prepared.data());
+  const bool rerank = full_store_ && walks_on_codes();
   const size_t keep = rerank ? params.k * params.rerank_factor : params.k;
   std::vector<Neighbor> found;
   bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
