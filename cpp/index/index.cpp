@@ -178,7 +178,7 @@ void Index::search_one(const float* query, const SearchParams& params, int64_t* 
   prepare_vector(query, prepared.data());
   size_t ef = std::max(params.ef ? params.ef : ef_search_.load(), params.k);
   const bool rerank = full_store_ && walks_on_codes();
-  if (rerank) ef = std::max(ef, params.k * params.rerank_factor);
+  if (rerank) ef = rerank_beam(ef, params.k, params.rerank_factor);
   auto distance = walk_store().query(prepared.data());
   std::vector<Neighbor> found = graph_.search(*distance, ef, accept, pool);
   if (rerank) {

@@ -123,6 +123,7 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
   auto distance = walk_store().query(prepared.data());
   const bool rerank = full_store_ && walks_on_codes();
   const size_t keep = rerank ? params.k * params.rerank_factor : params.k;
+  const size_t beam = rerank ? rerank_beam(plan.ef, params.k, params.rerank_factor) : plan.ef;
   std::vector<Neighbor> found;
   bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
   if (!scan && plan.strategy == FilterStrategy::post_filter) {
@@ -130,14 +131,13 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
     // A filter the query's neighbourhood lacks (anti-correlated) can send the walk across
     // most of the graph; past the budget a scan of the matches is the cheaper way to finish.
     size_t budget = plan.budget;
-    found = graph_.search_level0(*distance, {graph_.descend(*distance)}, std::max(plan.ef, keep),
+    found = graph_.search_level0(*distance, {graph_.descend(*distance)}, beam,
                                  matches.words().data(), *visited, &budget);
     if (budget == 0) scan = true;
   } else if (!scan) {
     auto visited = pool.borrow(graph_.capacity());
     std::vector<uint32_t> entries = {graph_.descend(*distance)};
     entries.insert(entries.end(), slot_list.begin(), slot_list.end());
-    const size_t beam = std::max(plan.ef, keep);
     FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, beam, matches.words().data(),
                                                       plan.budget, *visited);
     // Over budget, or starved (the walk ran out of reachable matches before filling its
