@@ -323,7 +323,8 @@ class Index:
         For a compressed ``dtype`` built with ``rerank=True``, the best ``k * rerank_factor``
         candidates are re-scored on the full-precision vectors, so distances are exact;
         otherwise distances are the codec's approximations (exact for ``"f32"``). The beam
-        is then at least ``k * rerank_factor`` wide. ``None`` takes the dtype's default from
+        is then ``ef + k * (rerank_factor - 1)`` wide: the walk on codes steers by approximate
+        distances, and the margin keeps its recall at every ``ef`` at least the f32 walk's. ``None`` takes the dtype's default from
         :data:`DEFAULT_RERANK_FACTOR` (1 for f16/bf16, 2 for sq8/sq4, 4 for pq/rabitq; chosen
         on the Debian MiniLM benchmark, see the README). Until a ``rerank=True`` index has
         trained its codec it walks the full vectors and ``rerank_factor`` has no effect.
