@@ -5,7 +5,10 @@
     ids = adapter.search(queries, k, ef, threads)      # (q, k) int64, -1 where nothing was found
     adapter.index_bytes()                              # size of the serialized index
 
-Every library gets the same M and ef_construction, float32 storage, and its own batch search API.
+Every library gets the same M and ef_construction and its own batch search API. The peers store
+float32; "vecindex" is built exactly as a user would (`Index(dim, metric, M, ef_construction)`,
+no dtype: the default, an sq8 walk reranked on kept float32 vectors, exact distances), and
+"vecindex-f32" is the same with dtype="f32" (the default before issue 15).
 Thread counts are set through each library's own control, because a library left at its default
 would use every core and make the single-threaded comparison meaningless.
 """
@@ -79,12 +82,14 @@ class VecindexAdapter(Adapter):
             return "installed vecindex has no Index class yet (core not merged)"
         return reason
 
+    options: dict = {}  # Index() keywords beyond dim, metric, M, ef_construction: none, as a user would
+
     def build(self, data, M, ef_construction, threads):
         import vecindex
         self.index = vecindex.Index(dim=self.dim, metric=self.metric, M=M,
-                                    ef_construction=ef_construction)
+                                    ef_construction=ef_construction, **self.options)
         self.index.add(data, threads=threads)
-        self.config = {"simd": vecindex.simd_info().get("level")}
+        self.config = {"simd": vecindex.simd_info().get("level"), "dtype": self.index.dtype, **self.options}
         if hasattr(self.index, "memory_usage"):  # in-RAM bytes by part, beside the file size
             self.config["memory_usage"] = self.index.memory_usage()
 
@@ -94,6 +99,11 @@ class VecindexAdapter(Adapter):
 
     def index_bytes(self):
         return _serialized_size(self.index.save)
+
+
+class VecindexF32Adapter(VecindexAdapter):
+    name = "vecindex-f32"
+    options = {"dtype": "f32"}
 
 
 class HnswlibAdapter(Adapter):
@@ -181,4 +191,4 @@ class UsearchAdapter(Adapter):
 
 
 ADAPTERS = {adapter.name: adapter for adapter in
-            (VecindexAdapter, HnswlibAdapter, FaissAdapter, UsearchAdapter)}
+            (VecindexAdapter, VecindexF32Adapter, HnswlibAdapter, FaissAdapter, UsearchAdapter)}

@@ -38,6 +38,7 @@ def data():
 def test_reranked_search_finds_true_neighbours_with_exact_distances(dtype, metric, data):
     base, queries = data
     index = make_index(dtype, metric, rerank=True)
+    index.train(base)  # trained now: with rerank=True 3000 rows would wait for lazy training
     index.add(base)
     ids, distances = index.search(queries, k=10, ef=200, rerank_factor=10)
     truth_ids, truth_distances = brute_force(base, queries, 10, metric)
@@ -51,6 +52,7 @@ def test_reranked_search_finds_true_neighbours_with_exact_distances(dtype, metri
 def test_search_without_rerank_factor_uses_the_dtype_default(dtype, data):
     base, queries = data
     index = make_index(dtype, rerank=True)
+    index.train(base)  # an untrained rerank=True index walks the f32 vectors: no factor to tell apart
     index.add(base)
     default = vecindex.index.DEFAULT_RERANK_FACTOR[dtype]
     other = 4 if default != 4 else 1
@@ -102,6 +104,7 @@ def test_memory_usage_reports_codes_and_full_vectors(dtype, data):
     base, _ = data
     plain, reranked = make_index(dtype), make_index(dtype, rerank=True)
     plain.add(base)
+    reranked.train(base)
     reranked.add(base)
     usage, usage_rerank = plain.memory_usage(), reranked.memory_usage()
     assert usage["full_vectors"] == 0
@@ -114,6 +117,7 @@ def test_memory_usage_reports_codes_and_full_vectors(dtype, data):
 def test_save_load_and_pickle_keep_results(dtype, rerank, data, tmp_path):
     base, queries = data
     index = make_index(dtype, "cosine", rerank=rerank)
+    index.train(base)  # so rerank=True files hold codes (untrained ones: tests/test_default_index.py)
     index.add(base)
     expected = index.search(queries, k=5)
     path = tmp_path / "index.vx"

@@ -109,7 +109,7 @@ def make_base_files(n: int, codecs: tuple[str, ...] = ("sq8", "rabitq")) -> dict
     ip = vecindex.Index(dim=3, metric="ip", M=2, ef_construction=8)
     ip.add(rng.normal(size=(1, 3)))
     files["ip-one"] = ip.to_bytes()
-    files["empty"] = vecindex.Index(dim=4).to_bytes()
+    files["empty"] = vecindex.Index(dim=4, dtype="f32").to_bytes()  # an empty f32 index, as before the default changed
     tagged = vecindex.Index(dim=6, M=4, ef_construction=16, attributes={"tag": "keyword", "size": "int"})
     rows = n // 3
     tagged.add(rng.normal(size=(rows, 6)), attrs={"tag": [f"t{i % 5}" for i in range(rows)],

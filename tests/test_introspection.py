@@ -15,7 +15,7 @@ def test_repr_shows_the_configuration_and_size():
 
 
 def test_stats_report_levels_degree_size_and_memory_by_part():
-    index = vecindex.Index(dim=8, M=6, attributes={"size": "int"})
+    index = vecindex.Index(dim=8, M=6, attributes={"size": "int"}, dtype="f32")  # codes: 4 bytes a dimension
     index.add(clustered(500, 8, seed=2), attrs={"size": list(range(500))})
     index.delete([0, 1])
     stats = index.stats()

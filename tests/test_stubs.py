@@ -31,6 +31,8 @@ def _stubbed(tree):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):  # NAME: type
+            names.add(node.target.id)
     return names, members
 
 

@@ -116,6 +116,7 @@ void bind_index(py::module_& m) {
   // changing anything (vecindex.distributed checks a call's keys once, before any shard).
   m.def("check_keys", [](const py::handle& keys, bool unique) { check_keys(keys_from_python(keys, "keys"), unique); },
         py::arg("keys"), py::arg("unique"));
+  m.attr("LAZY_TRAINING_ROWS") = Index::kLazyTrainingRows;  // rows at which rerank=True indexes train their codec
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
                        size_t ef_search, uint64_t seed, size_t pq_m, bool rerank,

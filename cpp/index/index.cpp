@@ -39,6 +39,7 @@ Index::Index(const IndexConfig& config)
       attributes_(config.attributes),
       ef_search_(config.ef_search) {
   if (config_.rerank && store_->dtype() != "f32") full_store_ = make_store("f32", config.dim, config.metric, config.store);
+  lazy_training_at_ = std::max(kLazyTrainingRows, store_->min_training_size());
 }
 
 size_t Index::size() const { return live_count_.load(); }
@@ -123,8 +124,47 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
   std::vector<float> prepared(n * config_.dim);
   for (size_t i = 0; i < n; ++i) prepare_vector(vectors + i * config_.dim, prepared.data() + i * config_.dim);
   std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-  if (slot_count_ > 0) throw StateError("train() must be called before the first add()");
-  store_->train(prepared.data(), n, threads);
+  if (slot_count_ == 0) {
+    store_->train(prepared.data(), n, threads);
+    return;
+  }
+  if (!trains_lazily() || store_->is_trained())
+    throw StateError("train() must be called before the first add()" +
+                     std::string(trains_lazily() ? " or, with rerank=True, before the codec is trained" : ""));
+  store_->train(prepared.data(), n, threads);  // keeps the codec untrained if it throws
+  encode_stored_rows(threads);
+}
+
+bool Index::train_from_full_vectors(size_t threads) {
+  if (!trains_lazily() || store_->is_trained() || slot_count_ < lazy_training_at_) return false;
+  // Only linked slots hold written rows: an add's reserved slot is written (and encoded, the
+  // codec being trained by then) when it links, and no link runs under this exclusive lock.
+  std::vector<uint32_t> linked;
+  for (size_t slot = 0; slot < slot_count_; ++slot)
+    if (graph_.contains(uint32_t(slot))) linked.push_back(uint32_t(slot));
+  if (linked.size() < lazy_training_at_) return false;
+  const size_t dim = config_.dim;
+  const size_t sample = std::min(linked.size(), kLazyTrainingSample);
+  std::vector<float> rows(sample * dim);
+  for (size_t i = 0; i < sample; ++i) full_store_->decode(linked[i * linked.size() / sample], rows.data() + i * dim);
+  try {
+    store_->train(rows.data(), sample, threads);
+  } catch (const InvalidArgument&) {
+    lazy_training_at_ = linked.size() * 2;  // stays exact; tried again once the data has doubled
+    return false;
+  }
+  encode_stored_rows(threads);
+  return true;
+}
+
+void Index::encode_stored_rows(size_t threads) {
+  store_->reserve(full_store_->capacity());
+  parallel_for(slot_count_, threads, [&](size_t slot, size_t) {
+    if (!graph_.contains(uint32_t(slot))) return;  // not written yet: its add encodes it
+    std::vector<float> row(config_.dim);
+    full_store_->decode(uint32_t(slot), row.data());
+    store_->set(uint32_t(slot), row.data());
+  });
 }
 
 void Index::search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -145,9 +185,9 @@ void Index::search_one(const float* query, const SearchParams& params, int64_t* 
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
   size_t ef = std::max(params.ef_or(ef_search_.load()), params.k);
-  const bool rerank = full_store_ != nullptr;
-  if (rerank) ef = std::max(ef, params.k * params.rerank_factor);
-  auto distance = store_->query(prepared.data());
+  const bool rerank = full_store_ && walks_on_codes();
+  if (rerank) ef = rerank_beam(ef, params.k, params.rerank_factor);
+  auto distance = walk_store().query(prepared.data());
   std::vector<Neighbor>& found = context->found;
   graph_.search(*distance, ef, accept, *context);
   if (rerank) {

@@ -77,7 +77,10 @@ struct IndexStats {
 struct SearchParams {
   size_t k = 10;
   std::optional<size_t> ef;  // unset: the index's ef_search
-  size_t rerank_factor = 4;  // candidates reranked with full vectors = k * rerank_factor
+  // Candidates reranked with full vectors = k * rerank_factor. No default here: the one
+  // default, per dtype, is DEFAULTS["rerank_factor"] in python/vecindex/index.py, and
+  // validate() refuses 0.
+  size_t rerank_factor = 0;
   size_t threads = 1;        // 0: all cores
 
   // Throws InvalidArgument naming the option and its range. Values from a signed source
@@ -112,8 +115,21 @@ class Index {
                            const PollFn& poll = nullptr, const AttributeBatch* attributes = nullptr);
 
   // Trains the codec (no-op for f32). Throws InvalidArgument when the sample is too small.
+  // Without full vectors it must come before the first add(); with them (rerank on a trained
+  // dtype) it may come any time before the codec is trained, and encodes the rows added so far.
   void train(const float* vectors, size_t n, size_t threads);
   bool is_trained() const;
+
+  // Lazy training, for a trained dtype with full vectors kept (rerank=True): adds of any size
+  // are stored exactly and searched on the full vectors until the index holds this many rows;
+  // the add that reaches it trains the codec on the stored rows and encodes them all. Below
+  // it a graph walk is cheap anyway (a few MB of f32 rows), and the codec's ranges come from
+  // a sample large enough that later rows rarely fall outside them (see the README's dtype
+  // section for the measurement). Codecs needing more (pq: 256) wait for their own minimum.
+  static constexpr size_t kLazyTrainingRows = 10000;
+  // Lazy training reads at most this many stored rows, evenly spread over the slots, so the
+  // exclusive lock it holds stays short on a large first add.
+  static constexpr size_t kLazyTrainingSample = 65536;
 
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -215,6 +231,17 @@ class Index {
   // Copies and normalises (cosine) one row into out.
   void prepare_vector(const float* in, float* out) const;
   void ensure_capacity(size_t needed);
+  // Walks run on the codes once trained; with full vectors kept and no codes yet, on those
+  // (exact distances, nothing to rerank).
+  bool walks_on_codes() const { return store_->is_trained() || !full_store_; }
+  const VectorStore& walk_store() const { return walks_on_codes() ? *store_ : *full_store_; }
+  bool trains_lazily() const { return full_store_ && store_->needs_training(); }
+  // Under the exclusive lock, lazy training only: trains the codec when the index holds
+  // enough rows (sampled from the full vectors) and encodes every slot. Returns false (still
+  // untrained, searches stay exact) when the codec refuses the sample.
+  bool train_from_full_vectors(size_t threads);
+  // Under the exclusive lock, once the codec is trained: codes for every slot from its full vector.
+  void encode_stored_rows(size_t threads);
   // The *_locked helpers expect structure_mutex_ held (shared or exclusive) by the caller.
   size_t deleted_count_locked() const;
   MemoryUsage memory_usage_locked() const;
@@ -261,6 +288,8 @@ class Index {
   KeyTable keys_;  // string keys <-> ids (config_.string_keys only); guarded like id_to_slot_
   std::atomic<size_t> ef_search_;
   mutable SearchContextPool search_contexts_;  // one per concurrent search, kept between searches
+  // Slot count at which the next lazy training is tried; doubled when the codec refuses a sample.
+  size_t lazy_training_at_ = 0;
   std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
 };
 

@@ -81,7 +81,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     if (store_->is_trained()) {
       check_rows(*store_, prepared.data(), n, dim);
       checked = true;
-    } else if (n < store_->min_training_size()) {
+    } else if (!trains_lazily() && n < store_->min_training_size()) {
       throw InvalidArgument("dtype '" + store_->dtype() + "' must be trained first: call train() with at least " +
                             std::to_string(store_->min_training_size()) + " vectors, or add that many at once (got " +
                             std::to_string(n) + ")");
@@ -98,10 +98,12 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     ensure_capacity(slot_count_ + (n > free_slots_.size() ? n - free_slots_.size() : 0));
     // Training keeps the old codec state if it throws. The codecs that train accept every
     // checked row (their check() is the default), so the check after it cannot fail.
-    if (!store_->is_trained()) store_->train(prepared.data(), n, threads);
+    // With full vectors kept the codec waits for enough rows instead (train_from_full_vectors).
+    if (!store_->is_trained() && !trains_lazily()) store_->train(prepared.data(), n, threads);
     // train() may have changed the codec after the check above: it runs until the first slot
-    // is handed out.
-    if (!checked || slot_count_ == 0) check_rows(*store_, prepared.data(), n, dim);
+    // is handed out, or (lazily) after any add.
+    if (store_->is_trained() && (!checked || slot_count_ == 0 || trains_lazily()))
+      check_rows(*store_, prepared.data(), n, dim);
     std::vector<int64_t> key_ids;
     if (keys) key_ids = assign_key_ids(*keys);
     reserve_rows(pending, n, keys ? key_ids.data() : ids, attributes);
@@ -117,7 +119,9 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     parallel_for(n, threads, [&](size_t i, size_t) {
       const uint32_t slot = pending.slots[i];
       const float* row = prepared.data() + i * dim;
-      store_->set(slot, row);
+      // A lazily trained codec is trained under the exclusive lock, so this holds for the whole
+      // walk; rows linked before it are encoded by the training itself.
+      if (store_->is_trained()) store_->set(slot, row);
       if (full_store_) full_store_->set(slot, row);
       graph_.insert(slot, row, build_store);
       pending.linked[i] = 1;
@@ -138,6 +142,10 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     publish_rows(pending, /*keep_linked=*/!failure);
   }
   if (failure) std::rethrow_exception(failure);
+  if (trains_lazily()) {
+    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+    train_from_full_vectors(threads);
+  }
   if (cancelled) {
     std::vector<int64_t> kept;
     std::vector<std::string> kept_keys;

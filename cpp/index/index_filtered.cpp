@@ -116,11 +116,12 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
   auto context = graph_.borrow_context(search_contexts_);
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
-  auto distance = store_->query(prepared.data());
-  const bool rerank = full_store_ != nullptr;
+  auto distance = walk_store().query(prepared.data());
+  const bool rerank = full_store_ && walks_on_codes();
   const size_t keep = rerank ? params.k * params.rerank_factor : params.k;
   std::vector<Neighbor>& found = context->found;
   found.clear();
+  const size_t beam_width = rerank ? rerank_beam(plan.ef, params.k, params.rerank_factor) : std::max(plan.ef, keep);
   bool scan = plan.strategy == FilterStrategy::exact || plan.matches == 0 || graph_.empty();
   if (!scan && plan.strategy == FilterStrategy::post_filter) {
     // A filter the query's neighbourhood lacks (anti-correlated) can send the walk across
@@ -128,7 +129,7 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
     size_t budget = plan.budget;
     const uint32_t entry = graph_.descend(*distance);
     Beam beam;
-    beam.ef = std::max(plan.ef, keep);
+    beam.ef = beam_width;
     beam.accept = matches.words().data();
     beam.budget = &budget;
     graph_.beam_search(*distance, &entry, 1, beam, *context);
@@ -136,12 +137,11 @@ void Index::search_one_filtered(const float* query, const SearchParams& params, 
   } else if (!scan) {
     std::vector<uint32_t> entries = {graph_.descend(*distance)};
     entries.insert(entries.end(), slot_list.begin(), slot_list.end());
-    const size_t beam = std::max(plan.ef, keep);
-    FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, beam, matches.words().data(),
+    FilteredSearchResult walk = filtered_graph_search(graph_, *distance, entries, beam_width, matches.words().data(),
                                                       plan.budget, *context);
     // Over budget, or starved (the walk ran out of reachable matches before filling its
     // beam, so the matching subgraph is disconnected around this query): scan instead.
-    if (walk.over_budget || found.size() < std::min(beam, plan.matches)) scan = true;
+    if (walk.over_budget || found.size() < std::min(beam_width, plan.matches)) scan = true;
   }
   if (scan) {
     if (plan.strategy == FilterStrategy::exact) exact_scan(*distance, slot_list, keep, *context);

@@ -1,8 +1,14 @@
 // Index <-> file image. Sections: META (configuration and counts), IDS_ (slot ids and live
 // bits), GRPH (links), VECS (codes; empty for a codec that was never trained, which holds no
-// vectors), FULL (full vectors for reranking, optional), ATTR (attribute columns; optional,
+// vectors unless FULL holds them: an index that trains lazily, see Index::kLazyTrainingRows),
+// FULL (full vectors for reranking, optional), ATTR (attribute columns; optional,
 // absent means no attributes), KEYS (string keys of the live vectors, key_table.h; present
 // exactly for an index with keys="str", whose internal ids a load renumbers 0..live-1).
+//
+// Format version: an untrained codec beside rows needed no new field (an empty VECS with a
+// FULL section says it), so such files are still written as version 2 and every older file
+// loads as before. A build from before lazy training refuses them with a FormatError (empty
+// VECS with vectors declared) instead of misreading them.
 //
 // Loading allocates only what the file pays for: every section's length is checked against
 // count x its per-slot size before anything is reserved, and the arenas are sized to the count.
@@ -75,9 +81,9 @@ std::vector<uint8_t> Index::to_bytes() const {
 
   ByteWriter graph, vectors, full;
   graph_.save(graph, count);
-  // An untrained codec has no parameters and no vectors: its section stays empty (only an
-  // untrained codec with vectors, which cannot exist, would reach the store's own refusal).
-  if (store_->is_trained() || count != 0) store_->save(vectors, count);
+  // An untrained codec has no parameters and no codes: its section stays empty. Only an index
+  // that trains lazily (full vectors kept) holds rows before that; they are all in FULL.
+  if (store_->is_trained() || (count != 0 && !full_store_)) store_->save(vectors, count);
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> sections;
   sections.emplace_back(kMeta, meta.take());
   sections.emplace_back(kIds, ids.take());
@@ -172,7 +178,8 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
     throw FormatError("'IDS_' section (" + std::to_string(ids_view.size) + " bytes) does not hold the ids of " +
                       std::to_string(count) + " vectors");
   const bool untrained = vectors_view.size == 0 && index->store_->needs_training();
-  if (untrained && count != 0) throw FormatError("'VECS' section is empty but the file declares vectors");
+  if (untrained && count != 0 && !index->full_store_)
+    throw FormatError("'VECS' section is empty but the file declares vectors");
   if (!untrained) require_room(vectors_view, kVectors, count, index->store_->bytes_per_vector());
   const io::SectionView* full_view = nullptr;
   if (index->full_store_) {

@@ -81,6 +81,10 @@ class FilterExpr:
 
 class FormatError(ValueError): ...
 
+# Rows at which an index with full vectors kept (rerank=True) trains its codec; fewer are
+# stored and searched exactly (Index::kLazyTrainingRows).
+LAZY_TRAINING_ROWS: int
+
 # The native index; vecindex.Index wraps it with checks and documentation.
 # Options of one search; the core checks their ranges (ValueError). None keeps the core's default.
 class SearchParams:

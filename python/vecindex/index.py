@@ -22,11 +22,37 @@ from vecindex._validation import (
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# search()'s rerank_factor when none is given, by dtype (f32 has nothing to rerank). On the
-# Debian MiniLM set (dim 384): sq8 and sq4 reached the same top recall at 2x as at 4x and ran
-# 1.3-1.7x faster at recall 0.90-0.95; pq48 and rabitq needed 4x to pass 0.92; half floats
-# order neighbours almost exactly, so re-scoring the k results themselves suffices.
-DEFAULT_RERANK_FACTOR = {"f32": 1, "f16": 1, "bf16": 1, "sq8": 2, "sq4": 2, "pq": 4, "rabitq": 4}
+# Every default of Index, in one table (the core holds none of its own).
+#
+# "dtype"/"rerank": what Index(dim) builds when no dtype is given: an sq8 graph walk with the
+# candidates reranked on the full f32 vectors, so distances stay exact. On the Debian MiniLM
+# dev set (50k x 384, 1 thread, recall@10 0.95) it ran ~2.7x hnswlib's queries per second
+# where the f32 walk ran ~1.5x, in 1.25x the f32 index's memory (1 code byte beside each 4
+# float bytes); see the README's "Which to pick". Until the index holds enough rows to train
+# the codec (_core.LAZY_TRAINING_ROWS) it walks the f32 vectors, so small adds never fail.
+#
+# "rerank_factor": search()'s candidates reranked per result when none is given, by dtype (f32
+# has nothing to rerank). On the Debian set sq8 and sq4 reached the same top recall at 2x as at
+# 4x and ran 1.3-1.7x faster at recall 0.90-0.95; pq and rabitq needed 4x to pass 0.92; half
+# floats order neighbours almost exactly, so re-scoring the k results themselves suffices.
+DEFAULTS = {
+    "metric": "l2",
+    "M": 16,
+    "ef_construction": 200,
+    "ef_search": 64,
+    "seed": 100,
+    "dtype": "sq8",
+    "rerank": True,
+    "rerank_factor": {"f32": 1, "f16": 1, "bf16": 1, "sq8": 2, "sq4": 2, "pq": 4, "rabitq": 4},
+}
+
+# search()'s rerank_factor by dtype (the same dict as DEFAULTS["rerank_factor"]).
+DEFAULT_RERANK_FACTOR = DEFAULTS["rerank_factor"]
+
+
+def default_rerank_factor(dtype: str) -> int:
+    """search()'s rerank_factor for ``dtype`` when none is given (see :data:`DEFAULTS`)."""
+    return DEFAULT_RERANK_FACTOR[dtype]
 
 
 class Index:
@@ -49,7 +75,9 @@ class Index:
     dtype:
         How vectors are stored and compared while searching:
 
-        - ``"f32"`` (default): full precision, 4 bytes per dimension;
+        - not given: ``"sq8"`` with ``rerank=True`` (the fast default: an sq8 walk, exact
+          distances from the kept f32 vectors; see :data:`DEFAULTS`);
+        - ``"f32"``: full precision, 4 bytes per dimension, nothing to train;
         - ``"f16"``, ``"bf16"``: half precision, 2 bytes per dimension, no training;
         - ``"sq8"``: one byte per dimension (per-dimension ranges, trained);
         - ``"sq4"``: half a byte per dimension (the same ranges in 15 steps), coarse enough
@@ -58,7 +86,9 @@ class Index:
         - ``"rabitq"``: bit codes after a random rotation, 32 bytes for dim=128 (trained).
 
         Trained dtypes learn their parameters from :meth:`train`, or from the first large
-        enough :meth:`add`. Compressed distances are approximate unless ``rerank=True``.
+        enough :meth:`add`; with ``rerank=True`` adds of any size work: the index walks the
+        full vectors until it holds ``_core.LAZY_TRAINING_ROWS`` rows (10,000), then trains on
+        them. Compressed distances are approximate unless ``rerank=True``.
     seed:
         Seed for level assignment; with one thread a build is deterministic for a fixed seed.
     pq_m:
@@ -68,7 +98,8 @@ class Index:
         Keep the full-precision vectors beside the codes (more memory) and rerank the best
         ``k * rerank_factor`` candidates with them, so returned distances are exact. The
         graph is then linked on the full vectors and walked on the codes. ``search`` picks
-        ``rerank_factor`` by dtype unless given (see :data:`DEFAULT_RERANK_FACTOR`).
+        ``rerank_factor`` by dtype unless given (see :data:`DEFAULT_RERANK_FACTOR`). Not given:
+        True when ``dtype`` is not given either, else False.
     attributes:
         Typed attributes to filter on, e.g. ``{"section": "keyword", "tags": "keywords",
         "size": "int", "score": "float", "ok": "bool"}``. Values are given per vector to
@@ -85,21 +116,21 @@ class Index:
 
     >>> index = Index(dim=3, metric="cosine")
     >>> index
-    vecindex.Index(dim=3, metric='cosine', dtype='f32', size=0, M=16, ef_construction=200, ef_search=64)
+    vecindex.Index(dim=3, metric='cosine', dtype='sq8', size=0, M=16, ef_construction=200, ef_search=64)
     """
 
     def __init__(
         self,
         dim: int,
-        metric: str = "l2",
-        M: int = 16,
-        ef_construction: int = 200,
-        ef_search: int = 64,
-        dtype: str = "f32",
-        seed: int = 100,
+        metric: str = DEFAULTS["metric"],
+        M: int = DEFAULTS["M"],
+        ef_construction: int = DEFAULTS["ef_construction"],
+        ef_search: int = DEFAULTS["ef_search"],
+        dtype: Optional[str] = None,
+        seed: int = DEFAULTS["seed"],
         *,
         pq_m: int = 0,
-        rerank: bool = False,
+        rerank: Optional[bool] = None,
         attributes: Optional[dict] = None,
         keys: str = "int",
     ) -> None:
@@ -109,6 +140,10 @@ class Index:
         ef_construction = check_positive_int(ef_construction, "ef_construction", 1, 100000)
         ef_search = check_positive_int(ef_search, "ef_search", 1, 100000)
         seed = check_positive_int(seed, "seed", 0, 2**64 - 1)
+        if rerank is None:
+            rerank = DEFAULTS["rerank"] if dtype is None else False
+        if dtype is None:
+            dtype = DEFAULTS["dtype"]
         if not isinstance(dtype, str):
             raise TypeError(f"dtype must be a string such as 'f32', got {type(dtype).__name__}")
         pq_m = check_positive_int(pq_m, "pq_m", 0, dim)
@@ -289,9 +324,11 @@ class Index:
         For a compressed ``dtype`` built with ``rerank=True``, the best ``k * rerank_factor``
         candidates are re-scored on the full-precision vectors, so distances are exact;
         otherwise distances are the codec's approximations (exact for ``"f32"``). The beam
-        is then at least ``k * rerank_factor`` wide. ``None`` takes the dtype's default from
+        is then ``ef + k * (rerank_factor - 1)`` wide: the walk on codes steers by approximate
+        distances, and the margin keeps its recall at every ``ef`` at least the f32 walk's. ``None`` takes the dtype's default from
         :data:`DEFAULT_RERANK_FACTOR` (1 for f16/bf16, 2 for sq8/sq4, 4 for pq/rabitq; chosen
-        on the Debian MiniLM benchmark, see the README).
+        on the Debian MiniLM benchmark, see the README). Until a ``rerank=True`` index has
+        trained its codec it walks the full vectors and ``rerank_factor`` has no effect.
 
         ``filter`` restricts results to matching vectors:
 
@@ -318,7 +355,7 @@ class Index:
         """
         matrix, was_1d = as_matrix(queries, self.dim, "queries")
         if rerank_factor is None:
-            rerank_factor = DEFAULT_RERANK_FACTOR.get(self.dtype, 4)
+            rerank_factor = default_rerank_factor(self.dtype)
         params = _core.SearchParams(k=as_int(k, "k"), ef=None if ef is None else as_int(ef, "ef"),
                                     rerank_factor=as_int(rerank_factor, "rerank_factor"), threads=check_threads(threads))
         if filter is None and strategy == "auto":
@@ -428,9 +465,12 @@ class Index:
 
         ``"sq8"`` and ``"sq4"`` need at least 32 vectors, ``"pq"`` at least 256 (k-means codebooks),
         ``"rabitq"`` at least 16; fewer raise ``ValueError``. For these dtypes call it before
-        the first :meth:`add`; afterwards it raises ``RuntimeError``. ``"f32"``, ``"f16"`` and
-        ``"bf16"`` need no training and ignore the call. If never called, the first ``add`` trains on its own
-        vectors (when there are enough of them).
+        the first :meth:`add`; afterwards it raises ``RuntimeError``, except with ``rerank=True``
+        while the codec is untrained: it then trains and encodes the vectors added so far.
+        ``"f32"``, ``"f16"`` and ``"bf16"`` need no training and ignore the call. If never
+        called, the first ``add`` trains on its own vectors (when there are enough of them);
+        with ``rerank=True`` the add that brings the index to ``_core.LAZY_TRAINING_ROWS`` rows
+        trains on the stored ones.
 
         ``progress`` is as for :meth:`add`, but training reports only its start ``(0, n)`` and
         its end ``(n, n)``; returning False at the start cancels before any training.
