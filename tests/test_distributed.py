@@ -104,8 +104,16 @@ def test_padding_one_dimensional_queries_and_repr(pair, data, monkeypatch):
     ids, distances = sharded.search(queries[0], k=5, filter=[1, 2])
     assert ids.shape == (5,) and sorted(ids[:2].tolist()) == [1, 2]
     assert (ids[2:] == -1).all() and np.isinf(distances[2:]).all() and distances.dtype == np.float32
-    assert repr(sharded) == ("vecindex.distributed.ShardedIndex(dim=32, metric='l2', dtype='f32', size=600, shards=3, "
+    assert repr(sharded) == ("vecindex.distributed.ShardedIndex(dim=32, metric='l2', dtype='sq8', size=600, shards=3, "
                              "M=16, ef_construction=200, ef_search=64)")
+
+
+def test_defaults_are_index_defaults(pair):
+    """Built with no dtype or rerank, a ShardedIndex's shards are what Index(dim) builds."""
+    single, sharded = pair
+    assert (sharded.dtype, sharded._schema["rerank"]) == (single.dtype, single._core.rerank) == ("sq8", True)
+    assert {name: getattr(sharded, name) for name in ("metric", "M", "ef_construction", "ef_search")} == \
+        {name: getattr(single, name) for name in ("metric", "M", "ef_construction", "ef_search")}
 
 
 def test_errors_match_index_and_change_nothing(pair, data):
@@ -214,6 +222,7 @@ def test_every_search_parameter_reaches_the_shard(data):
     single.train(vectors[:800])
     single.add(vectors[:800], threads=1)
     with ShardedIndex(dim=DIM, dtype="sq8", rerank=True, shards=1) as sharded:
+        sharded.train(vectors[:800])  # as the single index: with rerank a shard would otherwise train lazily
         sharded.add(vectors[:800])
         for params in ({"k": 3, "ef": 1}, {"k": 7, "ef": 40}, {"k": 5, "ef": 8, "rerank_factor": 1},
                        {"k": 5, "ef": 8, "rerank_factor": 6}, {"k": 4, "strategy": "exact", "filter": list(range(0, 800, 3))},

@@ -12,6 +12,7 @@ import numpy as np
 import ray
 
 from vecindex import Index
+from vecindex.index import DEFAULTS
 from vecindex.distributed import cluster, keys, routing
 from vecindex.distributed.searcher import stack_vectors
 
@@ -56,8 +57,10 @@ def build(cls, ds, vector_column: str, id_column: Optional[str], attr_columns: l
 
 
 def _defaults() -> dict:
-    return {"metric": "l2", "M": 16, "ef_construction": 200, "ef_search": 64, "dtype": "f32", "seed": 100,
-            "pq_m": 0, "rerank": False, "keys": "int"}
+    """Index's own defaults (dtype and rerank left for Index to resolve), so a ShardedIndex built
+    from a dataset is configured as one built by its constructor."""
+    shared = {name: DEFAULTS[name] for name in ("metric", "M", "ef_construction", "ef_search", "seed")}
+    return {**shared, "dtype": None, "rerank": None, "pq_m": 0, "keys": "int"}
 
 
 def _first_dim(ds, vector_column: str) -> int:

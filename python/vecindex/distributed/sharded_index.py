@@ -14,7 +14,7 @@ from vecindex.distributed.actor import search_batch
 from vecindex.distributed.errors import ShardUnavailable, WritesLost
 from vecindex.distributed.merge import merge_topk
 from vecindex.distributed.search_filters import prepare_filter
-from vecindex.index import DEFAULT_RERANK_FACTOR
+from vecindex.index import DEFAULT_RERANK_FACTOR, DEFAULTS
 
 _TRAINED_DTYPES = ("sq8", "sq4", "pq", "rabitq")
 DEFAULT_TIMEOUT = 60.0  # seconds a call waits for a shard before calling it unavailable
@@ -44,13 +44,15 @@ class ShardedIndex:
     with that index's semantics and errors, and a key is routed by a hash of its UTF-8 bytes.
     """
 
-    def __init__(self, dim: int, metric: str = "l2", M: int = 16, ef_construction: int = 200, ef_search: int = 64,
-                 dtype: str = "f32", seed: int = 100, *, pq_m: int = 0, rerank: bool = False,
+    def __init__(self, dim: int, metric: str = DEFAULTS["metric"], M: int = DEFAULTS["M"],
+                 ef_construction: int = DEFAULTS["ef_construction"], ef_search: int = DEFAULTS["ef_search"],
+                 dtype: Optional[str] = None, seed: int = DEFAULTS["seed"], *, pq_m: int = 0,
+                 rerank: Optional[bool] = None,
                  attributes: Optional[dict] = None, shards: int = 2, cpus_per_shard: Optional[float] = None,
                  placement_strategy: str = "SPREAD", max_restarts: int = 3, timeout: float = DEFAULT_TIMEOUT,
                  keys: str = "int"):
         config = {"dim": dim, "metric": metric, "M": M, "ef_construction": ef_construction, "ef_search": ef_search,
-                  "dtype": dtype, "seed": seed, "pq_m": pq_m, "rerank": bool(rerank), "attributes": attributes,
+                  "dtype": dtype, "seed": seed, "pq_m": pq_m, "rerank": rerank, "attributes": attributes,
                   "keys": keys}
         self._setup(config, check_positive_int(shards, "shards", 1, 4096), cpus_per_shard, placement_strategy,
                      max_restarts, timeout)
@@ -61,7 +63,7 @@ class ShardedIndex:
         probe = Index(**config)  # checks every parameter the way Index does, before any actor starts
         self._schema = {"dim": probe.dim, "metric": probe.metric, "dtype": probe.dtype, "M": probe.M,
                         "ef_construction": probe.ef_construction, "ef_search": probe.ef_search, "seed": config["seed"],
-                        "pq_m": config["pq_m"], "rerank": config["rerank"], "attributes": probe.attributes,
+                        "pq_m": config["pq_m"], "rerank": probe._core.rerank, "attributes": probe.attributes,
                         "keys": probe.key_type}
         self._string_keys = probe.key_type == "str"
         self._attribute_schema = _attributes.normalize_schema(config["attributes"])
@@ -74,7 +76,10 @@ class ShardedIndex:
         weakref.finalize(self, self._deployment.close).atexit = False
         self._unsaved: list = [[] for _ in range(shards)]
         self._next_id = next_id
-        self._trained = trained or probe.dtype not in _TRAINED_DTYPES
+        # With full vectors kept (rerank), distances are exact whatever each shard's codec, so
+        # every shard trains lazily on its own rows as an Index does; a shared codec trained on
+        # a first batch of a few rows would only steer the walks worse.
+        self._trained = trained or probe.dtype not in _TRAINED_DTYPES or probe._core.rerank
         # Restarted shard actors read their creation arguments again: keep them referenced.
         self._initial = initial
         described = fanout.call(self._deployment.actors, "describe", None, None, (), self.timeout)
