@@ -64,6 +64,25 @@ def test_optimize_keeps_every_result_vector_and_count(dtype, metric, options, me
     assert before["integrity"] == ""
 
 
+@pytest.mark.parametrize("method", ["bfs", "rcm"])
+def test_optimize_puts_near_vectors_in_near_slots(method):
+    rng = np.random.default_rng(41)
+    centers = rng.normal(size=(40, DIM))
+    labels = rng.integers(0, 40, size=2000)  # rows arrive in random cluster order
+    data = (centers[labels] + 0.35 * rng.normal(size=(2000, DIM))).astype(np.float32)
+    index = vecindex.Index(DIM, M=8, ef_construction=60)
+    index.add(data)
+
+    def same_cluster_in_next_slot():
+        in_slot_order = labels[index.ids()]  # ids() lists slots in order
+        return float((in_slot_order[1:] == in_slot_order[:-1]).mean())
+
+    before = same_cluster_in_next_slot()
+    assert before < 0.05  # about 1 in 40 by chance
+    index.optimize(method=method)
+    assert same_cluster_in_next_slot() > 10 * before
+
+
 def test_adds_after_optimize_reuse_the_freed_slots():
     index, _ = build()
     slots = index.stats()["slots_allocated"]
