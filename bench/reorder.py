@@ -13,7 +13,8 @@ hits every layout alike. QPS is given by wall time and by process CPU time (see 
 Sizes above the dev set's 50k are made from it: each extra copy of the training vectors gets
 seeded Gaussian noise of --noise times the per-dimension standard deviation, then is
 renormalised (the set is angular). Queries are the dev set's test vectors; ground truth for the
-made-up sizes is exact brute force over --queries of them. Writes bench/results/reorder.json.
+made-up sizes is exact brute force over --queries of them. Writes bench/results/reorder.json,
+keeping the runs of other (size, dtype) pairs already in it.
 """
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     dataset = load_hdf5(Path(args.dataset))
     queries = np.ascontiguousarray(dataset.test[: args.queries])
-    report = {"machine": machine.describe(), "args": vars(args), "runs": []}
+    report = {"runs": []}
     with tempfile.TemporaryDirectory() as scratch:
         for size in [int(s) for s in args.sizes.split(",")]:
             data = scaled(dataset.train, size, args.noise, args.seed)
@@ -147,13 +148,19 @@ def main(argv=None) -> None:
                 path = Path(scratch) / f"{dtype}-{size}.vdx"
                 build_seconds = build(data, dtype, args, path)
                 run = {"size": size, "dtype": dtype, "rerank": dtype != "f32", "build_seconds": build_seconds,
-                       **measure(path, queries, truth, args)}
+                       **measure(path, queries, truth, args), "machine": machine.describe(), "args": vars(args)}
                 path.unlink()
                 report["runs"].append(run)
                 print(json.dumps({key: run[key] for key in ("size", "dtype", "optimize_seconds", "speedup_at_recall")}),
                       flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Runs of other (size, dtype) pairs already in the file stay: sizes can be measured apart.
+    if out.exists():
+        fresh = {(run["size"], run["dtype"]) for run in report["runs"]}
+        kept = [run for run in json.loads(out.read_text())["runs"] if (run["size"], run["dtype"]) not in fresh]
+        report["runs"] = sorted(kept + report["runs"], key=lambda run: (run["size"], run["dtype"]))
+    out.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
