@@ -134,6 +134,7 @@ def public_calls(index, base, rng, scratch, keyed=False):
         ("check_integrity", index.check_integrity),
         ("delete", lambda: index.delete(names([next(next_delete)], keyed))),
         ("compact", lambda: index.compact(threads=1)),
+        ("optimize", index.optimize),
         ("add", lambda: index.add(query[:1], ids=names([next(next_id)], keyed), attrs={"tag": ["t0"]}, threads=1)),
         ("train", lambda: expect_error(RuntimeError, index.train, base[:100])),
         ("to_bytes", index.to_bytes),

@@ -338,6 +338,12 @@ void bind_index(py::module_& m) {
              return self.compact(threads);
            },
            py::arg("threads"))
+      .def("optimize", [](Index& self, const std::string& method) {
+             const ReorderMethod parsed = parse_reorder_method(method);
+             py::gil_scoped_release release;
+             return self.optimize(parsed);
+           },
+           py::arg("method"))
       .def("deleted_count", [](const Index& self) { return without_gil([&] { return self.deleted_count(); }); })
       .def("integrity_error", [](const Index& self) { return without_gil([&] { return self.integrity_error(); }); })
       .def("memory_usage", [](const Index& self) { return memory_dict(without_gil([&] { return self.memory_usage(); })); })

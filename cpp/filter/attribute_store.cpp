@@ -189,6 +189,21 @@ AttributeRow AttributeStore::get_row(uint32_t slot) const {
   return row;
 }
 
+AttributeStore AttributeStore::permuted(const SlotPermutation& permutation) const {
+  // A copy keeps every keyword dictionary, so each string keeps its code, and a keywords row
+  // lists its strings in the same (code) order as before. Rows are cleared from the last slot
+  // down, so each posting list only ever loses its last entry.
+  AttributeStore out(*this);
+  for (size_t slot = slot_count_; slot-- > 0;)
+    if (out.live_.test(uint32_t(slot))) out.clear_row(uint32_t(slot));
+  for (size_t slot = 0; slot < slot_count_; ++slot) {
+    const uint32_t old = slot < permutation.size() ? permutation.old_slot(uint32_t(slot)) : uint32_t(slot);
+    if (live_.test(old)) out.set_row(uint32_t(slot), get_row(old));
+  }
+  out.compact();
+  return out;
+}
+
 void AttributeStore::compact() {
   for (auto& column : columns_) {
     if (auto* ints = std::get_if<IntColumn>(&column)) ints->compact();

@@ -14,6 +14,7 @@
 #include "filter/bitmap.h"
 #include "filter/keyword_columns.h"
 #include "filter/numeric_columns.h"
+#include "storage/slot_permutation.h"
 #include "util/bytes.h"
 
 namespace vecindex {
@@ -79,6 +80,10 @@ class AttributeStore {
   // cross-check (codes in range, rows sorted, present rows live) and throws FormatError.
   void save(ByteWriter& out) const;
   static AttributeStore load(ByteReader& in);
+  // A copy with each row below permutation.size() moved to its new slot (the index renumbers
+  // slots for locality). Every value reads back as before; this store is left as it was, so a
+  // failure changes nothing.
+  AttributeStore permuted(const SlotPermutation& permutation) const;
   size_t memory_bytes() const;
 
  private:

@@ -101,6 +101,12 @@ class HnswGraph {
   // nodes that pointed at them. Must not run concurrently with insert or search.
   void remove_nodes(const std::vector<uint8_t>& removed, size_t count, const VectorStore& store, size_t threads);
 
+  // Renumbers the first permutation.size() slots (hnsw_reorder.cpp): lists, levels and entry
+  // point move, and every stored link is renamed. Must not run concurrently with anything.
+  // Throws StateError for a view load or InvalidArgument for a permutation past capacity(),
+  // before changing anything; otherwise it allocates nothing and cannot fail.
+  void permute(const SlotPermutation& permutation);
+
   void save(ByteWriter& out, size_t count) const;
   // Validates levels, degrees, neighbour ranges and the entry point before accepting. With
   // `view`, the level-0 lists are read in place from `in`'s bytes (validated there), which the

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "filter/filter_expr.h"
 #include "filter/planner.h"
 #include "graph/hnsw_graph.h"
+#include "graph/hnsw_reorder.h"
 #include "index/key_table.h"
 #include "io/mapped_file.h"
 #include "storage/vector_store.h"
@@ -160,6 +162,14 @@ class Index {
   size_t compact(size_t threads);
   size_t deleted_count() const;
 
+  // Renumbers slots so that graph neighbours sit near each other in memory (index_reorder.cpp).
+  // Ids, keys, vectors, attributes and every search result stay the same; only the memory
+  // layout changes, and deleted slots move behind the graph's nodes. Waits for adds in
+  // flight, then blocks other calls while it runs; it needs memory for a second copy of the
+  // attributes and the id map. A read-only (mmap) index refuses with StateError. A failure
+  // leaves the index as it was. Returns the number of slots that moved.
+  size_t optimize(ReorderMethod method);
+
   std::vector<uint8_t> to_bytes() const;
   static std::unique_ptr<Index> from_bytes(const uint8_t* data, size_t size);
   void save(const std::string& path) const;
@@ -291,6 +301,24 @@ class Index {
   // Slot count at which the next lazy training is tried; doubled when the codec refuses a sample.
   size_t lazy_training_at_ = 0;
   std::shared_ptr<const io::MappedFile> mapping_;  // set when loaded with mmap
+
+  // Counts one add from reserving its slots to its end, so optimize() never renumbers slots an
+  // add still holds (index_reorder.cpp). start() runs under the exclusive lock; the end
+  // counts down under the shared lock, so optimize()'s check and wait cannot miss it.
+  class AddInFlight {
+   public:
+    explicit AddInFlight(Index& index) : index_(index) {}
+    AddInFlight(const AddInFlight&) = delete;
+    AddInFlight& operator=(const AddInFlight&) = delete;
+    void start();
+    ~AddInFlight();
+
+   private:
+    Index& index_;
+    bool started_ = false;
+  };
+  std::atomic<size_t> adds_in_flight_{0};
+  std::condition_variable_any adds_settled_;
 };
 
 }  // namespace vecindex

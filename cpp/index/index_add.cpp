@@ -91,6 +91,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
 
   // 2. Reserve slots and ids.
   PendingAdd pending;
+  AddInFlight in_flight(*this);
   {
     std::unique_lock<std::shared_mutex> lock(structure_mutex_);
     if (keys) check_new_keys(*keys, replace);
@@ -107,6 +108,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     std::vector<int64_t> key_ids;
     if (keys) key_ids = assign_key_ids(*keys);
     reserve_rows(pending, n, keys ? key_ids.data() : ids, attributes);
+    in_flight.start();
   }
 
   // 3. Link. Stores and graph accept any row that passed the checks above, so only a stop

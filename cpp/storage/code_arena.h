@@ -40,6 +40,12 @@ class CodeArena {
   const uint8_t* slot(uint32_t index) const { return block_.get() + static_cast<size_t>(index) * stride_; }
   size_t memory_bytes() const { return capacity_ * stride_; }
 
+  // The first permutation.size() codes move to their new slots (the index never permutes
+  // more slots than it has reserved).
+  void permute(const SlotPermutation& permutation) noexcept {
+    if (permutation.size() <= capacity_ && stride_ != 0) permutation.apply_rows(block_.get(), stride_);
+  }
+
   void check_slot(uint32_t index) const {
     if (index >= capacity_)
       throw InvalidArgument("slot " + std::to_string(index) + " is beyond capacity " + std::to_string(capacity_));

@@ -59,6 +59,11 @@ F32Store::F32Store(size_t dim, Metric metric)
     : dim_(dim), metric_(metric), row_bytes_((dim * sizeof(float) + 63) / 64 * 64),
       kernels_(simd::active_kernels()) {}
 
+void F32Store::permute(const SlotPermutation& permutation) {
+  if (base_ != buffer_.data()) throw StateError("vectors are a read-only view of a mapped file");
+  if (permutation.size() <= capacity_) permutation.apply_rows(buffer_.data(), row_bytes_);
+}
+
 void F32Store::reserve(size_t capacity) {
   if (capacity <= capacity_) return;
   if (base_ != buffer_.data()) throw StateError("vectors are a read-only view of a mapped file");

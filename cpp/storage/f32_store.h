@@ -29,6 +29,7 @@ class F32Store final : public VectorStore {
   void load(ByteReader& in, size_t count) override;
   void load_view(ByteReader& in, size_t count) override;
   size_t memory_bytes() const override { return buffer_.size(); }
+  void permute(const SlotPermutation& permutation) override;
 
   const float* row(uint32_t slot) const { return reinterpret_cast<const float*>(base_ + size_t(slot) * row_bytes_); }
 

@@ -31,6 +31,7 @@ class HalfStore final : public VectorStore {
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
   size_t memory_bytes() const override { return codes_.memory_bytes(); }
+  void permute(const SlotPermutation& permutation) override { codes_.permute(permutation); }
 
   const uint16_t* codes(uint32_t slot) const { return reinterpret_cast<const uint16_t*>(codes_.slot(slot)); }
   // Distance from an f32 query to a slot with the chosen kernels (used by the query objects).

@@ -42,6 +42,7 @@ class PqStore final : public VectorStore {
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
   size_t memory_bytes() const override { return codes_.memory_bytes() + centroids_.size() * sizeof(float); }
+  void permute(const SlotPermutation& permutation) override { codes_.permute(permutation); }
 
   static constexpr size_t kCentroids = 256;
   static constexpr size_t kMaxTrainingPoints = 256 * 48;

@@ -55,6 +55,7 @@ class RabitqStore final : public VectorStore {
   void save(ByteWriter& out, size_t count) const override;
   void load(ByteReader& in, size_t count) override;
   size_t memory_bytes() const override;
+  void permute(const SlotPermutation& permutation) override { codes_.permute(permutation); }  // factors sit in the code row
 
   static constexpr size_t kMinTrainingSize = 16;
   static constexpr size_t kQueryBits = 4;

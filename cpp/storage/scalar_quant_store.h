@@ -45,6 +45,10 @@ class ScalarQuantStore final : public VectorStore {
     norms_.reserve(capacity);
   }
   size_t capacity() const override { return codes_.capacity(); }
+  void permute(const SlotPermutation& permutation) override {
+    codes_.permute(permutation);
+    norms_.permute(permutation);
+  }
   void set(uint32_t slot, const float* vector) override;
   void decode(uint32_t slot, float* out) const override;
   std::unique_ptr<QueryDistance> query(const float* vector) const override;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/slot_permutation.h"
 #include "util/bytes.h"
 
 namespace vecindex {
@@ -86,6 +87,11 @@ class VectorStore {
   // that memory alive and read-only: an mmap-ed file). The default copies.
   virtual void load_view(ByteReader& in, size_t count) { load(in, count); }
   virtual size_t memory_bytes() const = 0;
+
+  // Moves each code (and per-slot factor) below permutation.size() to its new slot, in place,
+  // allocating nothing (the index renumbers slots for locality, index_reorder.cpp). Only a
+  // store loaded as a read-only view refuses, with StateError, before changing anything.
+  virtual void permute(const SlotPermutation& permutation) = 0;
 };
 
 // Creates a store for a dtype name; throws InvalidArgument for unknown names.
