@@ -313,7 +313,7 @@ def test_stats_and_memory_usage_while_adds_grow_the_arrays():
     grows: they must read under the index lock (the sanitizer runs turn a race into a failure)
     and report a consistent, growing picture."""
     rng = np.random.default_rng(31)
-    index = vecindex.Index(dim=DIM, metric="l2", M=4, ef_construction=16)
+    index = vecindex.Index(dim=DIM, metric="l2", M=4, ef_construction=16, dtype="f32")  # codes: DIM * 4 bytes a row
     done = threading.Event()
     errors: list[BaseException] = []
     seen = []

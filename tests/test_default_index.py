@@ -202,10 +202,13 @@ def test_rerank_factor_default_is_the_python_table_and_the_core_has_none():
     explicit = index.search(queries, 5, ef=10, rerank_factor=DEFAULT_RERANK_FACTOR["sq8"])
     np.testing.assert_array_equal(implicit[0], explicit[0])
     assert DEFAULT_RERANK_FACTOR is DEFAULTS["rerank_factor"]
-    with pytest.raises(ValueError, match="rerank_factor"):
-        index._core.search(queries, 5, 10, 0, 1)
-    with pytest.raises(ValueError, match="rerank_factor"):
-        index._core.search_filtered(queries, 5, 10, 0, 1, [_core.FilterExpr.all()], "auto")
+    unset = _core.SearchParams(k=5, ef=10)  # no rerank_factor: the core has no default to fall back on
+    with pytest.raises(ValueError, match="rerank_factor must be >= 1, got 0"):
+        index._core.search(queries, unset)
+    with pytest.raises(ValueError, match="rerank_factor must be >= 1, got 0"):
+        index._core.search_filtered(queries, unset, [_core.FilterExpr.all()], "auto")
+    with pytest.raises(ValueError, match="rerank_factor must be >= 1, got 0"):
+        _core.SearchParams(k=5, rerank_factor=0)
 
 
 # Builds one index in a fresh process and prints its resident-set growth. malloc_trim hands the

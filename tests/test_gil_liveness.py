@@ -92,6 +92,7 @@ def build_index(rng, keyed=False):
     index = vecindex.Index(dim=DIM, M=8, ef_construction=48, dtype="sq8", rerank=True,
                            attributes={"tag": "keyword"}, keys="str" if keyed else "int")
     base = rng.normal(size=(3000, DIM)).astype(np.float32)
+    index.train(base)  # trained before the first add, so searches walk the codes and a later train() is refused
     index.add(base, ids=names(range(len(base)), keyed), attrs={"tag": [f"t{i % 3}" for i in range(len(base))]})
     return index, base
 

@@ -46,7 +46,7 @@ CONSTRUCTOR_CASES = [
     ({"dim": 4, "ef_construction": 0}, ValueError), ({"dim": 4, "ef_construction": 10**6}, ValueError),
     ({"dim": 4, "ef_search": 0}, ValueError), ({"dim": 4, "ef_search": 100001}, ValueError),
     ({"dim": 4, "ef_search": np.nan}, TypeError),
-    ({"dim": 4, "dtype": "f8"}, ValueError), ({"dim": 4, "dtype": ""}, ValueError), ({"dim": 4, "dtype": None}, TypeError),
+    ({"dim": 4, "dtype": "f8"}, ValueError), ({"dim": 4, "dtype": ""}, ValueError), ({"dim": 4, "dtype": 3}, TypeError),
     ({"dim": 4, "seed": -1}, ValueError), ({"dim": 4, "seed": 2**64}, ValueError), ({"dim": 4, "seed": "1"}, TypeError),
 ]
 
@@ -232,7 +232,7 @@ def test_other_edge_cases_handled_as_documented(index):
     with pytest.raises(KeyError, match="20"):
         index.delete([20])
     assert 20 not in index.search(BASE[2], k=10)[0].tolist()
-    index.train(np.ones((5, DIM)))  # f32 needs no training: a no-op
+    vecindex.Index(DIM, dtype="f32").train(np.ones((5, DIM)))  # f32 needs no training: a no-op
     assert not (2**70 in index) and not ("x" in index) and not (-1 in index) and not (None in index)
     index.check_integrity()
 

@@ -97,7 +97,7 @@ void bind_search_params(py::module_& m) {
              if (ef) params.ef = size_t(*ef);
              if (rerank_factor) params.rerank_factor = size_t(*rerank_factor);
              if (threads) params.threads = size_t(*threads);
-             params.validate();
+             params.validate(/*with_rerank_factor=*/rerank_factor.has_value());  // searches refuse it unset
              return params;
            }),
            py::kw_only(), py::arg("k"), py::arg("ef") = py::none(), py::arg("rerank_factor") = py::none(),

@@ -21,7 +21,7 @@ void IndexConfig::validate() const {
     throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef_search));
 }
 
-void SearchParams::validate() const {
+void SearchParams::validate(bool with_rerank_factor) const {
   auto check = [](const char* name, size_t value, int64_t low, int64_t high) {
     const int64_t given = int64_t(value);
     if (given < low) throw InvalidArgument(std::string(name) + " must be >= " + std::to_string(low) + ", got " + std::to_string(given));
@@ -29,7 +29,7 @@ void SearchParams::validate() const {
   };
   check("k", k, 1, 100000);
   if (ef) check("ef", *ef, 1, 1000000);
-  check("rerank_factor", rerank_factor, 1, 1000);
+  if (with_rerank_factor || rerank_factor) check("rerank_factor", rerank_factor, 1, 1000);
 }
 
 Index::Index(const IndexConfig& config)

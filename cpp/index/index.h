@@ -88,7 +88,9 @@ struct SearchParams {
   // Throws InvalidArgument naming the option and its range. Values from a signed source
   // (Python ints pass through int64) that were negative arrive wrapped to 2^63 and above;
   // messages print them as the negative numbers they were.
-  void validate() const;
+  // explain() plans without reranking, so it passes with_rerank_factor=false to accept an
+  // unset (0) rerank_factor.
+  void validate(bool with_rerank_factor = true) const;
   // The beam width a search uses when ef is unset.
   size_t ef_or(size_t ef_search) const { return ef ? *ef : ef_search; }
 };

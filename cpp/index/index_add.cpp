@@ -145,8 +145,17 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
   }
   if (failure) std::rethrow_exception(failure);
   if (trains_lazily()) {
-    std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-    train_from_full_vectors(threads);
+    // Checked under the shared lock first: once trained, an add must not wait for every
+    // search in flight just to learn there is nothing to do.
+    bool due;
+    {
+      std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+      due = !store_->is_trained() && slot_count_ >= lazy_training_at_;
+    }
+    if (due) {
+      std::unique_lock<std::shared_mutex> lock(structure_mutex_);
+      train_from_full_vectors(threads);
+    }
   }
   if (cancelled) {
     std::vector<int64_t> kept;

@@ -65,7 +65,7 @@ Bitmap Index::match_bitmap(const FilterExpr& filter) const {
 }
 
 FilterPlan Index::explain(const FilterExpr& filter, const SearchParams& params, FilterStrategy strategy) const {
-  params.validate();
+  params.validate(/*with_rerank_factor=*/false);
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   Bitmap matches = match_bitmap(filter);
   return plan_filter(matches.count(), live_count_.load(), params.k, params.ef_or(ef_search_.load()), strategy);
