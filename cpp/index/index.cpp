@@ -159,11 +159,13 @@ bool Index::train_from_full_vectors(size_t threads) {
 
 void Index::encode_stored_rows(size_t threads) {
   store_->reserve(full_store_->capacity());
-  parallel_for(slot_count_, threads, [&](size_t slot, size_t) {
+  const size_t workers = std::max<size_t>(1, resolve_threads(threads, slot_count_));
+  std::vector<float> rows(workers * config_.dim);  // one row buffer per worker, not per slot
+  parallel_for(slot_count_, workers, [&](size_t slot, size_t worker) {
     if (!graph_.contains(uint32_t(slot))) return;  // not written yet: its add encodes it
-    std::vector<float> row(config_.dim);
-    full_store_->decode(uint32_t(slot), row.data());
-    store_->set(uint32_t(slot), row.data());
+    float* row = rows.data() + worker * config_.dim;
+    full_store_->decode(uint32_t(slot), row);
+    store_->set(uint32_t(slot), row);
   });
 }
 
