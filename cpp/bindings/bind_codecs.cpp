@@ -204,6 +204,28 @@ void bind_kernel_hooks(py::module_& m) {
     transpose_centroids(centroids.data(), count, dim, by_dim.data(), norms.data());
     return table_for(level).nearest_centroid(point.data(), by_dim.data(), norms.data(), dim, count);
   });
+  m.def("_fastscan32", [](const std::string& level, const Array<uint8_t>& packed, const Array<uint8_t>& tables) {
+    // packed: 16 bytes per group (codes t and t + 16 in byte t); tables: 16 entries per group.
+    if (packed.size() % 16 != 0 || tables.size() != packed.size())
+      throw InvalidArgument("need 16 packed code bytes and 16 table entries per group, got " +
+                            std::to_string(packed.size()) + " and " + std::to_string(tables.size()));
+    const auto& table = table_for(level);
+    Array<uint16_t> out(32);
+    table.fastscan32(packed.data(), tables.data(), static_cast<size_t>(packed.size()) / 16, out.mutable_data());
+    return out;
+  });
+  m.def("_fastscan32_rows", [](const std::string& level, const Array<uint8_t>& rows, const Array<uint8_t>& tables) {
+    // rows: (n, 16 * groups), one block of 32 packed codes per row, each scored against the same
+    // tables, as a walk scores node after node; returns (n, 32). For benchmarks as much as tests.
+    if (tables.size() % 16 != 0 || rows.ndim() != 2 || rows.shape(1) != tables.size())
+      throw InvalidArgument("rows must have shape (n, len(tables)) and tables 16 entries per group");
+    const auto& table = table_for(level);
+    const size_t count = static_cast<size_t>(rows.shape(0)), row_bytes = static_cast<size_t>(tables.size());
+    Array<uint16_t> out({count, size_t{32}});
+    for (size_t i = 0; i < count; ++i)
+      table.fastscan32(rows.data() + i * row_bytes, tables.data(), row_bytes / 16, out.mutable_data() + 32 * i);
+    return out;
+  });
   m.def("_f32_to_f16_bits", [](const Array<float>& values) {
     Array<uint16_t> out(values.size());
     for (py::ssize_t i = 0; i < values.size(); ++i) out.mutable_data()[i] = simd::float_to_half(values.data()[i]);

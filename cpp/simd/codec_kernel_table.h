@@ -43,6 +43,14 @@ using BitplaneKernel = uint64_t (*)(const uint64_t* code, const uint64_t* planes
 using NearestCentroidKernel = uint32_t (*)(const float* point, const float* centroids_by_dim,
                                            const float* centroid_norms, size_t dim, size_t count);
 
+// FastScan: 32 codes scored at once from 16-entry lookup tables (one table per group of code
+// bits). `packed` holds `groups` blocks of 16 bytes: byte t of block g holds code t's 4-bit
+// sub-code for group g in its low nibble and code (t + 16)'s in its high nibble. `tables` holds
+// groups * 16 bytes, table g at tables + 16 * g. out[j] = sum over g of tables[16 g + nibble(j, g)]
+// for j < 32, summed in uint16: callers keep groups * max(table entry) <= 65535.
+// The quantized graph's inner loop: one call scores a node's 32 neighbours. No alignment needed.
+using FastScan32Kernel = void (*)(const uint8_t* packed, const uint8_t* tables, size_t groups, uint16_t* out);
+
 struct CodecKernelTable {
   Level level;
   HalfPairKernel f16_dot;
@@ -60,6 +68,7 @@ struct CodecKernelTable {
   PairPopcountKernel xor_popcount;
   BitplaneKernel bitplane_dot;
   NearestCentroidKernel nearest_centroid;
+  FastScan32Kernel fastscan32;
 };
 
 // Per-ISA tables; nullptr when that ISA was not compiled into this build.

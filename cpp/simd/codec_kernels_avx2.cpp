@@ -280,6 +280,50 @@ VECINDEX_ISA_SECTION(avx2) uint32_t nearest_centroid_avx2(const float* x, const 
   return best;
 }
 
+// FastScan, two groups per 256-bit step: lane 0 holds group g's 16 code bytes and table, lane 1
+// group g + 1's, which is exactly vpshufb's per-lane lookup. Looked-up bytes are summed as 16-bit
+// words (a pair of codes each) beside a sum of the odd bytes alone; the even codes' sums then
+// follow exactly (mod 2^16) as all - (odd << 8), which saves widening every lookup.
+struct FastScanSums {
+  __m256i low_all, low_odd, high_all, high_odd;  // codes 0..15 (low nibbles), 16..31 (high)
+};
+
+inline __attribute__((always_inline)) void fastscan_step(__m256i codes, __m256i tables, FastScanSums& sums) {
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  __m256i low = _mm256_shuffle_epi8(tables, _mm256_and_si256(codes, nibble));
+  __m256i high = _mm256_shuffle_epi8(tables, _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble));
+  sums.low_all = _mm256_add_epi16(sums.low_all, low);
+  sums.low_odd = _mm256_add_epi16(sums.low_odd, _mm256_srli_epi16(low, 8));
+  sums.high_all = _mm256_add_epi16(sums.high_all, high);
+  sums.high_odd = _mm256_add_epi16(sums.high_odd, _mm256_srli_epi16(high, 8));
+}
+
+// Adds the two lanes (even and odd groups), splits out the even codes, and stores 16 sums in
+// code order.
+inline __attribute__((always_inline)) void fastscan_store16(__m256i all, __m256i odd, uint16_t* out) {
+  __m128i all_codes = _mm_add_epi16(_mm256_castsi256_si128(all), _mm256_extracti128_si256(all, 1));
+  __m128i odd_codes = _mm_add_epi16(_mm256_castsi256_si128(odd), _mm256_extracti128_si256(odd, 1));
+  __m128i even_codes = _mm_sub_epi16(all_codes, _mm_slli_epi16(odd_codes, 8));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(even_codes, odd_codes));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8), _mm_unpackhi_epi16(even_codes, odd_codes));
+}
+
+VECINDEX_ISA_SECTION(avx2) void fastscan32_avx2(const uint8_t* packed, const uint8_t* tables, size_t groups,
+                                                uint16_t* out) {
+  FastScanSums sums = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  size_t g = 0;
+  for (; g + 2 <= groups; g += 2)
+    fastscan_step(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + 16 * g)),
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tables + 16 * g)), sums);
+  // An odd last group: lane 1's table is zero, so its lookups add nothing; nothing past the
+  // inputs is read.
+  if (g < groups)
+    fastscan_step(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(packed + 16 * g))),
+                  _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 16 * g))), sums);
+  fastscan_store16(sums.low_all, sums.low_odd, out);
+  fastscan_store16(sums.high_all, sums.high_odd, out + 16);
+}
+
 const CodecKernelTable kAvx2CodecTable = {
     Level::avx2,
     f16_dot_avx2,
@@ -297,6 +341,7 @@ const CodecKernelTable kAvx2CodecTable = {
     xor_popcount_avx2,
     bitplane_dot_avx2,
     nearest_centroid_avx2,
+    fastscan32_avx2,
 };
 
 }  // namespace

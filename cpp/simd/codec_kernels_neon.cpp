@@ -335,6 +335,35 @@ VECINDEX_NEON_KERNEL uint32_t nearest_centroid(const float* x, const float* by_d
   return best;
 }
 
+// ---- FastScan -------------------------------------------------------------------------------
+
+// One group's lookups (tbl over its 16-entry table), widened into codes 0..7, 8..15, 16..23 and
+// 24..31.
+VECINDEX_NEON_INLINE void fastscan_group(const uint8_t* block, const uint8_t* table, uint16x8_t* sums) {
+  uint8x16_t codes = vld1q_u8(block);
+  uint8x16_t entries = vld1q_u8(table);
+  uint8x16_t low = vqtbl1q_u8(entries, vandq_u8(codes, vdupq_n_u8(0x0F)));
+  uint8x16_t high = vqtbl1q_u8(entries, vshrq_n_u8(codes, 4));
+  sums[0] = vaddw_u8(sums[0], vget_low_u8(low));
+  sums[1] = vaddw_high_u8(sums[1], low);
+  sums[2] = vaddw_u8(sums[2], vget_low_u8(high));
+  sums[3] = vaddw_high_u8(sums[3], high);
+}
+
+// Even and odd groups go to separate sums (as the AVX2 kernel's two lanes), so consecutive
+// groups' widening adds do not wait on each other.
+VECINDEX_NEON_KERNEL void fastscan32(const uint8_t* packed, const uint8_t* tables, size_t groups, uint16_t* out) {
+  uint16x8_t even[4], odd[4];
+  for (int i = 0; i < 4; ++i) even[i] = odd[i] = vdupq_n_u16(0);
+  size_t g = 0;
+  for (; g + 2 <= groups; g += 2) {
+    fastscan_group(packed + 16 * g, tables + 16 * g, even);
+    fastscan_group(packed + 16 * g + 16, tables + 16 * g + 16, odd);
+  }
+  if (g < groups) fastscan_group(packed + 16 * g, tables + 16 * g, even);
+  for (int i = 0; i < 4; ++i) vst1q_u16(out + 8 * i, vaddq_u16(even[i], odd[i]));
+}
+
 // Constant-initialised POD: no constructor runs at load time.
 const CodecKernelTable kNeonCodecTable = {
     Level::neon,
@@ -353,6 +382,7 @@ const CodecKernelTable kNeonCodecTable = {
     xor_popcount,
     bitplane_dot,
     nearest_centroid,
+    fastscan32,
 };
 
 }  // namespace

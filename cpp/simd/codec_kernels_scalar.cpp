@@ -138,6 +138,21 @@ uint32_t nearest_centroid_scalar(const float* x, const float* by_dim, const floa
   return best;
 }
 
+// The reference FastScan: sums wrap in uint16 like the SIMD kernels' 16-bit lanes, so every
+// level agrees even on inputs that break the callers' bound.
+void fastscan32_scalar(const uint8_t* packed, const uint8_t* tables, size_t groups, uint16_t* out) {
+  uint16_t sums[32] = {};
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* block = packed + 16 * g;
+    const uint8_t* table = tables + 16 * g;
+    for (size_t t = 0; t < 16; ++t) {
+      sums[t] = static_cast<uint16_t>(sums[t] + table[block[t] & 0x0F]);
+      sums[t + 16] = static_cast<uint16_t>(sums[t + 16] + table[block[t] >> 4]);
+    }
+  }
+  for (size_t j = 0; j < 32; ++j) out[j] = sums[j];
+}
+
 const CodecKernelTable kScalarCodecTable = {
     Level::scalar,
     half_dot<f16_convert>,
@@ -155,6 +170,7 @@ const CodecKernelTable kScalarCodecTable = {
     xor_popcount_scalar,
     bitplane_dot_scalar,
     nearest_centroid_scalar,
+    fastscan32_scalar,
 };
 
 }  // namespace
