@@ -14,16 +14,6 @@ uint8_t nibble(const uint64_t* bits, size_t group) {
   return uint8_t((bits[(4 * group) / 64] >> ((4 * group) % 64)) & 0xF);
 }
 
-// TEMPORARY stand-in until h-qgkern's CodecKernelTable::fastscan32 is merged.
-void fastscan32_stand_in(const uint8_t* packed, const uint8_t* tables, size_t groups, uint16_t* out) {
-  for (size_t t = 0; t < 32; ++t) out[t] = 0;
-  for (size_t g = 0; g < groups; ++g)
-    for (size_t t = 0; t < 16; ++t) {
-      out[t] = uint16_t(out[t] + tables[16 * g + (packed[16 * g + t] & 0xF)]);
-      out[t + 16] = uint16_t(out[t + 16] + tables[16 * g + (packed[16 * g + t] >> 4)]);
-    }
-}
-
 }  // namespace
 
 NeighborCodeBlocks::NeighborCodeBlocks(size_t dim, size_t max_degree)
@@ -118,7 +108,7 @@ void NeighborCodeQuery::estimate(uint32_t slot, float* estimates, float* bounds)
   const float* error = offset + degree;
   uint16_t sums[NeighborCodeBlocks::kBatch];
   for (size_t batch = 0; batch * NeighborCodeBlocks::kBatch < count; ++batch) {
-    fastscan32_stand_in(blocks_.packed(slot, batch), tables_.data(), blocks_.groups(), sums);
+    kernels_.fastscan32(blocks_.packed(slot, batch), tables_.data(), blocks_.groups(), sums);
     const size_t first = batch * NeighborCodeBlocks::kBatch;
     const size_t last = std::min(count, first + NeighborCodeBlocks::kBatch);
     for (size_t j = first; j < last; ++j) {
