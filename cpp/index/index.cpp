@@ -193,6 +193,11 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
   check_vectors(queries, nq);
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   const uint64_t* accept = live_count_.load() == slot_count_ ? nullptr : live_bits_.data();
+  if (graph_codes_ready()) {
+    search_graph_codes(queries, nq, params, out_ids, out_distances, accept, poll);
+    if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
+    return;
+  }
   parallel_for(nq, params.threads, [&](size_t q, size_t) {
     search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept);
   }, poll);
@@ -205,10 +210,6 @@ void Index::search_one(const float* query, const SearchParams& params, int64_t* 
   std::vector<float> prepared(config_.dim);
   prepare_vector(query, prepared.data());
   size_t ef = std::max(params.ef_or(ef_search_.load()), params.k);
-  if (search_on_graph_codes(prepared.data(), ef, accept, *context)) {
-    write_results(context->found, params.k, out_ids, out_distances);
-    return;
-  }
   const bool rerank = full_store_ && walks_on_codes();
   if (rerank) ef = rerank_beam(ef, params.k, params.rerank_factor);
   auto distance = walk_store().query(prepared.data());

@@ -297,8 +297,9 @@ class Index {
   void train_graph_codes(size_t threads);  // trains once enough rows are linked, then encodes and builds
   // Takes the locks itself: after an add's linking, rebuilds the blocks it made stale (or trains).
   void refresh_graph_codes(size_t threads);
-  // false when the index has no trained graph codes (the caller walks as usual).
-  bool search_on_graph_codes(const float* prepared, size_t ef, const uint64_t* accept, SearchContext& context) const;
+  // search() once graph codes are trained, under its shared lock.
+  void search_graph_codes(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
+                          float* out_distances, const uint64_t* accept, const PollFn& poll) const;
 
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;

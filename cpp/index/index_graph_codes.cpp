@@ -102,12 +102,30 @@ void Index::refresh_graph_codes(size_t threads) {
   for (uint32_t slot : stale) rebuild_block(slot, list.data());
 }
 
-bool Index::search_on_graph_codes(const float* prepared, size_t ef, const uint64_t* accept, SearchContext& context) const {
-  if (!graph_codes_ready()) return false;
-  auto exact = store_->query(prepared);
-  NeighborCodeQuery estimates(*graph_code_store_, *code_blocks_, prepared);
-  quantized_search(graph_, *code_blocks_, estimates, *exact, ef, accept, context);
-  return true;
+void Index::search_graph_codes(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
+                               float* out_distances, const uint64_t* accept, const PollFn& poll) const {
+  // Queries go in chunks, so each chunk reads the rotation matrix (dim x dim floats, 576 KiB
+  // at dim=384) once: rotating one query at a time cost more than its whole walk.
+  constexpr size_t kChunk = 16;
+  const size_t dim = config_.dim, k = params.k;
+  const size_t ef = std::max(params.ef_or(ef_search_.load()), k);
+  parallel_for((nq + kChunk - 1) / kChunk, params.threads, [&](size_t chunk, size_t) {
+    const size_t first = chunk * kChunk, count = std::min(kChunk, nq - first);
+    thread_local std::vector<float> prepared, rotated;
+    prepared.resize(count * dim);
+    rotated.resize(count * dim);
+    for (size_t i = 0; i < count; ++i) prepare_vector(queries + (first + i) * dim, prepared.data() + i * dim);
+    graph_code_store_->rotate_residuals(prepared.data(), count, rotated.data());
+    auto context = graph_.borrow_context(search_contexts_);
+    for (size_t i = 0; i < count; ++i) {
+      if (i) context->prepare(graph_.capacity(), graph_.max_degree0());
+      const float* query = prepared.data() + i * dim;
+      auto exact = store_->query(query);
+      NeighborCodeQuery estimates(*graph_code_store_, *code_blocks_, query, rotated.data() + i * dim);
+      quantized_search(graph_, *code_blocks_, estimates, *exact, ef, accept, *context);
+      write_results(context->found, k, out_ids + (first + i) * k, out_distances + (first + i) * k);
+    }
+  }, poll);
 }
 
 }  // namespace vecindex

@@ -49,26 +49,25 @@ void NeighborCodeBlocks::build(uint32_t slot, const uint32_t* ids, size_t count,
   head[0] = uint32_t(count) | kBuilt;
 }
 
-NeighborCodeQuery::NeighborCodeQuery(const RabitqStore& codes, const NeighborCodeBlocks& blocks, const float* query)
+NeighborCodeQuery::NeighborCodeQuery(const RabitqStore& codes, const NeighborCodeBlocks& blocks, const float* query,
+                                     const float* rotated_query)
     : blocks_(blocks), kernels_(codes.kernels()), metric_(codes.metric()), tables_(blocks.groups() * 16) {
   const size_t dim = codes.dim(), groups = blocks.groups();
-  std::vector<float> rotated(groups * 4, 0.0f);  // padded with zeros past dim
-  codes.rotate_residual(query, rotated.data());
-  std::vector<float> sums(groups * 16);
-  std::vector<float> lows(groups);
+  thread_local std::vector<float> rotated, sums, lows;
+  rotated.assign(groups * 4, 0.0f);  // padded with zeros past dim
+  std::copy(rotated_query, rotated_query + dim, rotated.begin());
+  sums.resize(groups * 16);
+  lows.resize(groups);
   double norm_sq = 0, total = 0;
   float widest = 0;
   for (size_t g = 0; g < groups; ++g) {
     const float* q = rotated.data() + 4 * g;
+    float* sum = sums.data() + g * 16;
+    sum[0] = 0;
+    for (unsigned n = 1; n < 16; ++n) sum[n] = sum[n & (n - 1)] + q[__builtin_ctz(n)];  // one more bit each
+    // The smallest subset sum takes every negative coordinate, the largest every positive one.
     float low = 0, high = 0;
-    for (unsigned n = 0; n < 16; ++n) {
-      float sum = 0;
-      for (unsigned k = 0; k < 4; ++k)
-        if (n & (1u << k)) sum += q[k];
-      sums[g * 16 + n] = sum;
-      low = std::min(low, sum);
-      high = std::max(high, sum);
-    }
+    for (unsigned k = 0; k < 4; ++k) (q[k] < 0 ? low : high) += q[k];
     lows[g] = low;
     widest = std::max(widest, high - low);
     for (unsigned k = 0; k < 4; ++k) {
@@ -79,12 +78,15 @@ NeighborCodeQuery::NeighborCodeQuery(const RabitqStore& codes, const NeighborCod
   // The kernel sums groups entries in uint16: the largest entry keeps that sum <= 65535.
   const float top = float(std::min<size_t>(255, 65535 / std::max<size_t>(groups, 1)));
   step_ = widest > 0 ? widest / top : 1.0f;
+  const float inverse_step = 1.0f / step_;
   double base = 0;
+  uint8_t* table = tables_.data();
   for (size_t g = 0; g < groups; ++g) {
     base += lows[g];
+    const float* sum = sums.data() + g * 16;
     for (unsigned n = 0; n < 16; ++n) {
-      const float level = std::round((sums[g * 16 + n] - lows[g]) / step_);
-      tables_[g * 16 + n] = uint8_t(std::min(top, std::max(0.0f, level)));
+      const float level = (sum[n] - lows[g]) * inverse_step + 0.5f;  // >= 0: truncation rounds
+      table[g * 16 + n] = uint8_t(std::min(top, level));
     }
   }
   table_base_ = float(base);
@@ -93,7 +95,7 @@ NeighborCodeQuery::NeighborCodeQuery(const RabitqStore& codes, const NeighborCod
   query_norm_ = std::sqrt(query_norm_sq_);
   inv_sqrt_dim_ = 1.0f / std::sqrt(float(dim));
   // The rounding error of sum_{b_i=1} q'_i enters <xbar, q'> doubled and over sqrt(dim).
-  rounding_bound_ = RabitqStore::kErrorConfidence * step_ * std::sqrt(float(groups) / 12.0f) * 2.0f * inv_sqrt_dim_;
+  rounding_bound_ = kWalkConfidence * step_ * std::sqrt(float(groups) / 12.0f) * 2.0f * inv_sqrt_dim_;
   if (metric_ != Metric::l2) {
     double center_dot = 0;
     for (size_t i = 0; i < dim; ++i) center_dot += double(codes.centroid()[i]) * query[i];
@@ -115,7 +117,7 @@ void NeighborCodeQuery::estimate(uint32_t slot, float* estimates, float* bounds)
       // sum_{b_i=1} q'_i ~ step * table sum + base; <xbar, q'> = (2 that - sum_i q'_i) / sqrt(dim).
       const float set_sum = step_ * float(sums[j - first]) + table_base_;
       const float residual_dot = rescale[j] * (2.0f * set_sum - query_sum_) * inv_sqrt_dim_;
-      const float bound = RabitqStore::kErrorConfidence * query_norm_ * error[j] + std::fabs(rescale[j]) * rounding_bound_;
+      const float bound = kWalkConfidence * query_norm_ * error[j] + std::fabs(rescale[j]) * rounding_bound_;
       if (metric_ == Metric::l2) {
         estimates[j] = std::max(0.0f, offset[j] + query_norm_sq_ - 2.0f * residual_dot);
         bounds[j] = 2.0f * bound;
