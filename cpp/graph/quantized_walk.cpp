@@ -18,6 +18,8 @@ struct EstimateScratch {
   }
 };
 
+constexpr size_t kPopBatch = 4;
+
 }  // namespace
 
 void quantized_search(const HnswGraph& graph, const NeighborCodeBlocks& blocks, const NeighborCodeQuery& estimates,
@@ -43,43 +45,53 @@ void quantized_search(const HnswGraph& graph, const NeighborCodeBlocks& blocks, 
   float* estimate = scratch.estimates.data();
   float* bound = scratch.bounds.data();
   size_t estimated = 0, computed = 0;
-  while (!frontier.empty()) {
-    const Neighbor current = frontier.top();
-    if (current.distance >= worst) break;
-    frontier.pop();
-    if (!frontier.empty()) exact.prefetch(frontier.top().slot);
-    blocks.prefetch(current.slot);
-    // The exact distance is computed only now, when the node's lower bound still beats the
-    // beam's worst, so most candidates pushed are never scored exactly.
-    const float d = exact.distance(current.slot);
-    ++computed;
-    if (d >= worst) continue;  // neither kept nor expanded, as a plain walk would not have queued it
-    if (accepted(accept, current.slot)) {
-      best.push({d, current.slot});
+  uint32_t popped[kPopBatch];
+  float popped_distances[kPopBatch];
+  while (true) {
+    // Up to kPopBatch candidates whose lower bound still beats the worst, scored together so
+    // their rows stream in at once (one cold row at a time left the walk waiting on memory).
+    size_t count = 0;
+    while (count < kPopBatch && !frontier.empty() && frontier.top().distance < worst) {
+      popped[count++] = frontier.top().slot;
+      frontier.pop();
+    }
+    if (count == 0) break;
+    for (size_t p = 0; p < count; ++p) blocks.prefetch(popped[p]);
+    exact.distances(popped, count, popped_distances);
+    computed += count;
+    for (size_t p = 0; p < count; ++p) {
+      const float d = popped_distances[p];
+      if (d >= worst || !accepted(accept, popped[p])) continue;
+      best.push({d, popped[p]});
       if (best.size() > ef) best.pop();
       if (best.size() >= ef) worst = best.top().distance;
     }
-    if (blocks.built(current.slot)) {
-      const size_t count = blocks.count(current.slot);
-      const uint32_t* block_ids = blocks.ids(current.slot);
-      estimates.estimate(current.slot, estimate, bound);
-      estimated += count;
-      for (size_t i = 0; i < count; ++i) {
-        const uint32_t next = block_ids[i];
-        if (visited.test_and_set(next)) continue;
-        const float lower = estimate[i] - bound[i];
-        if (lower < worst) frontier.push({lower, next});
+    for (size_t p = 0; p < count; ++p) {
+      const uint32_t node = popped[p];
+      // Neither kept nor expanded past the worst, as a plain walk would not have queued it.
+      if (popped_distances[p] >= worst) continue;
+      if (blocks.built(node)) {
+        const size_t degree = blocks.count(node);
+        const uint32_t* block_ids = blocks.ids(node);
+        estimates.estimate(node, estimate, bound);
+        estimated += degree;
+        for (size_t i = 0; i < degree; ++i) {
+          const uint32_t next = block_ids[i];
+          if (visited.test_and_set(next)) continue;
+          const float lower = estimate[i] - bound[i];
+          if (lower < worst) frontier.push({lower, next});
+        }
+      } else {
+        const size_t degree = graph.neighbors(node, 0, ids);
+        size_t fresh_count = 0;
+        uint32_t* fresh = context.fresh.data();
+        for (size_t i = 0; i < degree; ++i)
+          if (!visited.test_and_set(ids[i])) fresh[fresh_count++] = ids[i];
+        exact.distances(fresh, fresh_count, distances);
+        computed += fresh_count;
+        for (size_t i = 0; i < fresh_count; ++i)
+          if (distances[i] < worst) frontier.push({distances[i], fresh[i]});
       }
-    } else {
-      const size_t count = graph.neighbors(current.slot, 0, ids);
-      size_t fresh_count = 0;
-      uint32_t* fresh = context.fresh.data();
-      for (size_t i = 0; i < count; ++i)
-        if (!visited.test_and_set(ids[i])) fresh[fresh_count++] = ids[i];
-      exact.distances(fresh, fresh_count, distances);
-      computed += fresh_count;
-      for (size_t i = 0; i < fresh_count; ++i)
-        if (distances[i] < worst) frontier.push({distances[i], fresh[i]});
     }
   }
   drain_nearest_first(best, context.found);

@@ -4,7 +4,8 @@
 // bounds for all of its neighbours at once. A neighbour is queued by its lower bound
 // (estimate - bound) only if that can beat the beam's current worst; a queued node gets its
 // exact distance when it is popped, if its lower bound still beats the worst by then (the
-// worst only improves, so most queued nodes are never scored exactly). Only exact distances
+// worst only improves, so most queued nodes are never scored exactly). Pops come four at a
+// time, scored in one batch so their rows stream in together. Only exact distances
 // enter the beam, so the distances returned are exact with no separate rerank, and every node
 // whose exact distance beats the final worst is expanded (with the bound's confidence), as in
 // the plain walk.
