@@ -19,6 +19,7 @@
 typedef simde__mmask8 __mmask8;
 typedef simde__mmask16 __mmask16;
 typedef simde__mmask32 __mmask32;
+typedef simde__mmask64 __mmask64;
 
 namespace simde_avx512_shim {
 
@@ -85,6 +86,9 @@ inline __m512i _mm512_maskz_loadu_epi16(__mmask32 k, const void* p) {
 }
 inline __m512i _mm512_maskz_loadu_epi64(__mmask8 k, const void* p) {
   return shim::masked_load<__m512i, int64_t, 8>(k, p);
+}
+inline __m512i _mm512_maskz_loadu_epi8(__mmask64 k, const void* p) {
+  return shim::masked_load<__m512i, int8_t, 64>(k, p);
 }
 inline __m256i _mm256_maskz_loadu_epi16(__mmask16 k, const void* p) {
   return shim::masked_load<__m256i, int16_t, 16>(k, p);
