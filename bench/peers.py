@@ -8,7 +8,9 @@
 Every library gets the same M and ef_construction and its own batch search API. The peers store
 float32; "vecindex" is built exactly as a user would (`Index(dim, metric, M, ef_construction)`,
 no dtype: the default, an sq8 walk reranked on kept float32 vectors, exact distances), and
-"vecindex-f32" is the same with dtype="f32" (the default before issue 15).
+"vecindex-f32" is the same with dtype="f32" (the default before issue 15), and "vecindex-qg" the
+quantized graph (graph_codes="rabitq": f32 vectors, neighbours' 1-bit codes beside the level-0
+links, exact distances).
 Thread counts are set through each library's own control, because a library left at its default
 would use every core and make the single-threaded comparison meaningless.
 """
@@ -106,6 +108,11 @@ class VecindexF32Adapter(VecindexAdapter):
     options = {"dtype": "f32"}
 
 
+class VecindexQuantizedGraphAdapter(VecindexAdapter):
+    name = "vecindex-qg"
+    options = {"graph_codes": "rabitq"}
+
+
 class HnswlibAdapter(Adapter):
     name, module, distribution = "hnswlib", "hnswlib", "hnswlib"
     SPACES = {"l2": "l2", "ip": "ip", "cosine": "cosine"}  # hnswlib normalizes for cosine itself
@@ -191,4 +198,5 @@ class UsearchAdapter(Adapter):
 
 
 ADAPTERS = {adapter.name: adapter for adapter in
-            (VecindexAdapter, VecindexF32Adapter, HnswlibAdapter, FaissAdapter, UsearchAdapter)}
+            (VecindexAdapter, VecindexF32Adapter, VecindexQuantizedGraphAdapter, HnswlibAdapter, FaissAdapter,
+             UsearchAdapter)}

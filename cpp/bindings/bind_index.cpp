@@ -117,10 +117,12 @@ void bind_index(py::module_& m) {
   m.def("check_keys", [](const py::handle& keys, bool unique) { check_keys(keys_from_python(keys, "keys"), unique); },
         py::arg("keys"), py::arg("unique"));
   m.attr("LAZY_TRAINING_ROWS") = Index::kLazyTrainingRows;  // rows at which rerank=True indexes train their codec
+  m.attr("GRAPH_CODES_TRAINING_ROWS") = Index::kGraphCodesTrainingRows;  // rows at which graph_codes trains
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
                        size_t ef_search, uint64_t seed, size_t pq_m, bool rerank,
-                       const std::vector<std::pair<std::string, std::string>>& attributes, bool string_keys) {
+                       const std::vector<std::pair<std::string, std::string>>& attributes, bool string_keys,
+                       const std::string& graph_codes) {
              IndexConfig config;
              config.dim = dim;
              config.metric = parse_metric(metric);
@@ -134,11 +136,16 @@ void bind_index(py::module_& m) {
              config.rerank = rerank;
              for (const auto& [name, kind] : attributes) config.attributes.push_back({name, parse_attribute_kind(kind)});
              config.string_keys = string_keys;
+             config.graph_codes = graph_codes;
              return std::make_unique<Index>(config);
            }),
            py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("M"), py::arg("ef_construction"),
            py::arg("ef_search"), py::arg("seed"), py::arg("pq_m"), py::arg("rerank"),
-           py::arg("attributes") = std::vector<std::pair<std::string, std::string>>(), py::arg("string_keys") = false)
+           py::arg("attributes") = std::vector<std::pair<std::string, std::string>>(), py::arg("string_keys") = false,
+           py::arg("graph_codes") = "none")
+      .def_property_readonly("graph_codes", [](const Index& self) { return self.config().graph_codes; })
+      .def_property_readonly("walks_graph_codes",
+                             [](const Index& self) { return without_gil([&] { return self.walks_graph_codes(); }); })
       .def_property_readonly("string_keys", [](const Index& self) { return self.config().string_keys; })
       .def_property_readonly("attribute_schema", [](const Index& self) { return schema_to_python(self.attribute_schema()); })
       .def_property_readonly("dim", [](const Index& self) { return self.config().dim; })

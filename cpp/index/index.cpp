@@ -19,6 +19,11 @@ void IndexConfig::validate() const {
     throw InvalidArgument("ef_construction must be between 1 and 100000, got " + std::to_string(ef_construction));
   if (ef_search < 1 || ef_search > 100000)
     throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef_search));
+  if (graph_codes != "none" && graph_codes != "rabitq")
+    throw InvalidArgument("graph_codes must be 'none' or 'rabitq', got '" + graph_codes + "'");
+  if (graph_codes == "rabitq" && dtype != "f32")
+    throw InvalidArgument("graph_codes='rabitq' needs dtype='f32' (its walk computes exact distances on f32 vectors), got dtype='" + dtype + "'");
+  if (graph_codes == "rabitq" && dim < 2) throw InvalidArgument("graph_codes='rabitq' needs dim >= 2");
 }
 
 void SearchParams::validate(bool with_rerank_factor) const {
@@ -40,6 +45,10 @@ Index::Index(const IndexConfig& config)
       ef_search_(config.ef_search) {
   if (config_.rerank && store_->dtype() != "f32") full_store_ = make_store("f32", config.dim, config.metric, config.store);
   lazy_training_at_ = std::max(kLazyTrainingRows, store_->min_training_size());
+  if (config_.graph_codes == "rabitq") {
+    graph_code_store_ = std::make_unique<RabitqStore>(config_.dim, config_.metric, config_.store.seed);
+    code_blocks_ = std::make_unique<NeighborCodeBlocks>(config_.dim, graph_.max_degree0());
+  }
 }
 
 size_t Index::size() const { return live_count_.load(); }
@@ -54,6 +63,11 @@ void Index::set_ef_search(size_t ef) {
   if (ef < 1 || ef > 100000) throw InvalidArgument("ef_search must be between 1 and 100000, got " + std::to_string(ef));
   // Only the atomic: config_ is read without a lock (dim, metric, ...), so it must never change.
   ef_search_ = ef;
+}
+
+bool Index::walks_graph_codes() const {
+  std::shared_lock<std::shared_mutex> lock(structure_mutex_);
+  return graph_codes_ready();
 }
 
 bool Index::is_trained() const {
@@ -109,6 +123,10 @@ void Index::ensure_capacity(size_t needed) {
   store_->reserve(grown);
   if (full_store_) full_store_->reserve(grown);
   graph_.reserve(grown);
+  if (graph_code_store_) {
+    graph_code_store_->reserve(grown);
+    code_blocks_->reserve(grown);
+  }
   attributes_.resize(grown);
   slot_to_id_.resize(grown, -1);
   live_bits_.resize((grown + 63) / 64, 0);
@@ -175,6 +193,11 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
   check_vectors(queries, nq);
   std::shared_lock<std::shared_mutex> lock(structure_mutex_);
   const uint64_t* accept = live_count_.load() == slot_count_ ? nullptr : live_bits_.data();
+  if (graph_codes_ready()) {
+    search_graph_codes(queries, nq, params, out_ids, out_distances, accept, poll);
+    if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
+    return;
+  }
   parallel_for(nq, params.threads, [&](size_t q, size_t) {
     search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept);
   }, poll);
@@ -275,6 +298,7 @@ size_t Index::compact(size_t threads) {
   }
   if (freed == 0) return 0;
   graph_.remove_nodes(removed, slot_count_, link_store(), threads);
+  rebuild_all_blocks(threads);  // the repair relinks neighbours of removed nodes anywhere
   for (size_t slot = 0; slot < slot_count_; ++slot)
     if (removed[slot]) free_slots_.push_back(uint32_t(slot));
   // Lowest slots are reused first, keeping the used range dense.
@@ -299,6 +323,7 @@ MemoryUsage Index::memory_usage() const {
 MemoryUsage Index::memory_usage_locked() const {
   MemoryUsage usage;
   usage.graph = graph_.memory_bytes();
+  if (graph_code_store_) usage.graph += graph_code_store_->memory_bytes() + code_blocks_->memory_bytes();
   usage.codes = store_->memory_bytes();
   usage.full_vectors = full_store_ ? full_store_->memory_bytes() : 0;
   usage.attributes = attributes_.memory_bytes();

@@ -27,6 +27,8 @@
 #include "graph/hnsw_reorder.h"
 #include "index/key_table.h"
 #include "io/mapped_file.h"
+#include "storage/neighbor_code_blocks.h"
+#include "storage/rabitq_store.h"
 #include "storage/vector_store.h"
 #include "util/errors.h"
 #include "util/parallel.h"
@@ -55,6 +57,9 @@ struct IndexConfig {
   bool rerank = false;  // keep full f32 vectors beside compressed codes
   std::vector<AttributeField> attributes;  // typed attribute columns for filtering
   bool string_keys = false;  // callers name vectors by string keys (key_table.h), not int64 ids
+  // "none", or "rabitq": level-0 blocks of neighbour codes walked with exact distances
+  // (index_graph_codes.cpp); needs dtype "f32".
+  std::string graph_codes = "none";
 
   void validate() const;  // throws InvalidArgument
 };
@@ -134,6 +139,11 @@ class Index {
   // Lazy training reads at most this many stored rows, evenly spread over the slots, so the
   // exclusive lock it holds stays short on a large first add.
   static constexpr size_t kLazyTrainingSample = 65536;
+  // graph_codes="rabitq": the codes' centroid is trained once the index holds this many rows;
+  // smaller indexes are walked on the f32 vectors alone (exact as well).
+  static constexpr size_t kGraphCodesTrainingRows = 1024;
+  // True once graph codes are trained and searches walk the code blocks (graph_codes only).
+  bool walks_graph_codes() const;
 
   // Writes nq x k ids and distances; short rows are padded with -1 / +inf.
   void search(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
@@ -277,8 +287,24 @@ class Index {
                            const FilterPlan& plan, const std::vector<uint32_t>& slot_list, int64_t* out_ids,
                            float* out_distances) const;
 
+  // graph_codes="rabitq" (index_graph_codes.cpp). All under the caller's lock: shared to read,
+  // exclusive for the *blocks* writers.
+  bool graph_codes_ready() const;
+  bool block_stale(uint32_t slot, uint32_t* scratch) const;
+  void rebuild_block(uint32_t slot, uint32_t* scratch);
+  void rebuild_all_blocks(size_t threads);
+  void reserve_graph_codes();  // codes and blocks for every slot the other stores hold
+  void train_graph_codes(size_t threads);  // trains once enough rows are linked, then encodes and builds
+  // Takes the locks itself: after an add's linking, rebuilds the blocks it made stale (or trains).
+  void refresh_graph_codes(size_t threads);
+  // search() once graph codes are trained, under its shared lock.
+  void search_graph_codes(const float* queries, size_t nq, const SearchParams& params, int64_t* out_ids,
+                          float* out_distances, const uint64_t* accept, const PollFn& poll) const;
+
   IndexConfig config_;
   std::unique_ptr<VectorStore> store_;
+  std::unique_ptr<RabitqStore> graph_code_store_;        // graph_codes="rabitq" only
+  std::unique_ptr<NeighborCodeBlocks> code_blocks_;      // graph_codes="rabitq" only
   std::unique_ptr<VectorStore> full_store_;  // only with rerank on a compressed dtype
   // The store whose distances link the graph. With full vectors kept (rerank=True), those:
   // on the Debian set an SQ8 graph linked on them searched with the same recall at every ef

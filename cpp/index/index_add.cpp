@@ -125,6 +125,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
       // walk; rows linked before it are encoded by the training itself.
       if (store_->is_trained()) store_->set(slot, row);
       if (full_store_) full_store_->set(slot, row);
+      if (graph_codes_ready()) graph_code_store_->set(slot, row);  // before any block can name it
       graph_.insert(slot, row, build_store);
       pending.linked[i] = 1;
       // A delete (or replace) that ran before this point already took the id away: the node
@@ -157,6 +158,8 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
       train_from_full_vectors(threads);
     }
   }
+  // Before AddInFlight ends, so optimize() cannot renumber slots between the scan and the rebuild.
+  refresh_graph_codes(threads);
   if (cancelled) {
     std::vector<int64_t> kept;
     std::vector<std::string> kept_keys;

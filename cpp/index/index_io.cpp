@@ -3,7 +3,13 @@
 // vectors unless FULL holds them: an index that trains lazily, see Index::kLazyTrainingRows),
 // FULL (full vectors for reranking, optional), ATTR (attribute columns; optional,
 // absent means no attributes), KEYS (string keys of the live vectors, key_table.h; present
-// exactly for an index with keys="str", whose internal ids a load renumbers 0..live-1).
+// exactly for an index with keys="str", whose internal ids a load renumbers 0..live-1),
+// QGRF (graph_codes="rabitq": the RaBitQ code store the level-0 code blocks are built from,
+// empty until it is trained; present exactly for such an index. The blocks themselves are
+// derived data, rebuilt on load, so they can never disagree with the saved links).
+//
+// QGRF needed no new format version: a build that predates it ignores the section and loads
+// the file as the plain f32 index it also is (same links, same vectors, same results).
 //
 // Format version: an untrained codec beside rows needed no new field (an empty VECS with a
 // FULL section says it), so such files are still written as version 2 and every older file
@@ -31,6 +37,7 @@ constexpr uint32_t kVectors = io::make_tag("VECS");
 constexpr uint32_t kFull = io::make_tag("FULL");
 constexpr uint32_t kAttributes = io::make_tag("ATTR");
 constexpr uint32_t kKeys = io::make_tag("KEYS");
+constexpr uint32_t kGraphCodes = io::make_tag("QGRF");
 
 const io::SectionView& require(const std::map<uint32_t, io::SectionView>& sections, uint32_t tag) {
   auto found = sections.find(tag);
@@ -104,6 +111,11 @@ std::vector<uint8_t> Index::to_bytes() const {
     }
     sections.emplace_back(kAttributes, attributes.take());
   }
+  if (graph_code_store_) {
+    ByteWriter codes;
+    if (graph_code_store_->is_trained()) graph_code_store_->save(codes, count);
+    sections.emplace_back(kGraphCodes, codes.take());
+  }
   if (config_.string_keys) {
     std::vector<const std::string*> live_keys;
     live_keys.reserve(live_count_.load());
@@ -148,6 +160,8 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   }
   auto keys_section = sections.find(kKeys);
   config.string_keys = keys_section != sections.end();
+  auto graph_codes_section = sections.find(kGraphCodes);
+  if (graph_codes_section != sections.end()) config.graph_codes = "rabitq";
   // The writer uses version 3 exactly when it writes string keys, so any other pairing is damage.
   if (config.string_keys != (io::format_version(data) >= io::kStringKeysVersion))
     throw FormatError(config.string_keys
@@ -270,6 +284,18 @@ std::unique_ptr<Index> Index::from_image(const uint8_t* data, size_t size, bool 
   index->slot_count_ = count;
   index->live_count_ = live;
   index->next_auto_id_ = next_id;
+  if (graph_codes_section != sections.end()) {
+    index->reserve_graph_codes();
+    if (graph_codes_section->second.size != 0) {
+      ByteReader codes(graph_codes_section->second.data, graph_codes_section->second.size, "QGRF section");
+      index->graph_code_store_->load(codes, count);
+      codes.expect_end();
+      index->reserve_graph_codes();
+      index->rebuild_all_blocks(0);
+    } else {
+      index->train_graph_codes(0);  // saved before enough rows were linked, or between an add and its training
+    }
+  }
   return index;
 }
 

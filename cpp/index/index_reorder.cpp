@@ -52,12 +52,17 @@ size_t Index::optimize(ReorderMethod method) {
   graph_.permute(permutation);
   store_->permute(permutation);
   if (full_store_) full_store_->permute(permutation);
+  if (graph_code_store_) graph_code_store_->permute(permutation);
   attributes_ = std::move(attributes);
   slot_to_id_.swap(slot_to_id);
   id_to_slot_.swap(id_to_slot);
   live_bits_.swap(live_bits);
   free_slots_.swap(free_slots);
 
+  // graph_codes: blocks name neighbours by slot, so they are rebuilt from the renamed lists.
+  // Only its scratch lists and worker threads could fail to allocate here; the blocks would
+  // then still name valid slots, just not the renamed neighbours, until the next rebuild.
+  rebuild_all_blocks(0);
   size_t moved = 0;
   for (size_t slot = 0; slot < permutation.size(); ++slot) moved += permutation.old_slot(uint32_t(slot)) != slot;
   return moved;

@@ -134,6 +134,16 @@ void RabitqStore::rotate_residual(const float* vector, float* out) const {
   for (size_t row = 0; row < dim_; ++row) out[row] = dot(rotation_.data() + row * dim_, residual.data(), dim_);
 }
 
+void RabitqStore::rotate_residuals(const float* vectors, size_t n, float* out) const {
+  thread_local std::vector<float> residuals;
+  residuals.resize(n * dim_);
+  for (size_t v = 0; v < n; ++v)
+    for (size_t d = 0; d < dim_; ++d) residuals[v * dim_ + d] = vectors[v * dim_ + d] - centroid_[d];
+  const simd::PairKernel dot = simd::active_kernels().dot;
+  for (size_t row = 0; row < dim_; ++row)
+    for (size_t v = 0; v < n; ++v) out[v * dim_ + row] = dot(rotation_.data() + row * dim_, residuals.data() + v * dim_, dim_);
+}
+
 RabitqFactors RabitqStore::factors(uint32_t slot) const {
   RabitqFactors f;
   std::memcpy(&f, codes_.slot(slot) + words_ * sizeof(uint64_t), sizeof f);

@@ -67,6 +67,9 @@ class RabitqStore final : public VectorStore {
   const std::vector<float>& centroid() const { return centroid_; }
   // out = P (vector - centroid)
   void rotate_residual(const float* vector, float* out) const;
+  // The same for n vectors (row-major in and out), each row of P read once for all of them:
+  // a query batch pays the dim x dim matrix's memory traffic once, not once per query.
+  void rotate_residuals(const float* vectors, size_t n, float* out) const;
   const simd::CodecKernelTable& kernels() const { return kernels_; }
 
  private:

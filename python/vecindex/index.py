@@ -43,6 +43,7 @@ DEFAULTS = {
     "seed": 100,
     "dtype": "sq8",
     "rerank": True,
+    "graph_codes": "none",
     "rerank_factor": {"f32": 1, "f16": 1, "bf16": 1, "sq8": 2, "sq4": 2, "pq": 4, "rabitq": 4},
 }
 
@@ -108,6 +109,15 @@ class Index:
         ``"int"`` (default): vectors are named by non-negative int64 ids. ``"str"``: by string
         keys, stored in the index and its file. Every call that takes or returns ids then
         takes or returns str keys instead; see :meth:`add` and :meth:`search`.
+    graph_codes:
+        ``"none"`` (default) or ``"rabitq"``: the quantized graph, the fastest configuration
+        with exact distances. Each node keeps its bottom-level neighbours' 1-bit RaBitQ codes
+        beside their ids; a search estimates all of a node's neighbours at once from them and
+        computes exact float32 distances only for those that can still enter the results, so
+        returned distances are exact with no rerank. Needs ``dtype="f32"`` (the default when
+        ``graph_codes`` is given) and more memory (see the README). The codes train once the
+        index holds ``_core.GRAPH_CODES_TRAINING_ROWS`` rows (1,024); smaller indexes and
+        filtered searches walk the float32 vectors as usual.
 
     Threads: ``add`` and ``search`` run on the core's own threads with the GIL released;
     ``threads=None`` means all cores. Concurrent ``search`` calls from several Python threads
@@ -133,6 +143,7 @@ class Index:
         rerank: Optional[bool] = None,
         attributes: Optional[dict] = None,
         keys: str = "int",
+        graph_codes: str = DEFAULTS["graph_codes"],
     ) -> None:
         dim = check_positive_int(dim, "dim", 1, 65536)
         metric = check_metric(metric)
@@ -140,17 +151,20 @@ class Index:
         ef_construction = check_positive_int(ef_construction, "ef_construction", 1, 100000)
         ef_search = check_positive_int(ef_search, "ef_search", 1, 100000)
         seed = check_positive_int(seed, "seed", 0, 2**64 - 1)
+        if not isinstance(graph_codes, str):
+            raise TypeError(f"graph_codes must be a string such as 'rabitq', got {type(graph_codes).__name__}")
+        quantized_graph = graph_codes != DEFAULTS["graph_codes"]
         if rerank is None:
-            rerank = DEFAULTS["rerank"] if dtype is None else False
+            rerank = DEFAULTS["rerank"] if dtype is None and not quantized_graph else False
         if dtype is None:
-            dtype = DEFAULTS["dtype"]
+            dtype = "f32" if quantized_graph else DEFAULTS["dtype"]
         if not isinstance(dtype, str):
             raise TypeError(f"dtype must be a string such as 'f32', got {type(dtype).__name__}")
         pq_m = check_positive_int(pq_m, "pq_m", 0, dim)
         schema = _attributes.normalize_schema(attributes)
         string_keys = _keys.check_key_type(keys)
         self._core = _core.Index(dim, metric, dtype, M, ef_construction, ef_search, seed, pq_m, bool(rerank), schema,
-                                 string_keys)
+                                 string_keys, graph_codes)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -184,6 +198,11 @@ class Index:
     def ef_construction(self) -> int:
         """Beam width used while building."""
         return self._core.ef_construction
+
+    @property
+    def graph_codes(self) -> str:
+        """``"none"`` or ``"rabitq"`` (the quantized graph), as given to the constructor."""
+        return self._core.graph_codes
 
     @property
     def key_type(self) -> str:
@@ -223,6 +242,7 @@ class Index:
         return (
             f"vecindex.Index(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={len(self)}, "
             f"M={self.M}, ef_construction={self.ef_construction}, ef_search={self.ef_search}"
+            + (f", graph_codes={self.graph_codes!r}" if self.graph_codes != DEFAULTS["graph_codes"] else "")
             + (", keys='str')" if self._core.string_keys else ")")
         )
 
@@ -544,7 +564,8 @@ class Index:
     def memory_usage(self) -> dict:
         """Bytes held in RAM, by part.
 
-        ``graph`` (HNSW links), ``codes`` (the stored vectors in the index's dtype),
+        ``graph`` (HNSW links; with ``graph_codes="rabitq"`` also the neighbour code blocks
+        and the codes they are built from), ``codes`` (the stored vectors in the index's dtype),
         ``full_vectors`` (the float32 copies kept for ``rerank=True``, else 0), ``attributes``
         (filter attributes), ``keys`` (the string keys of an index made with ``keys="str"``,
         0 otherwise; a mapped load copies them into RAM) and ``mapped`` (the size of the
