@@ -42,6 +42,15 @@ def _missing(*programs: str) -> bool:
     return any(shutil.which(program) is None for program in programs)
 
 
+def huge_pages_offered() -> bool:
+    """True when the kernel grants transparent huge pages to advised memory ("always" or "madvise")."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
 ALLOWED_SKIPS = [
     # The CPU has no AVX-512 (the level is compiled in on every x86-64 build).
     AllowedSkip(r"avx512 codec kernels not available on this CPU/build", lambda: "avx512" not in _simd_levels()),
@@ -68,6 +77,8 @@ ALLOWED_SKIPS = [
     AllowedSkip(r"native compiler targets aarch64", _is_aarch64),
     # The cpuid cross-check reads the Linux kernel's view of the CPU.
     AllowedSkip(r"no /proc/cpuinfo \(not Linux\)", lambda: not os.path.exists("/proc/cpuinfo")),
+    # Huge-page placement can only be checked where the kernel offers transparent huge pages.
+    AllowedSkip(r"transparent huge pages are not offered by this kernel", lambda: not huge_pages_offered()),
     # Root ignores folder permissions; the read-only-folder test then drops those powers with
     # util-linux's setpriv, and can only skip where root has no setpriv.
     AllowedSkip(r"root may write into read-only folders",

@@ -14,10 +14,11 @@
 #include "storage/vector_store.h"
 #include "util/bytes.h"
 #include "util/errors.h"
+#include "util/large_alloc.h"
 
 namespace vecindex {
 
-// Fixed-stride codes in one 64-byte aligned block, so a code never straddles more cache
+// Fixed-stride codes in one 64-byte aligned block (huge pages when large, util/large_alloc.h), so a code never straddles more cache
 // lines than it must. Growing copies the existing codes; readers must not run meanwhile.
 class CodeArena {
  public:
@@ -26,9 +27,8 @@ class CodeArena {
   void reserve(size_t capacity) {
     if (capacity <= capacity_) return;
     if (stride_ != 0 && capacity > SIZE_MAX / stride_ - 64) throw InvalidArgument("capacity too large");
-    size_t bytes = (capacity * stride_ + 63) / 64 * 64;
-    Block grown(static_cast<uint8_t*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes)));
-    if (!grown) throw std::bad_alloc();
+    size_t bytes = 0;
+    Block grown(static_cast<uint8_t*>(allocate_large(capacity * stride_ == 0 ? 1 : capacity * stride_, &bytes)));
     std::memset(grown.get(), 0, bytes);
     if (block_) std::memcpy(grown.get(), block_.get(), capacity_ * stride_);
     block_ = std::move(grown);

@@ -1,5 +1,5 @@
 // A growable, 64-byte aligned byte arena. Cache-line alignment keeps each vector's first
-// line whole, and large arenas are advised toward transparent huge pages where supported.
+// line whole; large arenas come from allocate_large (huge-page aligned and advised).
 #pragma once
 
 #include <cstddef>
@@ -8,9 +8,7 @@
 #include <cstring>
 #include <new>
 
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
+#include "util/large_alloc.h"
 
 namespace vecindex {
 
@@ -26,12 +24,8 @@ class AlignedBuffer {
   // Grows to at least `size` bytes, keeping the contents; new bytes are zeroed.
   void resize(size_t size) {
     if (size <= size_) return;
-    size_t rounded = (size + kAlign - 1) / kAlign * kAlign;
-    void* fresh = std::aligned_alloc(kAlign, rounded);
-    if (!fresh) throw std::bad_alloc();
-#ifdef __linux__
-    if (rounded >= (size_t(4) << 20)) madvise(fresh, rounded, MADV_HUGEPAGE);
-#endif
+    size_t rounded = 0;
+    void* fresh = allocate_large(size, &rounded);
     if (size_) std::memcpy(fresh, data_, size_);
     std::memset(static_cast<uint8_t*>(fresh) + size_, 0, rounded - size_);
     std::free(data_);
@@ -43,7 +37,6 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
-  static constexpr size_t kAlign = 64;
   void swap(AlignedBuffer& other) {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
