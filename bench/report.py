@@ -133,7 +133,8 @@ def readme_plots(json_path: Path, copy_to: Path) -> dict:
     captions = {"": "recall vs QPS, 1 thread"}
     for png in sorted(json_path.parent.glob(f"{stamp}-threads*.png")):
         captions[png.stem[len(stamp):]] = f"recall vs QPS, {png.stem.rsplit('threads', 1)[1]} threads"
-    captions.update({"-filtered": "filtered search by selectivity", "-compressed": "compressed dtypes"})
+    captions.update({"-filtered": "filtered search by selectivity", "-compressed": "compressed dtypes",
+                     "-scale": "QPS at recall 0.95, build time and bytes per vector as N grows"})
     plots = {}
     for suffix, caption in captions.items():
         source = json_path.parent / f"{stamp}{suffix}.png"

@@ -371,6 +371,15 @@ def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
     text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
     rows = [line for line in text.splitlines() if line.startswith("| 1,200 |")]
     assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq8", "hnswlib"]
+    # Build cost is CPU time, and its ratio is to hnswlib's CPU time.
+    cells = rows[0].split(" | ")
+    peer_cpu = entry["libraries"]["hnswlib"]["build_cpu_seconds"]
+    assert cells[4] == f"{default['build_cpu_seconds']:.1f}"
+    assert cells[5] == f"{default['build_cpu_seconds'] / peer_cpu:.2f}x"
+    entry["libraries"]["hnswlib"]["build_cached"] = True
+    text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
+    peer_row = [line for line in text.splitlines() if line.startswith("| 1,200 | hnswlib |")][0]
+    assert peer_row.split(" | ")[4] == f"{peer_cpu:.1f} (cached)"
 
 
 def test_suite_scale_part_skips_without_an_hdf5_file():
