@@ -18,8 +18,9 @@
 
 namespace vecindex {
 
-// Fixed-stride codes in one 64-byte aligned block (huge pages when large, util/large_alloc.h), so a code never straddles more cache
-// lines than it must. Growing copies the existing codes; readers must not run meanwhile.
+// Fixed-stride codes in one 64-byte aligned block (on huge pages when large: util/large_alloc.h),
+// so a code never straddles more cache lines than it must. Growing copies the existing codes;
+// readers must not run meanwhile.
 class CodeArena {
  public:
   explicit CodeArena(size_t stride) : stride_(stride) {}
