@@ -185,12 +185,33 @@ def test_recall_at_every_ef_is_at_least_the_f32_graphs():
     default = vecindex.Index(dim, ef_construction=100)
     f32 = vecindex.Index(dim, ef_construction=100, dtype="f32")
     for index in (default, f32):
-        index.add(vectors, threads=1)  # one thread: both graphs linked identically on the f32 vectors
+        index.add(vectors, threads=1)  # links chosen on the f32 vectors; the default's inserts walk its codes
     assert default._core.is_trained
     for ef in (10, 16, 24, 32, 48, 64, 100, 150, 200, 300, 400):
         default_recall = recall(default.search(queries, k, ef=ef)[0], truth)
         f32_recall = recall(f32.search(queries, k, ef=ef)[0], truth)
         assert default_recall >= f32_recall, (ef, default_recall, f32_recall)
+
+
+def graph_of_one_add(vectors, **options):
+    """Mean level-0 degree after one single-threaded add: equal only for identically linked graphs."""
+    index = vecindex.Index(vectors.shape[1], M=8, ef_construction=40, **options)
+    index.add(vectors, threads=1)
+    return index.stats()["mean_degree0"]
+
+
+def test_one_large_add_trains_first_and_its_inserts_walk_the_codes():
+    # Links are chosen on the f32 vectors either way; only the walk that finds the candidates
+    # differs. sq8, f16 and bf16 walk their codes, from the first insert of an add that
+    # reaches the training threshold, so their graphs differ from f32's; sq4, pq and rabitq
+    # (coarser codes) walk the f32 vectors and link exactly the f32 graph.
+    vectors = clustered(LAZY + 1000, 16, seed=18, centers=50)
+    f32 = graph_of_one_add(vectors, dtype="f32")
+    for dtype in ("sq4", "pq", "rabitq"):
+        assert graph_of_one_add(vectors, dtype=dtype, rerank=True) == f32, dtype
+    assert graph_of_one_add(vectors) != f32
+    for dtype in ("f16", "bf16"):
+        assert graph_of_one_add(vectors, dtype=dtype, rerank=True) != f32, dtype
 
 
 def test_rerank_factor_default_is_the_python_table_and_the_core_has_none():

@@ -28,6 +28,16 @@ bool bit_set(const uint64_t* bits, uint32_t slot) {
 // it. Measured against hnswlib in tests/test_ip_recall.py and bench/ip_recall.py.
 bool dense_links(const VectorStore& store) { return store.metric() == Metric::ip; }
 
+// Replaces a walk's approximate distances with exact ones, nearest first.
+void rescore(std::vector<Neighbor>& found, const QueryDistance& exact) {
+  std::vector<uint32_t> slots(found.size());
+  std::vector<float> distances(found.size());
+  for (size_t i = 0; i < found.size(); ++i) slots[i] = found[i].slot;
+  exact.distances(slots.data(), slots.size(), distances.data());
+  for (size_t i = 0; i < found.size(); ++i) found[i].distance = distances[i];
+  std::sort(found.begin(), found.end());
+}
+
 }  // namespace
 
 HnswGraph::HnswGraph(size_t M, size_t ef_construction, uint64_t seed)
@@ -221,7 +231,7 @@ void HnswGraph::link_back(uint32_t target, uint32_t source, float distance, int 
   write_links(target, level, ids.data(), ids.size());
 }
 
-void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& store) {
+void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& store, const VectorStore* walk_store) {
   if (slot >= capacity_) throw InvalidArgument("graph slot out of range");
   const int level = random_level(slot);
   if (level > 0) {
@@ -231,7 +241,9 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
   }
   { uint32_t zero = 0; write_links(slot, 0, &zero, 0); }
   __atomic_store_n(&levels_[slot], int8_t(level), __ATOMIC_RELEASE);
-  auto query = store.build_query(slot, vector);
+  auto exact = store.build_query(slot, vector);
+  auto approximate = walk_store ? walk_store->query(vector) : nullptr;
+  const QueryDistance& query = approximate ? *approximate : *exact;
 
   std::unique_lock<std::mutex> entry_lock(entry_mutex_);
   uint64_t entry = entry_.load();
@@ -244,7 +256,7 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
   // become cannot be superseded half-way.
   if (level <= top) entry_lock.unlock();
 
-  uint32_t current = greedy_descent(*query, entry, level);
+  uint32_t current = greedy_descent(query, entry, level);
   const int link_top = std::min(level, top);
   std::vector<std::vector<Neighbor>> chosen(size_t(link_top) + 1);
   auto context = borrow_context(build_contexts_);
@@ -254,11 +266,12 @@ void HnswGraph::insert(uint32_t slot, const float* vector, const VectorStore& st
     if (l != link_top) context->visited.prepare(capacity_);
     context->visited.test_and_set(slot);
     beam.level = l;
-    beam_search(*query, &current, 1, beam, *context);
+    beam_search(query, &current, 1, beam, *context);
     std::vector<Neighbor>& found = context->found;
     found.erase(std::remove_if(found.begin(), found.end(), [&](const Neighbor& n) { return n.slot == slot; }),
                 found.end());
     if (found.empty()) continue;
+    if (approximate) rescore(found, *exact);
     current = found.front().slot;
     select_neighbors(found, l == 0 && dense_links(store) ? M0_ : M_, store);
     std::vector<uint32_t> ids(found.size());

@@ -57,7 +57,10 @@ class HnswGraph {
   void reserve(size_t capacity);
 
   // Adds `slot` (its code already in `store`) using `vector` as the query while linking.
-  void insert(uint32_t slot, const float* vector, const VectorStore& store);
+  // With `walk_store`, the walks that find candidates score on its (cheaper) codes instead,
+  // and the candidates are scored again on `store` before links are chosen, so every link
+  // and every distance the heuristic compares is `store`'s.
+  void insert(uint32_t slot, const float* vector, const VectorStore& store, const VectorStore* walk_store = nullptr);
 
   // A context from `pool`, sized for this graph as it is now.
   SearchContextPool::Handle borrow_context(SearchContextPool& pool) const { return pool.borrow(capacity_, M0_); }

@@ -153,26 +153,36 @@ void Index::train(const float* vectors, size_t n, size_t threads) {
   encode_stored_rows(threads);
 }
 
-bool Index::train_from_full_vectors(size_t threads) {
-  if (!trains_lazily() || store_->is_trained() || slot_count_ < lazy_training_at_) return false;
+bool Index::train_from_full_vectors(const float* pending, size_t pending_count, size_t threads) {
+  if (!trains_lazily() || store_->is_trained()) return false;
   // Only linked slots hold written rows: an add's reserved slot is written (and encoded, the
   // codec being trained by then) when it links, and no link runs under this exclusive lock.
   std::vector<uint32_t> linked;
   for (size_t slot = 0; slot < slot_count_; ++slot)
     if (graph_.contains(uint32_t(slot))) linked.push_back(uint32_t(slot));
-  if (linked.size() < lazy_training_at_) return false;
+  const size_t total = linked.size() + pending_count;
+  if (total < lazy_training_at_) return false;
   const size_t dim = config_.dim;
-  const size_t sample = std::min(linked.size(), kLazyTrainingSample);
+  const size_t sample = std::min(total, kLazyTrainingSample);
   std::vector<float> rows(sample * dim);
-  for (size_t i = 0; i < sample; ++i) full_store_->decode(linked[i * linked.size() / sample], rows.data() + i * dim);
+  for (size_t i = 0; i < sample; ++i) {
+    const size_t row = i * total / sample;  // evenly spread over the stored rows, then the pending ones
+    if (row < linked.size()) full_store_->decode(linked[row], rows.data() + i * dim);
+    else std::copy_n(pending + (row - linked.size()) * dim, dim, rows.data() + i * dim);
+  }
   try {
     store_->train(rows.data(), sample, threads);
   } catch (const InvalidArgument&) {
-    lazy_training_at_ = linked.size() * 2;  // stays exact; tried again once the data has doubled
+    lazy_training_at_ = total * 2;  // stays exact; tried again once the data has doubled
     return false;
   }
   encode_stored_rows(threads);
   return true;
+}
+
+const VectorStore* Index::insert_walk_store() const {
+  if (!full_store_ || !store_->is_trained() || !store_->walks_like_full_vectors()) return nullptr;
+  return store_.get();
 }
 
 void Index::encode_stored_rows(size_t threads) {

@@ -259,9 +259,14 @@ class Index {
   const VectorStore& walk_store() const { return walks_on_codes() ? *store_ : *full_store_; }
   bool trains_lazily() const { return full_store_ && store_->needs_training(); }
   // Under the exclusive lock, lazy training only: trains the codec when the index holds
-  // enough rows (sampled from the full vectors) and encodes every slot. Returns false (still
+  // enough rows, counting the `pending_count` rows an add is about to link (sampled from the
+  // full vectors and `pending`), and encodes every linked slot. Returns false (still
   // untrained, searches stay exact) when the codec refuses the sample.
-  bool train_from_full_vectors(size_t threads);
+  bool train_from_full_vectors(const float* pending, size_t pending_count, size_t threads);
+  // What an insert walks to find its candidates: with full vectors kept, the codes once
+  // trained, if their walk finds what the full vectors' walk finds (walks_like_full_vectors);
+  // links are still chosen on link_store(). nullptr: inserts walk link_store() itself.
+  const VectorStore* insert_walk_store() const;
   // Under the exclusive lock, once the codec is trained: codes for every slot from its full vector.
   void encode_stored_rows(size_t threads);
   // The *_locked helpers expect structure_mutex_ held (shared or exclusive) by the caller.
@@ -309,7 +314,7 @@ class Index {
   // The store whose distances link the graph. With full vectors kept (rerank=True), those:
   // on the Debian set an SQ8 graph linked on them searched with the same recall at every ef
   // as one linked on the codes, and built 1.8x faster (code-to-code distances decode both
-  // codes). Every store links "ip" on raw inner products, like hnswlib, with the graph's
+  // codes). Inserts may still find their candidates on the codes (insert_walk_store()). Every store links "ip" on raw inner products, like hnswlib, with the graph's
   // dense-link rule for ip; no store lifts ip to L2 (that lift lost recall on varied norms).
   const VectorStore& link_store() const { return full_store_ ? *full_store_ : *store_; }
   HnswGraph graph_;

@@ -101,6 +101,9 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     // checked row (their check() is the default), so the check after it cannot fail.
     // With full vectors kept the codec waits for enough rows instead (train_from_full_vectors).
     if (!store_->is_trained() && !trains_lazily()) store_->train(prepared.data(), n, threads);
+    // A lazy codec trains before the add that reaches its threshold links, not after it, so
+    // that add's inserts already walk the codes (insert_walk_store()).
+    train_from_full_vectors(prepared.data(), n, threads);
     // train() may have changed the codec after the check above: it runs until the first slot
     // is handed out, or (lazily) after any add.
     if (store_->is_trained() && (!checked || slot_count_ == 0 || trains_lazily()))
@@ -118,6 +121,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
   try {
     std::shared_lock<std::shared_mutex> lock(structure_mutex_);
     const VectorStore& build_store = link_store();
+    const VectorStore* walk_store = insert_walk_store();
     parallel_for(n, threads, [&](size_t i, size_t) {
       const uint32_t slot = pending.slots[i];
       const float* row = prepared.data() + i * dim;
@@ -126,7 +130,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
       if (store_->is_trained()) store_->set(slot, row);
       if (full_store_) full_store_->set(slot, row);
       if (graph_codes_ready()) graph_code_store_->set(slot, row);  // before any block can name it
-      graph_.insert(slot, row, build_store);
+      graph_.insert(slot, row, build_store, walk_store);
       pending.linked[i] = 1;
       // A delete (or replace) that ran before this point already took the id away: the node
       // stays in the graph as a tombstone instead of going live with no id.
@@ -155,7 +159,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     }
     if (due) {
       std::unique_lock<std::shared_mutex> lock(structure_mutex_);
-      train_from_full_vectors(threads);
+      train_from_full_vectors(nullptr, 0, threads);
     }
   }
   // Before AddInFlight ends, so optimize() cannot renumber slots between the scan and the rebuild.

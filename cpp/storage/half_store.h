@@ -20,6 +20,7 @@ class HalfStore final : public VectorStore {
   Metric metric() const override { return metric_; }
   std::string dtype() const override { return kind_ == HalfKind::f16 ? "f16" : "bf16"; }
   size_t bytes_per_vector() const override { return dim_ * 2; }
+  bool walks_like_full_vectors() const override { return true; }
 
   void reserve(size_t capacity) override { codes_.reserve(capacity); }
   size_t capacity() const override { return codes_.capacity(); }

@@ -60,6 +60,7 @@ class ScalarQuantStore final : public VectorStore {
   }
 
   static constexpr size_t kMinTrainingSize = 32;
+  bool walks_like_full_vectors() const override { return bits_ == 8; }
 
   unsigned bits() const { return bits_; }
   unsigned levels() const { return (1u << bits_) - 1; }
