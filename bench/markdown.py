@@ -220,13 +220,11 @@ def scale_section(scale: dict) -> str:
     # it, and wall time under another run's load says little; CPU time stays comparable.
     rows = []
     for entry in scale["sizes"]:
-        peer_cpu = entry["libraries"].get("hnswlib", {}).get("build_cpu_seconds")
         for name, result in entry["libraries"].items():
             ratio = entry["ratios_to_hnswlib"].get(name, {})
-            cpu = result.get("build_cpu_seconds")
             rows.append([f"{entry['n']:,}", name, _num((result.get("qps_at_recall") or {}).get("0.95")),
                          _ratio((ratio.get("qps") or {}).get("0.95")), _build_cpu(result),
-                         _ratio(cpu / peer_cpu if cpu and peer_cpu else None),
+                         _ratio(ratio.get("build_cpu_time")),
                          _num(result.get("file_bytes_per_vector")), _num(result.get("ram_bytes_per_vector"))])
     header = ["N", "library", "QPS @0.95", "x hnswlib", "build CPU s (2 threads)", "build CPU x hnswlib",
               "file B/vec", "RAM B/vec"]

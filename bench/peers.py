@@ -8,9 +8,10 @@
 Every library gets the same M and ef_construction and its own batch search API. The peers store
 float32; "vecindex" is built exactly as a user would (`Index(dim, metric, M, ef_construction)`,
 no dtype: the default, an sq8 walk reranked on kept float32 vectors, exact distances), and
-"vecindex-f32" is the same with dtype="f32" (the default before issue 15), and "vecindex-qg" the
-quantized graph (graph_codes="rabitq": f32 vectors, neighbours' 1-bit codes beside the level-0
-links, exact distances).
+"vecindex-f32" is the same with dtype="f32" (the default before issue 15), "vecindex-sq4" the same
+walk on 4-bit codes (dtype="sq4", rerank=True, exact distances), and "vecindex-qg" the quantized
+graph (graph_codes="rabitq": f32 vectors, neighbours' 1-bit codes beside the level-0 links, exact
+distances).
 Thread counts are set through each library's own control, because a library left at its default
 would use every core and make the single-threaded comparison meaningless.
 """
@@ -108,6 +109,11 @@ class VecindexF32Adapter(VecindexAdapter):
     options = {"dtype": "f32"}
 
 
+class VecindexSq4Adapter(VecindexAdapter):
+    name = "vecindex-sq4"
+    options = {"dtype": "sq4", "rerank": True}
+
+
 class VecindexQuantizedGraphAdapter(VecindexAdapter):
     name = "vecindex-qg"
     options = {"graph_codes": "rabitq"}
@@ -198,5 +204,5 @@ class UsearchAdapter(Adapter):
 
 
 ADAPTERS = {adapter.name: adapter for adapter in
-            (VecindexAdapter, VecindexF32Adapter, VecindexQuantizedGraphAdapter, HnswlibAdapter, FaissAdapter,
-             UsearchAdapter)}
+            (VecindexAdapter, VecindexF32Adapter, VecindexSq4Adapter, VecindexQuantizedGraphAdapter, HnswlibAdapter,
+             FaissAdapter, UsearchAdapter)}

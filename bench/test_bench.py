@@ -359,9 +359,9 @@ def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
     entry = scale.measure_size(real, 1200, params, None, 0.1, lambda line: None)
     default = entry["libraries"]["vecindex-default"]
     assert default["config"]["dtype"] == vecindex.Index(16).dtype
-    assert entry["libraries"]["vecindex-sq8"]["config"]["dtype"] == "sq8"
-    assert entry["libraries"]["vecindex-sq8"]["config"]["rerank"] is True
-    for name in ("vecindex-default", "vecindex-sq8", "hnswlib"):
+    assert entry["libraries"]["vecindex-sq4"]["config"]["dtype"] == "sq4"
+    assert entry["libraries"]["vecindex-sq4"]["config"]["rerank"] is True
+    for name in ("vecindex-default", "vecindex-sq4", "hnswlib"):
         assert entry["libraries"][name]["points"][-1]["recall"] > 0.9
         assert entry["libraries"][name]["file_bytes_per_vector"] > 16 * 4 * 0.9
     qps = entry["libraries"]["vecindex-default"]["qps_at_recall"]["0.90"]
@@ -370,12 +370,14 @@ def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
     from bench.markdown import scale_section
     text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
     rows = [line for line in text.splitlines() if line.startswith("| 1,200 |")]
-    assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq8", "hnswlib"]
+    assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq4", "hnswlib"]
     # Build cost is CPU time, and its ratio is to hnswlib's CPU time.
     cells = rows[0].split(" | ")
     peer_cpu = entry["libraries"]["hnswlib"]["build_cpu_seconds"]
     assert cells[4] == f"{default['build_cpu_seconds']:.1f}"
     assert cells[5] == f"{default['build_cpu_seconds'] / peer_cpu:.2f}x"
+    assert entry["ratios_to_hnswlib"]["vecindex-default"]["build_cpu_time"] == pytest.approx(
+        default["build_cpu_seconds"] / peer_cpu)
     entry["libraries"]["hnswlib"]["build_cached"] = True
     text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
     peer_row = [line for line in text.splitlines() if line.startswith("| 1,200 | hnswlib |")][0]
