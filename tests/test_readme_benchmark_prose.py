@@ -72,3 +72,9 @@ def test_sq4_vs_sq8():
     pct = lambda v: round(abs(v - 1) * 100)  # noqa: E731
     assert f"({pct(min(faster))}% to {pct(max(faster))}% faster in the run below)" in PROSE
     assert f"narrow filters ran {pct(max(narrow))}-{pct(min(narrow))}% slower" in PROSE
+
+
+def test_default_build_vs_hnswlib():
+    seconds = {name: RUN["build"][name]["build_seconds"] for name in ("vecindex", "vecindex-f32", "hnswlib")}
+    default, f32 = seconds["vecindex"] / seconds["hnswlib"], seconds["vecindex-f32"] / seconds["hnswlib"]
+    assert f"in the run below the default built in {default:.2f}x hnswlib's time (f32: {f32:.2f}x)" in PROSE

@@ -26,8 +26,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 #
 # "dtype"/"rerank": what Index(dim) builds when no dtype is given: an sq8 graph walk with the
 # candidates reranked on the full f32 vectors, so distances stay exact. On the Debian MiniLM
-# dev set (50k x 384, 1 thread, recall@10 0.95) it ran ~2.7x hnswlib's queries per second
-# where the f32 walk ran ~1.5x, in 1.25x the f32 index's memory (1 code byte beside each 4
+# dev set (50k x 384, 1 thread, recall@10 0.95) it ran ~2.9x hnswlib's queries per second
+# where the f32 walk ran ~1.7x (bench/results/20261130T181013Z.json), in 1.25x the f32 index's memory (1 code byte beside each 4
 # float bytes); see the README's "Which to pick". Until the index holds enough rows to train
 # the codec (_core.LAZY_TRAINING_ROWS) it walks the f32 vectors, so small adds never fail.
 #
@@ -88,8 +88,9 @@ class Index:
 
         Trained dtypes learn their parameters from :meth:`train`, or from the first large
         enough :meth:`add`; with ``rerank=True`` adds of any size work: the index walks the
-        full vectors until it holds ``_core.LAZY_TRAINING_ROWS`` rows (10,000), then trains on
-        them. Compressed distances are approximate unless ``rerank=True``.
+        full vectors until it holds ``_core.LAZY_TRAINING_ROWS`` rows (10,000); the add that
+        gets there trains on the stored rows and its own before it links them. Compressed
+        distances are approximate unless ``rerank=True``.
     seed:
         Seed for level assignment; with one thread a build is deterministic for a fixed seed.
     pq_m:
@@ -98,7 +99,8 @@ class Index:
     rerank:
         Keep the full-precision vectors beside the codes (more memory) and rerank the best
         ``k * rerank_factor`` candidates with them, so returned distances are exact. The
-        graph is then linked on the full vectors and walked on the codes. ``search`` picks
+        graph's links are then chosen on the full vectors and searches walk the codes; for
+        sq8, f16 and bf16 inserts also find their candidates on the codes. ``search`` picks
         ``rerank_factor`` by dtype unless given (see :data:`DEFAULT_RERANK_FACTOR`). Not given:
         True when ``dtype`` is not given either, else False.
     attributes:
@@ -507,7 +509,7 @@ class Index:
         ``"f32"``, ``"f16"`` and ``"bf16"`` need no training and ignore the call. If never
         called, the first ``add`` trains on its own vectors (when there are enough of them);
         with ``rerank=True`` the add that brings the index to ``_core.LAZY_TRAINING_ROWS`` rows
-        trains on the stored ones.
+        trains on the stored ones and its own, before it links its own.
 
         ``progress`` is as for :meth:`add`, but training reports only its start ``(0, n)`` and
         its end ``(n, n)``; returning False at the start cancels before any training.
