@@ -41,6 +41,10 @@ struct Beam {
   size_t* budget = nullptr;
 };
 
+// Replaces the distances of `candidates` with `exact`'s and sorts them nearest first (an
+// insert that walked cheaper codes, and the search rerank, both end with it).
+void rescore_nearest_first(std::vector<Neighbor>& candidates, const QueryDistance& exact);
+
 class HnswGraph {
  public:
   static constexpr int kMaxLevel = 16;

@@ -314,8 +314,9 @@ class Index {
   // The store whose distances link the graph. With full vectors kept (rerank=True), those:
   // on the Debian set an SQ8 graph linked on them searched with the same recall at every ef
   // as one linked on the codes, and built 1.8x faster (code-to-code distances decode both
-  // codes). Inserts may still find their candidates on the codes (insert_walk_store()). Every store links "ip" on raw inner products, like hnswlib, with the graph's
-  // dense-link rule for ip; no store lifts ip to L2 (that lift lost recall on varied norms).
+  // codes). Inserts may still find their candidates on the codes (insert_walk_store()).
+  // Every store links "ip" on raw inner products, like hnswlib, with the graph's dense-link
+  // rule for ip; no store lifts ip to L2 (that lift lost recall on varied norms).
   const VectorStore& link_store() const { return full_store_ ? *full_store_ : *store_; }
   HnswGraph graph_;
   AttributeStore attributes_;  // written only under an exclusive structure_mutex_

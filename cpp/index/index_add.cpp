@@ -121,7 +121,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
   try {
     std::shared_lock<std::shared_mutex> lock(structure_mutex_);
     const VectorStore& build_store = link_store();
-    const VectorStore* walk_store = insert_walk_store();
+    const VectorStore* insert_walk = insert_walk_store();
     parallel_for(n, threads, [&](size_t i, size_t) {
       const uint32_t slot = pending.slots[i];
       const float* row = prepared.data() + i * dim;
@@ -130,7 +130,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
       if (store_->is_trained()) store_->set(slot, row);
       if (full_store_) full_store_->set(slot, row);
       if (graph_codes_ready()) graph_code_store_->set(slot, row);  // before any block can name it
-      graph_.insert(slot, row, build_store, walk_store);
+      graph_.insert(slot, row, build_store, insert_walk);
       pending.linked[i] = 1;
       // A delete (or replace) that ran before this point already took the id away: the node
       // stays in the graph as a tombstone instead of going live with no id.

@@ -12,15 +12,8 @@ size_t rerank_candidates(std::vector<Neighbor>& candidates, size_t k, size_t rer
   candidates.resize(std::min(candidates.size(), rerank_count));
   const auto* bounded = dynamic_cast<const BoundedQueryDistance*>(&estimator);
   if (!bounded) {
-    // One batch, so the full-vector store can overlap the rows' cache misses (these rows
-    // are rarely cached: the walk read only codes). Scoring one at a time cost ~1 us a row.
-    std::vector<uint32_t> slots(candidates.size());
-    std::vector<float> distances(candidates.size());
-    for (size_t i = 0; i < candidates.size(); ++i) slots[i] = candidates[i].slot;
-    exact.distances(slots.data(), slots.size(), distances.data());
-    for (size_t i = 0; i < candidates.size(); ++i) candidates[i].distance = distances[i];
+    rescore_nearest_first(candidates, exact);
     const size_t computed = candidates.size();
-    std::sort(candidates.begin(), candidates.end());
     if (candidates.size() > k) candidates.resize(k);
     return computed;
   }

@@ -27,8 +27,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 # "dtype"/"rerank": what Index(dim) builds when no dtype is given: an sq8 graph walk with the
 # candidates reranked on the full f32 vectors, so distances stay exact. On the Debian MiniLM
 # dev set (50k x 384, 1 thread, recall@10 0.95) it ran ~2.9x hnswlib's queries per second
-# where the f32 walk ran ~1.7x (bench/results/20261130T181013Z.json), in 1.25x the f32 index's memory (1 code byte beside each 4
-# float bytes); see the README's "Which to pick". Until the index holds enough rows to train
+# where the f32 walk ran ~1.7x (bench/results/20261130T181013Z.json), in 1.25x the f32
+# index's memory (1 code byte beside each 4 float bytes); see the README's "Which to pick". Until the index holds enough rows to train
 # the codec (_core.LAZY_TRAINING_ROWS) it walks the f32 vectors, so small adds never fail.
 #
 # "rerank_factor": search()'s candidates reranked per result when none is given, by dtype (f32
