@@ -81,7 +81,9 @@ def unfiltered_section(report: dict) -> str:
             f"{params['ef_construction']}, built with {params['build_threads']} threads; one batch search call per "
             f"ef ({', '.join(map(str, params['efs']))}), best of {params['repeats']} interleaved rounds, "
             f"{params.get('clock', 'wall')} clock. QPS at a recall is interpolated on each library's "
-            f"recall/QPS frontier (`-`: not reached).\n\n" + table(header, rows))
+            f"recall/QPS frontier (`-`: not reached)."
+            + (f" The {many['threads']}-thread and 1-thread timings alternate point by point inside each "
+               f"round, so both see the same load." if many else "") + "\n\n" + table(header, rows))
     if skipped:
         text += "\n\nNot measured: " + "; ".join(skipped)
     ratio_rows = []

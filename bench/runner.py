@@ -81,11 +81,23 @@ def measure_point(dataset, ids: np.ndarray, wall_seconds: float, cpu_seconds: fl
 
 
 def sweep(adapters: dict, results: dict, dataset, params: BenchParams, log=print) -> None:
-    """Time every (library, ef) once per round; keep each one's best time; fill results[name]."""
+    """Time every (library, ef) once per round at params.threads; fill results[name]."""
+    sweep_thread_counts(adapters, {params.threads: results}, dataset, params, log)
+
+
+def sweep_thread_counts(adapters: dict, results_by_threads: dict, dataset, params: BenchParams,
+                        log=print) -> None:
+    """Time every (library, ef, thread count) once per round; keep each one's best time; fill
+    results_by_threads[threads][name].
+
+    The thread counts alternate inside each round, point by point, so a multi-thread QPS and the
+    1-thread QPS it is divided by are measured minutes apart at most, under the same load. Timing
+    whole sweeps one after the other let a quiet spell favour whichever count ran in it."""
+    counts = list(results_by_threads)
     # Results of a given ef do not change between rounds, so recall comes from the first round.
-    wall = {name: {ef: float("inf") for ef in params.efs} for name in adapters}
-    cpu = {name: {ef: float("inf") for ef in params.efs} for name in adapters}
-    found_ids: dict = {name: {} for name in adapters}
+    wall = {(t, name, ef): float("inf") for t in counts for name in adapters for ef in params.efs}
+    cpu = dict(wall)
+    found_ids: dict = {}
     failed = set()
     for round_index in range(params.repeats):
         for name, adapter in adapters.items():
@@ -93,29 +105,34 @@ def sweep(adapters: dict, results: dict, dataset, params: BenchParams, log=print
                 continue
             try:
                 for ef in params.efs:
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    ids = adapter.search(dataset.test, params.k, ef, params.threads)
-                    cpu[name][ef] = min(cpu[name][ef], time.process_time() - start_cpu)
-                    wall[name][ef] = min(wall[name][ef], time.perf_counter() - start)
-                    found_ids[name].setdefault(ef, ids)
+                    for threads in counts:
+                        key = (threads, name, ef)
+                        start, start_cpu = time.perf_counter(), time.process_time()
+                        ids = adapter.search(dataset.test, params.k, ef, threads)
+                        cpu[key] = min(cpu[key], time.process_time() - start_cpu)
+                        wall[key] = min(wall[key], time.perf_counter() - start)
+                        found_ids.setdefault(key, ids)
             except Exception as error:  # noqa: BLE001
-                _record_failure(name, results[name], error, log)
+                for results in results_by_threads.values():
+                    _record_failure(name, results[name], error, log)
                 failed.add(name)
         log(f"round {round_index + 1}/{params.repeats} done")
 
-    for name in adapters:
-        if name in failed:
-            continue
-        try:
-            points = [measure_point(dataset, found_ids[name][ef], wall[name][ef], cpu[name][ef],
-                                    ef, params.k, params.clock) for ef in params.efs]
-        except Exception as error:  # noqa: BLE001
-            _record_failure(name, results[name], error, log)
-            continue
-        results[name]["points"] = points
-        results[name]["qps_at_recall"] = metrics.qps_at_targets(points)
-        for clock in ("wall", "cpu"):
-            results[name][f"qps_at_recall_{clock}"] = metrics.qps_at_targets(points, key=f"qps_{clock}")
+    for threads, results in results_by_threads.items():
+        for name in adapters:
+            if name in failed:
+                continue
+            try:
+                points = [measure_point(dataset, found_ids[threads, name, ef], wall[threads, name, ef],
+                                        cpu[threads, name, ef], ef, params.k, params.clock)
+                          for ef in params.efs]
+            except Exception as error:  # noqa: BLE001
+                _record_failure(name, results[name], error, log)
+                continue
+            results[name]["points"] = points
+            results[name]["qps_at_recall"] = metrics.qps_at_targets(points)
+            for clock in ("wall", "cpu"):
+                results[name][f"qps_at_recall_{clock}"] = metrics.qps_at_targets(points, key=f"qps_{clock}")
 
 
 def run_libraries(adapter_classes: list, dataset, params: BenchParams, log=print) -> dict:

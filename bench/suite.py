@@ -1,4 +1,4 @@
-"""The parts of `run.py --suite`: unfiltered (1 and all threads, one build shared by both sweeps),
+"""The parts of `run.py --suite`: unfiltered (1 and all threads alternating in one sweep of one build),
 build time and index bytes, filtered (bench/filtered.py), compressed (bench/compressed.py),
 multivector (bench/multivector.py, on the Debian multi-vector set when it is present), scale
 (bench/scale.py: vecindex vs hnswlib as N grows, on data generated from the --dataset HDF5 file).
@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import report as reporting
-from bench.runner import BenchParams, build_library, sweep
+from bench.runner import BenchParams, build_library, sweep_thread_counts
 
 PARTS = ("unfiltered", "filtered", "compressed", "multivector", "scale")
 BUILD_KEYS = ("version", "config", "build_seconds", "build_cpu_seconds", "index_bytes", "skipped", "error")
@@ -37,20 +37,18 @@ def all_threads() -> int:
 
 
 def run_unfiltered(adapter_classes, dataset, params: BenchParams, thread_counts, log) -> dict:
-    """Build every library once, then one interleaved sweep per thread count.
+    """Build every library once, then one sweep that alternates the thread counts point by point.
     Returns {"build": {name: build facts}, "by_threads": {threads: {name: result}}}."""
     adapters, builds = {}, {}
     for adapter_class in adapter_classes:
         adapter, builds[adapter_class.name] = build_library(adapter_class, dataset, params, log)
         if adapter is not None:
             adapters[adapter_class.name] = adapter
-    by_threads = {}
-    for threads in thread_counts:
-        log(f"-- unfiltered sweep, {threads} search thread(s)")
-        results = {name: {key: value for key, value in build.items() if key in BUILD_KEYS}
-                   for name, build in builds.items()}
-        sweep(adapters, results, dataset, replace(params, threads=threads), log)
-        by_threads[threads] = results
+    log(f"-- unfiltered sweep, search threads {list(thread_counts)} alternating in each round")
+    by_threads = {threads: {name: {key: value for key, value in build.items() if key in BUILD_KEYS}
+                            for name, build in builds.items()}
+                  for threads in thread_counts}
+    sweep_thread_counts(adapters, by_threads, dataset, params, log)
     adapters.clear()
     gc.collect()
     build = {name: {key: value for key, value in result.items() if key in BUILD_KEYS}

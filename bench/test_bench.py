@@ -414,3 +414,25 @@ def test_orders_are_seeded_permutations_sorted_as_named():
     assert (np.diff(lid[insertion_order.make_order("lid-asc", 500, 3, lid, labels)]) >= 0).all()
     by_cluster = labels[insertion_order.make_order("clusters", 500, 3, lid, labels)]
     assert (np.diff(by_cluster) != 0).sum() == 6  # each cluster is one contiguous run
+
+
+def test_unfiltered_sweep_alternates_thread_counts_inside_each_round():
+    from bench.runner import BenchParams, sweep_thread_counts
+    real = _small_real(n=300)
+    groundtruth.ensure(real, 10, None)
+    calls = []
+
+    class Recorder:
+        def search(self, queries, k, ef, threads):
+            calls.append((ef, threads))
+            return real.gt_ids[:, :k]
+
+    params = BenchParams(efs=(10, 32), repeats=2)
+    by_threads = {1: {"fake": {}}, 2: {"fake": {}}}
+    sweep_thread_counts({"fake": Recorder()}, by_threads, real, params, lambda line: None)
+    # Each ef is timed at 1 and then 2 threads before the next ef; the whole pattern repeats per round.
+    assert calls == [(10, 1), (10, 2), (32, 1), (32, 2)] * 2
+    for threads in (1, 2):
+        points = by_threads[threads]["fake"]["points"]
+        assert [p["ef"] for p in points] == [10, 32]
+        assert all(p["recall"] == pytest.approx(1.0) for p in points)
