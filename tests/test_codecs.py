@@ -142,6 +142,23 @@ def test_distance_equals_exact_distance_to_the_decoded_vector(dtype, metric):
 
 
 @pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dim", [40, 71, 96])
+@pytest.mark.parametrize("dtype", ["sq8", "sq4"])
+def test_decode_and_pair_distances_agree_with_the_query_kernels(dtype, dim, metric):
+    """decode() has its own loop per width (sq4 in 32-dimension blocks plus a tail), apart from
+    the query kernels; both must give the same reconstruction, and so must distance_between."""
+    store, _ = build(dtype, metric, data=make_data(dim=dim, normalise=metric == "cosine"))
+    decoded = store.decode()
+    for query in make_data(3, dim=dim, seed=99, normalise=metric == "cosine"):
+        expected = exact_distances(decoded, query, metric)
+        got = store.distances(query)
+        assert np.allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    for a, b in [(0, 1), (5, 1999), (17, 17), (300, 42)]:
+        expected = exact_distances(decoded[b:b + 1], decoded[a], metric)[0]
+        assert store.distance_between(a, b) == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("dtype,min_correlation", [("f16", 0.9999), ("bf16", 0.999), ("sq8", 0.999),
                                                     ("sq4", 0.98), ("pq", 0.9)])
 def test_distance_estimates_track_exact_distances(dtype, min_correlation, metric):

@@ -81,6 +81,7 @@ class ScalarQuantStore final : public VectorStore {
   void require_trained(const char* operation) const;
   bool range_decodes_finite(const std::vector<float>& low, const std::vector<float>& step) const;
   unsigned code_at(const uint8_t* row, size_t d) const;
+  void decode_row(const uint8_t* row, float* out) const;  // no checks: callers check slot and training
   void put_code(uint8_t* row, size_t d, unsigned level) const;
 
   size_t dim_;
