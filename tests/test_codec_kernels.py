@@ -101,6 +101,23 @@ def test_weighted_bytes(level, dim):
     assert abs(got - expected) <= 1e-5 * max(1.0, scale)
 
 
+@pytest.mark.parametrize("dim", DIMS + [2560])
+def test_sq8_pair_kernels(level, dim):
+    rng = np.random.default_rng(dim + 700)
+    low = rng.standard_normal(dim).astype(np.float32)
+    step = (rng.random(dim) * 0.02).astype(np.float32)
+    a = rng.integers(0, 256, dim, dtype=np.uint8)
+    b = rng.integers(0, 256, dim, dtype=np.uint8)
+    a[0], b[0] = 255, 0  # the widest difference a dimension can hold
+    x = low.astype(np.float64) + step.astype(np.float64) * a
+    y = low.astype(np.float64) + step.astype(np.float64) * b
+    dot = _codec_testing._codec_sq8_pair(level, "dot", low, step, a, b)
+    l2 = _codec_testing._codec_sq8_pair(level, "l2sq", low, step, a, b)
+    assert abs(dot - float(x @ y)) <= 1e-5 * max(1.0, float(np.abs(x) @ np.abs(y)))
+    assert rel_close(l2, float(((x - y) ** 2).sum()), 1e-5)
+    assert _codec_testing._codec_sq8_pair(level, "l2sq", low, step, a, a) == 0.0
+
+
 @pytest.mark.parametrize("subspaces", [1, 4, 7, 8, 15, 16, 17, 48, 96])
 def test_table_lookup(level, subspaces):
     rng = np.random.default_rng(subspaces)

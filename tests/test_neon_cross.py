@@ -57,9 +57,9 @@ def run_harness(binary, seed):
 def test_every_neon_kernel_matches_scalar(harness, seed):
     result = run_harness(harness, seed)
     assert result.returncode == 0, f"NEON kernels disagree with scalar (seed {seed}):\n{result.stdout}{result.stderr}"
-    # The harness's own summary: all 22 kernels (4 f32 + 16 codec + 2 Chamfer) were compared.
+    # The harness's own summary: all 24 kernels (4 f32 + 18 codec + 2 Chamfer) were compared.
     assert "dispatch: NEON tables available and active" in result.stdout, result.stdout
-    assert "22 kernels checked, 0 failures" in result.stdout, result.stdout
+    assert "24 kernels checked, 0 failures" in result.stdout, result.stdout
 
 
 def test_neon_codec_file_compiles_to_nothing_on_x86(tmp_path):

@@ -143,6 +143,15 @@ void bind_kernel_hooks(py::module_& m) {
     if (weights.size() != codes.size()) throw InvalidArgument("weights and codes differ in length");
     return table_for(level).weighted_bytes(weights.data(), codes.data(), static_cast<size_t>(weights.size()));
   });
+  m.def("_codec_sq8_pair", [](const std::string& level, const std::string& name, const Array<float>& low,
+                              const Array<float>& step, const Array<uint8_t>& a, const Array<uint8_t>& b) {
+    if (low.size() != step.size() || a.size() != step.size() || b.size() != step.size())
+      throw InvalidArgument("low, step and both codes differ in length");
+    const auto& table = table_for(level);
+    simd::Sq8PairKernel kernel = name == "dot" ? table.sq8_pair_dot : name == "l2sq" ? table.sq8_pair_l2sq : nullptr;
+    if (!kernel) throw InvalidArgument("unknown sq8 pair kernel '" + name + "'");
+    return kernel(low.data(), step.data(), a.data(), b.data(), static_cast<size_t>(step.size()));
+  });
   m.def("_codec_weighted_bytes_i16", [](const std::string& level, const Array<int16_t>& weights, const Array<uint8_t>& codes) {
     if (weights.size() != codes.size()) throw InvalidArgument("weights and codes differ in length");
     return table_for(level).weighted_bytes_i16(weights.data(), codes.data(), static_cast<size_t>(weights.size()));

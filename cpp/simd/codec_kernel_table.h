@@ -51,6 +51,11 @@ using NearestCentroidKernel = uint32_t (*)(const float* point, const float* cent
 // The quantized graph's inner loop: one call scores a node's 32 neighbours. No alignment needed.
 using FastScan32Kernel = void (*)(const uint8_t* packed, const uint8_t* tables, size_t groups, uint16_t* out);
 
+// Two SQ8 codes with the same per-dimension decoding (value = low + step * code), compared
+// without decoding them to memory: the dot product of the two reconstructions, or their squared
+// L2 distance (low unused). Graph links of an index that keeps no f32 vectors compare codes
+// pairwise, so this is most of the time such an index takes to build.
+using Sq8PairKernel = float (*)(const float* low, const float* step, const uint8_t* a, const uint8_t* b, size_t dim);
 struct CodecKernelTable {
   Level level;
   HalfPairKernel f16_dot;
@@ -69,6 +74,8 @@ struct CodecKernelTable {
   BitplaneKernel bitplane_dot;
   NearestCentroidKernel nearest_centroid;
   FastScan32Kernel fastscan32;
+  Sq8PairKernel sq8_pair_dot;
+  Sq8PairKernel sq8_pair_l2sq;
 };
 
 // Per-ISA tables; nullptr when that ISA was not compiled into this build.

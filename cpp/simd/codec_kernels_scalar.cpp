@@ -153,6 +153,23 @@ void fastscan32_scalar(const uint8_t* packed, const uint8_t* tables, size_t grou
   for (size_t j = 0; j < 32; ++j) out[j] = sums[j];
 }
 
+// Four chains, as half_dot. Each value is decoded as low + step * code before use.
+float sq8_pair_dot_scalar(const float* low, const float* step, const uint8_t* a, const uint8_t* b, size_t dim) {
+  float s[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < dim; ++i) s[i % 4] += (low[i] + step[i] * a[i]) * (low[i] + step[i] * b[i]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// The two reconstructions differ by step * (a - b); the codes' difference is exact in float.
+float sq8_pair_l2sq_scalar(const float*, const float* step, const uint8_t* a, const uint8_t* b, size_t dim) {
+  float s[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < dim; ++i) {
+    float d = step[i] * (static_cast<float>(a[i]) - static_cast<float>(b[i]));
+    s[i % 4] += d * d;
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 const CodecKernelTable kScalarCodecTable = {
     Level::scalar,
     half_dot<f16_convert>,
@@ -171,6 +188,8 @@ const CodecKernelTable kScalarCodecTable = {
     bitplane_dot_scalar,
     nearest_centroid_scalar,
     fastscan32_scalar,
+    sq8_pair_dot_scalar,
+    sq8_pair_l2sq_scalar,
 };
 
 }  // namespace

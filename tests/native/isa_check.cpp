@@ -221,6 +221,29 @@ void check_weighted_bytes(const simd::CodecKernelTable& isa, const simd::CodecKe
   }
 }
 
+void check_sq8_pair(const simd::CodecKernelTable& isa, const simd::CodecKernelTable& scalar) {
+  for (size_t dim : test_dims()) {
+    for (int trial = 0; trial < kTrials; ++trial) {
+      Buffer<float> low(dim, trial), step(dim, trial);
+      Buffer<uint8_t> a(dim, trial), b(dim, trial);
+      double dot_scale = 0, l2_scale = 0;
+      for (size_t i = 0; i < dim; ++i) {
+        low[i] = normal();
+        step[i] = std::fabs(normal()) * 0.01f;
+        a[i] = trial == 0 ? 255 : static_cast<uint8_t>(bits64());
+        b[i] = static_cast<uint8_t>(bits64());
+        double x = low[i] + double(step[i]) * a[i], y = low[i] + double(step[i]) * b[i];
+        dot_scale += std::fabs(x * y);
+        l2_scale += (x - y) * (x - y);
+      }
+      record_float("sq8_pair_dot", dim, isa.sq8_pair_dot(low.data(), step.data(), a.data(), b.data(), dim),
+                   scalar.sq8_pair_dot(low.data(), step.data(), a.data(), b.data(), dim), dot_scale);
+      record_float("sq8_pair_l2sq", dim, isa.sq8_pair_l2sq(low.data(), step.data(), a.data(), b.data(), dim),
+                   scalar.sq8_pair_l2sq(low.data(), step.data(), a.data(), b.data(), dim), l2_scale);
+    }
+  }
+}
+
 // A four-row kernel, run with `row` in each position next to three copies of `other`; each
 // output is checked against the one-row answers `want` and `want_other`.
 template <class FourRows>
@@ -547,6 +570,7 @@ int main(int argc, char** argv) {
   check_half(*isa_codec, scalar_codec, false);
   check_half(*isa_codec, scalar_codec, true);
   check_weighted_bytes(*isa_codec, scalar_codec);
+  check_sq8_pair(*isa_codec, scalar_codec);
   check_weighted_bytes_i16(*isa_codec, scalar_codec);
   check_weighted_nibbles_i16(*isa_codec, scalar_codec);
   check_table_lookup(*isa_codec, scalar_codec);
@@ -564,5 +588,5 @@ int main(int argc, char** argv) {
     failures += stats.failures;
   }
   std::printf("%zu kernels checked, %ld failures\n", g_stats.size(), failures);
-  return failures == 0 && g_stats.size() == 22 ? 0 : 1;
+  return failures == 0 && g_stats.size() == 24 ? 0 : 1;
 }
