@@ -350,60 +350,53 @@ inline __attribute__((always_inline)) __m256 byte_floats(__m128i bytes) {
   return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
 }
 
-// Both rows decoded in registers (fma of step and code onto low), two chains of 8 dimensions.
-VECINDEX_ISA_SECTION(avx2) float sq8_pair_dot_avx2(const float* low, const float* step, const uint8_t* a,
-                                                   const uint8_t* b, size_t dim) {
+// The pair kernels' shared walk: `add` folds 8 dimensions (both rows' codes as floats, with
+// their low and step) into a chain, two chains over 16 dimensions a step; `add_one` a tail one.
+template <class Add, class AddOne>
+inline __attribute__((always_inline)) float sq8_pair(const float* low, const float* step, const uint8_t* a,
+                                                     const uint8_t* b, size_t dim, Add add, AddOne add_one) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
     __m128i bytes_a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
     __m128i bytes_b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    __m256 low0 = _mm256_loadu_ps(low + i), low1 = _mm256_loadu_ps(low + i + 8);
-    __m256 step0 = _mm256_loadu_ps(step + i), step1 = _mm256_loadu_ps(step + i + 8);
-    __m256 x0 = _mm256_fmadd_ps(step0, byte_floats(bytes_a), low0);
-    __m256 x1 = _mm256_fmadd_ps(step1, byte_floats(_mm_srli_si128(bytes_a, 8)), low1);
-    __m256 y0 = _mm256_fmadd_ps(step0, byte_floats(bytes_b), low0);
-    __m256 y1 = _mm256_fmadd_ps(step1, byte_floats(_mm_srli_si128(bytes_b, 8)), low1);
-    acc0 = _mm256_fmadd_ps(x0, y0, acc0);
-    acc1 = _mm256_fmadd_ps(x1, y1, acc1);
+    acc0 = add(acc0, low + i, step + i, byte_floats(bytes_a), byte_floats(bytes_b));
+    acc1 = add(acc1, low + i + 8, step + i + 8, byte_floats(_mm_srli_si128(bytes_a, 8)),
+               byte_floats(_mm_srli_si128(bytes_b, 8)));
   }
-  for (; i + 8 <= dim; i += 8) {
-    __m256 low0 = _mm256_loadu_ps(low + i), step0 = _mm256_loadu_ps(step + i);
-    __m256 x = _mm256_fmadd_ps(step0, byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + i))), low0);
-    __m256 y = _mm256_fmadd_ps(step0, byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + i))), low0);
-    acc0 = _mm256_fmadd_ps(x, y, acc0);
-  }
+  for (; i + 8 <= dim; i += 8)
+    acc0 = add(acc0, low + i, step + i, byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + i))),
+               byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + i))));
   float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
-  for (; i < dim; ++i) sum += (low[i] + step[i] * a[i]) * (low[i] + step[i] * b[i]);
+  for (; i < dim; ++i) sum += add_one(low[i], step[i], static_cast<float>(a[i]), static_cast<float>(b[i]));
   return sum;
 }
 
-// step * (a - b) per dimension, squared and summed; the codes' difference is exact in float.
-VECINDEX_ISA_SECTION(avx2) float sq8_pair_l2sq_avx2(const float*, const float* step, const uint8_t* a,
+// Both rows decoded in registers (fma of step and code onto low), then multiplied.
+VECINDEX_ISA_SECTION(avx2) float sq8_pair_dot_avx2(const float* low, const float* step, const uint8_t* a,
+                                                   const uint8_t* b, size_t dim) {
+  return sq8_pair(
+      low, step, a, b, dim,
+      [](__m256 acc, const float* l, const float* s, __m256 x, __m256 y) {
+        __m256 lows = _mm256_loadu_ps(l), steps = _mm256_loadu_ps(s);
+        return _mm256_fmadd_ps(_mm256_fmadd_ps(steps, x, lows), _mm256_fmadd_ps(steps, y, lows), acc);
+      },
+      [](float l, float s, float x, float y) { return (l + s * x) * (l + s * y); });
+}
+
+// step * (a - b) per dimension, squared; the codes' difference is exact in float.
+VECINDEX_ISA_SECTION(avx2) float sq8_pair_l2sq_avx2(const float* low, const float* step, const uint8_t* a,
                                                     const uint8_t* b, size_t dim) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    __m128i bytes_a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-    __m128i bytes_b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    __m256 d0 = _mm256_mul_ps(_mm256_loadu_ps(step + i), _mm256_sub_ps(byte_floats(bytes_a), byte_floats(bytes_b)));
-    __m256 d1 = _mm256_mul_ps(_mm256_loadu_ps(step + i + 8), _mm256_sub_ps(byte_floats(_mm_srli_si128(bytes_a, 8)),
-                                                                          byte_floats(_mm_srli_si128(bytes_b, 8))));
-    acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-    acc1 = _mm256_fmadd_ps(d1, d1, acc1);
-  }
-  for (; i + 8 <= dim; i += 8) {
-    __m256 codes_a = byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + i)));
-    __m256 codes_b = byte_floats(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + i)));
-    __m256 d = _mm256_mul_ps(_mm256_loadu_ps(step + i), _mm256_sub_ps(codes_a, codes_b));
-    acc0 = _mm256_fmadd_ps(d, d, acc0);
-  }
-  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
-  for (; i < dim; ++i) {
-    float d = step[i] * (static_cast<float>(a[i]) - static_cast<float>(b[i]));
-    sum += d * d;
-  }
-  return sum;
+  return sq8_pair(
+      low, step, a, b, dim,
+      [](__m256 acc, const float*, const float* s, __m256 x, __m256 y) {
+        __m256 d = _mm256_mul_ps(_mm256_loadu_ps(s), _mm256_sub_ps(x, y));
+        return _mm256_fmadd_ps(d, d, acc);
+      },
+      [](float, float s, float x, float y) {
+        float d = s * (x - y);
+        return d * d;
+      });
 }
 
 const CodecKernelTable kAvx2CodecTable = {

@@ -331,49 +331,39 @@ inline __attribute__((always_inline)) __m512 byte_floats(const uint8_t* codes, _
   return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, codes)));
 }
 
-// The AVX2 kernel's two chains at twice the width; masked lanes decode to 0 and add nothing.
-VECINDEX_ISA_SECTION(avx512) float sq8_pair_dot_avx512(const float* low, const float* step, const uint8_t* a,
-                                                       const uint8_t* b, size_t dim) {
+// The AVX2 walk at twice the width: two chains over 32 dimensions a step, then masked steps
+// of 16 (masked lanes load zeros: low, step and codes all 0, so they add nothing).
+template <class Add>
+inline __attribute__((always_inline)) float sq8_pair(const float* low, const float* step, const uint8_t* a,
+                                                     const uint8_t* b, size_t dim, Add add) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 32 <= dim; i += 32) {
-    __m512 low0 = _mm512_loadu_ps(low + i), low1 = _mm512_loadu_ps(low + i + 16);
-    __m512 step0 = _mm512_loadu_ps(step + i), step1 = _mm512_loadu_ps(step + i + 16);
-    __m512 x0 = _mm512_fmadd_ps(step0, byte_floats(a + i), low0);
-    __m512 x1 = _mm512_fmadd_ps(step1, byte_floats(a + i + 16), low1);
-    __m512 y0 = _mm512_fmadd_ps(step0, byte_floats(b + i), low0);
-    __m512 y1 = _mm512_fmadd_ps(step1, byte_floats(b + i + 16), low1);
-    acc0 = _mm512_fmadd_ps(x0, y0, acc0);
-    acc1 = _mm512_fmadd_ps(x1, y1, acc1);
+    acc0 = add(acc0, _mm512_loadu_ps(low + i), _mm512_loadu_ps(step + i), byte_floats(a + i), byte_floats(b + i));
+    acc1 = add(acc1, _mm512_loadu_ps(low + i + 16), _mm512_loadu_ps(step + i + 16), byte_floats(a + i + 16),
+               byte_floats(b + i + 16));
   }
   for (; i < dim; i += 16) {
     __mmask16 mask = tail_mask16(dim - i);
-    __m512 low0 = _mm512_maskz_loadu_ps(mask, low + i), step0 = _mm512_maskz_loadu_ps(mask, step + i);
-    __m512 x = _mm512_fmadd_ps(step0, byte_floats(a + i, mask), low0);
-    __m512 y = _mm512_fmadd_ps(step0, byte_floats(b + i, mask), low0);
-    acc0 = _mm512_fmadd_ps(x, y, acc0);
+    acc0 = add(acc0, _mm512_maskz_loadu_ps(mask, low + i), _mm512_maskz_loadu_ps(mask, step + i),
+               byte_floats(a + i, mask), byte_floats(b + i, mask));
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-VECINDEX_ISA_SECTION(avx512) float sq8_pair_l2sq_avx512(const float*, const float* step, const uint8_t* a,
+VECINDEX_ISA_SECTION(avx512) float sq8_pair_dot_avx512(const float* low, const float* step, const uint8_t* a,
+                                                       const uint8_t* b, size_t dim) {
+  return sq8_pair(low, step, a, b, dim, [](__m512 acc, __m512 lows, __m512 steps, __m512 x, __m512 y) {
+    return _mm512_fmadd_ps(_mm512_fmadd_ps(steps, x, lows), _mm512_fmadd_ps(steps, y, lows), acc);
+  });
+}
+
+VECINDEX_ISA_SECTION(avx512) float sq8_pair_l2sq_avx512(const float* low, const float* step, const uint8_t* a,
                                                         const uint8_t* b, size_t dim) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= dim; i += 32) {
-    __m512 d0 = _mm512_mul_ps(_mm512_loadu_ps(step + i), _mm512_sub_ps(byte_floats(a + i), byte_floats(b + i)));
-    __m512 d1 = _mm512_mul_ps(_mm512_loadu_ps(step + i + 16),
-                              _mm512_sub_ps(byte_floats(a + i + 16), byte_floats(b + i + 16)));
-    acc0 = _mm512_fmadd_ps(d0, d0, acc0);
-    acc1 = _mm512_fmadd_ps(d1, d1, acc1);
-  }
-  for (; i < dim; i += 16) {
-    __mmask16 mask = tail_mask16(dim - i);
-    __m512 d = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, step + i),
-                             _mm512_sub_ps(byte_floats(a + i, mask), byte_floats(b + i, mask)));
-    acc0 = _mm512_fmadd_ps(d, d, acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  return sq8_pair(low, step, a, b, dim, [](__m512 acc, __m512, __m512 steps, __m512 x, __m512 y) {
+    __m512 d = _mm512_mul_ps(steps, _mm512_sub_ps(x, y));
+    return _mm512_fmadd_ps(d, d, acc);
+  });
 }
 
 const CodecKernelTable kAvx512CodecTable = {

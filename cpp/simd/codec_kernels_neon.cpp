@@ -374,44 +374,50 @@ VECINDEX_NEON_INLINE void byte_floats(const uint8_t* codes, float32x4_t& low_hal
   high_half = vcvtq_f32_u32(vmovl_high_u16(wide));
 }
 
-// Both rows decoded in registers (fma of step and code onto low), two chains of 4 dimensions.
-VECINDEX_NEON_KERNEL float sq8_pair_dot(const float* low, const float* step, const uint8_t* a, const uint8_t* b,
-                                        size_t dim) {
+// The pair kernels' shared walk: `add` folds 4 dimensions (both rows' codes as floats, with
+// their low and step) into a chain, two chains over 8 dimensions a step; `add_one` a tail one.
+template <class Add, class AddOne>
+VECINDEX_NEON_INLINE float sq8_pair(const float* low, const float* step, const uint8_t* a, const uint8_t* b,
+                                    size_t dim, Add add, AddOne add_one) {
   float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
   size_t i = 0;
   for (; i + 8 <= dim; i += 8) {
     float32x4_t a0, a1, b0, b1;
     byte_floats(a + i, a0, a1);
     byte_floats(b + i, b0, b1);
-    float32x4_t low0 = vld1q_f32(low + i), low1 = vld1q_f32(low + i + 4);
-    float32x4_t step0 = vld1q_f32(step + i), step1 = vld1q_f32(step + i + 4);
-    s0 = vfmaq_f32(s0, vfmaq_f32(low0, step0, a0), vfmaq_f32(low0, step0, b0));
-    s1 = vfmaq_f32(s1, vfmaq_f32(low1, step1, a1), vfmaq_f32(low1, step1, b1));
+    s0 = add(s0, low + i, step + i, a0, b0);
+    s1 = add(s1, low + i + 4, step + i + 4, a1, b1);
   }
   float tail = 0.0f;
-  for (; i < dim; ++i) tail += (low[i] + step[i] * a[i]) * (low[i] + step[i] * b[i]);
+  for (; i < dim; ++i) tail += add_one(low[i], step[i], static_cast<float>(a[i]), static_cast<float>(b[i]));
   return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
-VECINDEX_NEON_KERNEL float sq8_pair_l2sq(const float*, const float* step, const uint8_t* a, const uint8_t* b,
+// Both rows decoded in registers (fma of step and code onto low), then multiplied.
+VECINDEX_NEON_KERNEL float sq8_pair_dot(const float* low, const float* step, const uint8_t* a, const uint8_t* b,
+                                        size_t dim) {
+  return sq8_pair(
+      low, step, a, b, dim,
+      [](float32x4_t acc, const float* l, const float* s, float32x4_t x, float32x4_t y) {
+        float32x4_t lows = vld1q_f32(l), steps = vld1q_f32(s);
+        return vfmaq_f32(acc, vfmaq_f32(lows, steps, x), vfmaq_f32(lows, steps, y));
+      },
+      [](float l, float s, float x, float y) { return (l + s * x) * (l + s * y); });
+}
+
+// step * (a - b) per dimension, squared; the codes' difference is exact in float.
+VECINDEX_NEON_KERNEL float sq8_pair_l2sq(const float* low, const float* step, const uint8_t* a, const uint8_t* b,
                                          size_t dim) {
-  float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
-  size_t i = 0;
-  for (; i + 8 <= dim; i += 8) {
-    float32x4_t a0, a1, b0, b1;
-    byte_floats(a + i, a0, a1);
-    byte_floats(b + i, b0, b1);
-    float32x4_t d0 = vmulq_f32(vld1q_f32(step + i), vsubq_f32(a0, b0));
-    float32x4_t d1 = vmulq_f32(vld1q_f32(step + i + 4), vsubq_f32(a1, b1));
-    s0 = vfmaq_f32(s0, d0, d0);
-    s1 = vfmaq_f32(s1, d1, d1);
-  }
-  float tail = 0.0f;
-  for (; i < dim; ++i) {
-    float d = step[i] * (static_cast<float>(a[i]) - static_cast<float>(b[i]));
-    tail += d * d;
-  }
-  return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+  return sq8_pair(
+      low, step, a, b, dim,
+      [](float32x4_t acc, const float*, const float* s, float32x4_t x, float32x4_t y) {
+        float32x4_t d = vmulq_f32(vld1q_f32(s), vsubq_f32(x, y));
+        return vfmaq_f32(acc, d, d);
+      },
+      [](float, float s, float x, float y) {
+        float d = s * (x - y);
+        return d * d;
+      });
 }
 
 const CodecKernelTable kNeonCodecTable = {
