@@ -78,3 +78,9 @@ def test_default_build_vs_hnswlib():
     seconds = {name: RUN["build"][name]["build_seconds"] for name in ("vecindex", "vecindex-f32", "hnswlib")}
     default, f32 = seconds["vecindex"] / seconds["hnswlib"], seconds["vecindex-f32"] / seconds["hnswlib"]
     assert f"in the run below the default built in {default:.2f}x hnswlib's time (f32: {f32:.2f}x)" in PROSE
+
+
+def test_muvera_build_time():
+    built = {entry["encoding_dim"]: entry["build_seconds"] for entry in RUN["multivector"]["muvera"]}
+    assert (f"in the run at the end of this README the 2560-d build took {built[2560]:.0f} s "
+            f"(1280-d: {built[1280]:.0f} s)") in PROSE
