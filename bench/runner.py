@@ -91,7 +91,7 @@ def sweep_thread_counts(adapters: dict, results_by_threads: dict, dataset, param
     results_by_threads[threads][name].
 
     The thread counts alternate inside each round, point by point, so a multi-thread QPS and the
-    1-thread QPS it is divided by are measured minutes apart at most, under the same load. Timing
+    1-thread QPS it is divided by are measured seconds apart, under the same load. Timing
     whole sweeps one after the other let a quiet spell favour whichever count ran in it."""
     counts = list(results_by_threads)
     # Results of a given ef do not change between rounds, so recall comes from the first round.
