@@ -44,7 +44,8 @@ def run_unfiltered(adapter_classes, dataset, params: BenchParams, thread_counts,
         adapter, builds[adapter_class.name] = build_library(adapter_class, dataset, params, log)
         if adapter is not None:
             adapters[adapter_class.name] = adapter
-    log(f"-- unfiltered sweep, search threads {list(thread_counts)} alternating in each round")
+    counts = list(thread_counts)
+    log(f"-- unfiltered sweep, search threads {counts}" + (" alternating in each round" if len(counts) > 1 else ""))
     by_threads = {threads: {name: {key: value for key, value in build.items() if key in BUILD_KEYS}
                             for name, build in builds.items()}
                   for threads in thread_counts}
