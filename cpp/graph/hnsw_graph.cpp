@@ -183,12 +183,16 @@ void HnswGraph::beam_search(const QueryDistance& query, const uint32_t* entries,
     size_t count = neighbors(current.slot, level, ids);
     for (size_t i = 0; i < count; ++i) visited.prefetch(ids[i]);
     size_t fresh_count = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const uint32_t next = ids[i];
-      // Above level 0 a list may name a node whose level a concurrent insert has not yet
-      // published to us; its upper lists must not be read.
-      if (level > 0 && level_of(next) < level) continue;
-      if (!visited.test_and_set(next)) fresh[fresh_count++] = next;
+    if (level == 0) {
+      fresh_count = visited.mark_fresh(ids, count, fresh);
+    } else {
+      for (size_t i = 0; i < count; ++i) {
+        const uint32_t next = ids[i];
+        // Above level 0 a list may name a node whose level a concurrent insert has not yet
+        // published to us; its upper lists must not be read.
+        if (level_of(next) < level) continue;
+        if (!visited.test_and_set(next)) fresh[fresh_count++] = next;
+      }
     }
     query.distances(fresh, fresh_count, distances);
     computed += fresh_count;

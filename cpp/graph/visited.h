@@ -22,6 +22,20 @@ class VisitedSet {
     marks_[slot] = epoch_;
     return false;
   }
+  // Marks every slot in `slots` and copies those not marked before to `fresh`, in order;
+  // returns how many. Without a branch per slot: whether a neighbour was seen is a coin flip
+  // to the branch predictor.
+  size_t mark_fresh(const uint32_t* slots, size_t count, uint32_t* fresh) {
+    size_t fresh_count = 0;
+    for (size_t i = 0; i < count; ++i) {
+      uint16_t& mark = marks_[slots[i]];
+      const bool seen = mark == epoch_;
+      mark = epoch_;
+      fresh[fresh_count] = slots[i];
+      fresh_count += seen ? 0 : 1;
+    }
+    return fresh_count;
+  }
   bool test(uint32_t slot) const { return marks_[slot] == epoch_; }
   void prefetch(uint32_t slot) const { __builtin_prefetch(&marks_[slot], 1, 3); }
 

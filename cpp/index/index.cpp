@@ -8,6 +8,7 @@
 
 #include "index/id_list.h"
 #include "index/rerank.h"
+#include "util/double_sums.h"
 #include "util/errors.h"
 
 namespace vecindex {
@@ -78,15 +79,16 @@ bool Index::is_trained() const {
 void Index::check_vectors(const float* vectors, size_t n) const {
   const size_t dim = config_.dim;
   for (size_t row = 0; row < n; ++row) {
-    double squared_norm = 0;
-    for (size_t i = 0; i < dim; ++i) {
-      float value = vectors[row * dim + i];
-      if (!std::isfinite(value))
-        throw InvalidArgument("vectors contain NaN or infinity (row " + std::to_string(row) + ")");
-      squared_norm += double(value) * value;
-    }
+    const float* vector = vectors + row * dim;
+    // Counted without an early exit, so the loop vectorises; NaN fails the comparison as
+    // infinity does.
+    unsigned not_finite = 0;
+    for (size_t i = 0; i < dim; ++i) not_finite += std::fabs(vector[i]) <= std::numeric_limits<float>::max() ? 0u : 1u;
+    if (not_finite) throw InvalidArgument("vectors contain NaN or infinity (row " + std::to_string(row) + ")");
     // Cosine normalises in double first, so only l2/ip distances can overflow float32.
-    if (config_.metric != Metric::cosine && squared_norm > kMaxSquaredNorm)
+    if (config_.metric == Metric::cosine) continue;
+    const double squared_norm = sum_of_squares(vector, dim);
+    if (squared_norm > kMaxSquaredNorm)
       throw InvalidArgument("row " + std::to_string(row) + " is too large (squared norm " + std::to_string(squared_norm) +
                             " > 1e36): its float32 distances would overflow");
   }
@@ -95,8 +97,7 @@ void Index::check_vectors(const float* vectors, size_t n) const {
 void Index::prepare_vector(const float* in, float* out) const {
   std::memcpy(out, in, config_.dim * sizeof(float));
   if (config_.metric != Metric::cosine) return;
-  double norm = 0;
-  for (size_t i = 0; i < config_.dim; ++i) norm += double(in[i]) * in[i];
+  const double norm = sum_of_squares(in, config_.dim);
   // A zero vector has no direction; it is kept as zeros (cosine distance 1 to everything).
   if (norm <= 0) return;
   // Scaled in double: for a tiny vector (subnormal values) 1/norm overflows float.

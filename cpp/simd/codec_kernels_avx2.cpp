@@ -7,17 +7,21 @@
 namespace vecindex::simd {
 namespace {
 
-// Each 16-byte block splits into its low and high nibbles, widened to 16 bits for pmaddwd.
+// A block's 16 bytes, zero-extended to 16-bit lanes as they are loaded: each lane's high nibble
+// is then a plain shift, and its low one a single mask (masking both nibbles in bytes first,
+// then widening each, took two more instructions a block: ~20% of this kernel).
+inline __attribute__((always_inline)) __m256i widen_block(const uint8_t* block) {
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+}
+
 VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, const uint8_t* codes, size_t blocks) {
-  const __m128i low_mask = _mm_set1_epi8(0x0F);
+  const __m256i low_mask = _mm256_set1_epi16(0x0F);
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   for (size_t b = 0; b < blocks; ++b) {
-    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
-    __m128i low = _mm_and_si128(bytes, low_mask);
-    __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask);
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(low),
+    const __m256i wide = widen_block(codes + 16 * b);
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_and_si256(wide, low_mask),
                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b))));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(high),
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_srli_epi16(wide, 4),
                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b + 16))));
   }
   __m256i acc = _mm256_add_epi32(acc0, acc1);
@@ -30,16 +34,15 @@ VECINDEX_ISA_SECTION(avx2) int32_t weighted_nibbles_i16_avx2(const int16_t* w, c
 // Four rows per pass over the weights: each block's 32 weights are loaded once for all four.
 VECINDEX_ISA_SECTION(avx2) void weighted_nibbles_i16_x4_avx2(const int16_t* w, const uint8_t* const* codes,
                                                              size_t blocks, int32_t* out) {
-  const __m128i low_mask = _mm_set1_epi8(0x0F);
+  const __m256i low_mask = _mm256_set1_epi16(0x0F);
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
   for (size_t b = 0; b < blocks; ++b) {
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b));
     const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * b + 16));
     for (int r = 0; r < 4; ++r) {
-      __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes[r] + 16 * b));
-      __m256i low = _mm256_cvtepu8_epi16(_mm_and_si128(bytes, low_mask));
-      __m256i high = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask));
-      acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(low, w_low), _mm256_madd_epi16(high, w_high)));
+      const __m256i wide = widen_block(codes[r] + 16 * b);
+      acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(_mm256_and_si256(wide, low_mask), w_low),
+                                                         _mm256_madd_epi16(_mm256_srli_epi16(wide, 4), w_high)));
     }
   }
   // hadd twice leaves each row's partial sums in one lane of each 128-bit half.

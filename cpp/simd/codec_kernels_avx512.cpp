@@ -139,13 +139,13 @@ VECINDEX_ISA_SECTION(avx512) void weighted_bytes_i16_x4_avx512(const int16_t* w,
 }
 
 // A block's low nibbles are its dimensions 0..15 and its high nibbles 16..31, so [low | high]
-// widened to 16 bits lines up with the block's 32 contiguous weights: one vpdpwssd per block.
+// in 16-bit lanes lines up with the block's 32 contiguous weights: one vpdpwssd per block. The
+// bytes are zero-extended as they are loaded, so each nibble is one mask or one shift (as in
+// the AVX2 kernel).
 inline __attribute__((always_inline)) __m512i widen_nibbles(const uint8_t* block) {
-  const __m128i low_mask = _mm_set1_epi8(0x0F);
-  __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
-  __m128i low = _mm_and_si128(bytes, low_mask);
-  __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask);
-  return _mm512_cvtepu8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1));
+  const __m256i wide = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+  const __m256i low = _mm256_and_si256(wide, _mm256_set1_epi16(0x0F));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(low), _mm256_srli_epi16(wide, 4), 1);
 }
 
 // Two chains over two blocks a step (the AVX2 kernel's two chains are a block's two halves).
