@@ -56,6 +56,33 @@ def test_non_finite_vectors(index, bad):
     assert len(index) == 4
 
 
+@pytest.mark.parametrize("dim", [1, 3, 8, 13, 384])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_the_core_refuses_non_finite_values_itself(dim, bad, metric):
+    """The core's own check, below the wrapper's: a bad value at any position, including the
+    tail a vectorised loop leaves, names its row, and the index stays as it was."""
+    idx = vecindex.Index(dim=dim, metric=metric)
+    idx.add(np.ones((1, dim), np.float32))
+    for position in sorted({0, dim // 2, dim - 1}):
+        vectors = np.ones((3, dim), np.float32)
+        vectors[2, position] = bad
+        with pytest.raises(ValueError, match=r"NaN or infinity \(row 2\)"):
+            idx._core.add(vectors, np.array([10, 11, 12]), False, 1)
+        with pytest.raises(ValueError, match=r"NaN or infinity \(row 2\)"):
+            idx._core.search(vectors, vecindex._core.SearchParams(k=1, rerank_factor=1, threads=1))
+    assert len(idx) == 1
+
+
+def test_the_core_refuses_rows_too_large_for_float32_distances():
+    idx = vecindex.Index(dim=5, metric="l2")
+    vectors = np.ones((2, 5), np.float32)
+    vectors[1, 4] = 3e18  # finite, but its squared norm (9e36) is over the 1e36 limit
+    with pytest.raises(ValueError, match="row 1 is too large"):
+        idx._core.add(vectors, np.array([1, 2]), False, 1)
+    assert len(idx) == 0
+
+
 def test_non_numeric_vectors(index):
     with pytest.raises(ValueError):
         index.add([["a", "b", "c", "d"]])
