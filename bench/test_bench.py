@@ -220,6 +220,13 @@ def test_update_readme_commits_the_json_it_was_made_from(tmp_path):
     assert copied.read_text() == '{"x": 1}' and copied.name == source.name
 
 
+def test_readme_names_the_command_the_run_recorded():
+    from bench.report import shown_command
+
+    command = ["bench/run.py", "--dataset", "/data/x.hdf5", "--suite", "all", "--repeats", "5", "--out", "/tmp/s"]
+    assert shown_command({"command": command}) == "python bench/run.py --dataset PATH.hdf5 --suite all --repeats 5"
+
+
 def test_multivector_builds_are_cached_by_code_params_and_data(tmp_path, monkeypatch):
     from bench import cache_keys, multivector
 
