@@ -83,10 +83,8 @@ void quantized_search(const HnswGraph& graph, const NeighborCodeBlocks& blocks, 
         }
       } else {
         const size_t degree = graph.neighbors(node, 0, ids);
-        size_t fresh_count = 0;
         uint32_t* fresh = context.fresh.data();
-        for (size_t i = 0; i < degree; ++i)
-          if (!visited.test_and_set(ids[i])) fresh[fresh_count++] = ids[i];
+        const size_t fresh_count = visited.mark_fresh(ids, degree, fresh);
         exact.distances(fresh, fresh_count, distances);
         computed += fresh_count;
         for (size_t i = 0; i < fresh_count; ++i)

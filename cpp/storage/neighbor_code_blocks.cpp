@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/double_sums.h"
+
 namespace vecindex {
 namespace {
 
@@ -97,9 +99,7 @@ NeighborCodeQuery::NeighborCodeQuery(const RabitqStore& codes, const NeighborCod
   // The rounding error of sum_{b_i=1} q'_i enters <xbar, q'> doubled and over sqrt(dim).
   rounding_bound_ = kWalkConfidence * step_ * std::sqrt(float(groups) / 12.0f) * 2.0f * inv_sqrt_dim_;
   if (metric_ != Metric::l2) {
-    double center_dot = 0;
-    for (size_t i = 0; i < dim; ++i) center_dot += double(codes.centroid()[i]) * query[i];
-    query_center_dot_ = float(center_dot);
+    query_center_dot_ = float(sum_of_products(codes.centroid().data(), query, dim));
   }
 }
 

@@ -6,6 +6,7 @@
 #include "simd/kernels.h"
 #include "storage/random_rotation.h"
 #include "storage/prefetched_scoring.h"
+#include "util/double_sums.h"
 
 namespace vecindex {
 namespace {
@@ -21,10 +22,9 @@ class RabitqQueryDistance final : public BoundedQueryDistance {
     const size_t dim = store.dim();
     std::vector<float> rotated(dim);
     store.rotate_residual(query, rotated.data());
-    double norm_sq = 0;
+    const double norm_sq = sum_of_squares(rotated.data(), dim);
     float low = rotated[0], high = rotated[0];
     for (float value : rotated) {
-      norm_sq += static_cast<double>(value) * value;
       low = std::min(low, value);
       high = std::max(high, value);
     }
@@ -33,7 +33,9 @@ class RabitqQueryDistance final : public BoundedQueryDistance {
     low_ = low;
     uint64_t level_sum = 0;
     for (size_t i = 0; i < dim; ++i) {
-      auto level = static_cast<uint32_t>(std::lround((rotated[i] - low) / step_));
+      // Not negative (low is the minimum), so adding a half and truncating rounds as
+      // std::lround does, without its libm call (dim calls a query).
+      auto level = static_cast<uint32_t>(static_cast<double>((rotated[i] - low) / step_) + 0.5);
       level = std::min(level, static_cast<uint32_t>(levels));
       level_sum += level;
       for (size_t p = 0; p < RabitqStore::kQueryBits; ++p)
@@ -47,9 +49,7 @@ class RabitqQueryDistance final : public BoundedQueryDistance {
     // three standard deviations keep it inside the bound with the same confidence.
     rounding_bound_ = 3.0f * step_ / std::sqrt(12.0f);
     if (store.metric() != Metric::l2) {
-      double center_dot = 0;
-      for (size_t i = 0; i < dim; ++i) center_dot += static_cast<double>(store.centroid()[i]) * query[i];
-      query_center_dot_ = static_cast<float>(center_dot);
+      query_center_dot_ = static_cast<float>(sum_of_products(store.centroid().data(), query, dim));
     }
   }
 
