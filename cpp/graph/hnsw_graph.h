@@ -27,6 +27,7 @@
 #include "storage/vector_store.h"
 #include "util/aligned_buffer.h"
 #include "util/bytes.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 
@@ -95,8 +96,8 @@ class HnswGraph {
   void prefetch_neighbors(uint32_t slot, int level) const {
     const size_t bytes = (1 + max_degree(level)) * sizeof(uint32_t);
     const char* list = reinterpret_cast<const char*>(links(slot, level));
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(list + offset, 0, 3);
-    __builtin_prefetch(list + bytes - 1, 0, 3);
+    for (size_t offset = 0; offset < bytes; offset += 64) prefetch_line(list + offset);
+    prefetch_line(list + bytes - 1);
   }
 
   // Copies the neighbours of `slot` at `level` into out; returns the count.

@@ -6,6 +6,7 @@
 
 #include "storage/prefetched_scoring.h"
 #include "util/errors.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 namespace {
@@ -39,8 +40,8 @@ class F32QueryDistance final : public QueryDistance {
   void prefetch(uint32_t slot) const override {
     const char* row = reinterpret_cast<const char*>(store_.row(slot));
     // Two lines up front; the hardware prefetcher follows the rest of a sequential row.
-    __builtin_prefetch(row, 0, 3);
-    __builtin_prefetch(row + 64, 0, 3);
+    prefetch_line(row);
+    prefetch_line(row + 64);
   }
 
  private:

@@ -8,6 +8,7 @@
 #include "simd/half_convert.h"
 #include "storage/prefetched_scoring.h"
 #include "util/errors.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 namespace {
@@ -25,7 +26,7 @@ class HalfQueryDistance final : public QueryDistance {
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));
-    for (size_t offset = 0; offset < store_.dim() * 2; offset += 64) __builtin_prefetch(code + offset);
+    for (size_t offset = 0; offset < store_.dim() * 2; offset += 64) prefetch_line(code + offset);
   }
 
  private:

@@ -24,6 +24,7 @@
 
 #include "storage/code_arena.h"
 #include "storage/rabitq_store.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 
@@ -62,10 +63,10 @@ class NeighborCodeBlocks {
   // sequential code reads, and a popped node is often not expanded at all.
   void prefetch(uint32_t slot) const {
     const char* block = reinterpret_cast<const char*>(blocks_.slot(slot));
-    __builtin_prefetch(block, 0, 3);
-    __builtin_prefetch(block + codes_offset_, 0, 3);
-    __builtin_prefetch(block + codes_offset_ + 64, 0, 3);
-    __builtin_prefetch(block + factors_offset_, 0, 3);
+    prefetch_line(block);
+    prefetch_line(block + codes_offset_);
+    prefetch_line(block + codes_offset_ + 64);
+    prefetch_line(block + factors_offset_);
   }
 
  private:

@@ -9,6 +9,7 @@
 #include "simd/kernels.h"
 #include "storage/kmeans.h"
 #include "storage/prefetched_scoring.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 namespace {
@@ -45,7 +46,7 @@ class PqQueryDistance final : public QueryDistance {
     score_prefetched<8>(slots, count, out, [this](uint32_t s) { prefetch(s); },
                         [this](uint32_t s) { return distance(s); });
   }
-  void prefetch(uint32_t slot) const override { __builtin_prefetch(store_.codes(slot)); }
+  void prefetch(uint32_t slot) const override { prefetch_line(store_.codes(slot)); }
 
  private:
   const PqStore& store_;

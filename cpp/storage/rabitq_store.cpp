@@ -7,6 +7,7 @@
 #include "storage/random_rotation.h"
 #include "storage/prefetched_scoring.h"
 #include "util/double_sums.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 namespace {
@@ -80,7 +81,7 @@ class RabitqQueryDistance final : public BoundedQueryDistance {
     score_prefetched<8>(slots, count, out, [this](uint32_t s) { prefetch(s); },
                         [this](uint32_t s) { return distance(s); });
   }
-  void prefetch(uint32_t slot) const override { __builtin_prefetch(store_.bits(slot)); }
+  void prefetch(uint32_t slot) const override { prefetch_line(store_.bits(slot)); }
 
  private:
 

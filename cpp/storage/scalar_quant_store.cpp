@@ -6,6 +6,7 @@
 #include "simd/kernels.h"
 #include "storage/prefetched_scoring.h"
 #include "util/double_sums.h"
+#include "util/prefetch.h"
 
 namespace vecindex {
 namespace {
@@ -75,10 +76,8 @@ class ScalarQueryDistance final : public QueryDistance {
   }
   void prefetch(uint32_t slot) const override {
     const char* code = reinterpret_cast<const char*>(store_.codes(slot));
-    // Only the code bytes: the norms (l2 only) are 4 bytes a slot and mostly cached. Keep this
-    // small enough to inline: GCC treats an out-of-line function holding only prefetches as
-    // free of side effects and deletes calls to it (seen: no prefetch left in distances()).
-    for (size_t offset = 0; offset < store_.row_bytes(); offset += 64) __builtin_prefetch(code + offset);
+    // Only the code bytes: the norms (l2 only) are 4 bytes a slot and mostly cached.
+    for (size_t offset = 0; offset < store_.row_bytes(); offset += 64) prefetch_line(code + offset);
   }
 
  private:
