@@ -200,9 +200,16 @@ void HnswGraph::beam_search(const QueryDistance& query, const uint32_t* entries,
       *beam.budget = 0;
       break;
     }
+    float frontier_top = frontier.empty() ? std::numeric_limits<float>::infinity() : frontier.top().distance;
     for (size_t i = 0; i < fresh_count; ++i) {
       const float d = distances[i];
       if (d >= bound) continue;
+      // A node nearer than the frontier's top will be expanded next, not the top whose list
+      // was fetched above: fetch its list now (every pushed node's list measured 3% slower).
+      if (d < frontier_top) {
+        prefetch_neighbors(fresh[i], level);
+        frontier_top = d;
+      }
       frontier.push({d, fresh[i]});
       if (!accept || bit_set(accept, fresh[i])) {
         best.push({d, fresh[i]});
