@@ -112,3 +112,23 @@ def test_codec_hooks_take_the_cores_metric_names_and_errors():
         _codec_testing._CodecStore("sq8", DIM, "hamming")
     with pytest.raises(vecindex.FormatError):
         _codec_testing._CodecStore("sq8", DIM, "l2").load(b"\x01\x02", 1)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "sq8"])
+@pytest.mark.parametrize("ef", [10, 37, 200])
+def test_the_unfiltered_walk_matches_the_filtered_walk_when_every_row_passes(dtype, ef):
+    # An unfiltered walk keeps its candidates in one sorted pool, a filtered one in two heaps
+    # (graph/sorted_pool.h). Both expand the nearest unexpanded candidate each step and keep
+    # the best ef, so with a filter every row passes they must return the same neighbours,
+    # distances included, at every beam width.
+    data = clustered(4000, DIM, seed=11)
+    queries = clustered(60, DIM, seed=12)
+    index = vecindex.Index(DIM, dtype=dtype, attributes={"size": "int"}, seed=13)
+    index.add(data, attrs={"size": np.arange(len(data))})
+    everything = F.size >= 0
+    assert index.explain(everything)["matches"] == len(data)
+    ids, distances = index.search(queries, k=10, ef=ef, threads=1)
+    ids_filtered, distances_filtered = index.search(queries, k=10, ef=ef, threads=1, filter=everything,
+                                                    strategy="post_filter")
+    np.testing.assert_array_equal(ids, ids_filtered)
+    np.testing.assert_array_equal(distances, distances_filtered)

@@ -129,6 +129,13 @@ class HnswGraph {
   double mean_degree0(size_t count) const;
 
  private:
+  // Reads the list of `slot` at `level`, marks its unvisited neighbours and scores them: they
+  // end in context.fresh, their distances in context.distances; returns how many.
+  size_t score_unvisited(uint32_t slot, int level, const QueryDistance& query, SearchContext& context) const;
+  // beam_search with beam.accept set: rejected nodes still lead the walk, so the frontier and
+  // the best accepted nodes are two heaps (an unfiltered walk keeps one SortedPool).
+  void filtered_beam_search(const QueryDistance& query, const uint32_t* entries, size_t entry_count,
+                            const Beam& beam, SearchContext& context) const;
   static constexpr uint64_t kEmptyEntry = ~uint64_t(0);
   static uint64_t pack_entry(uint32_t slot, int level) { return (uint64_t(slot) << 8) | uint64_t(level); }
 

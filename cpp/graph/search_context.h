@@ -1,4 +1,4 @@
-// What one search needs besides the graph: visited marks, the walk's two heaps and its
+// What one search needs besides the graph: visited marks, the walk's candidate lists and its
 // scratch lists. A pool keeps them between searches, so a query allocates nothing once the
 // pool has one context per thread that searches at the same time.
 #pragma once
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/neighbor_heap.h"
+#include "graph/sorted_pool.h"
 #include "graph/visited.h"
 
 namespace vecindex {
@@ -19,6 +20,7 @@ struct SearchContext {
   VisitedSet visited;
   NearestOnTop frontier;   // nodes still to expand
   FarthestOnTop best;      // the best accepted nodes so far, at most ef of them
+  SortedPool pool;         // an unfiltered walk's candidates, in place of the two heaps
   std::vector<Neighbor> found;  // a walk's result, nearest first
   // One neighbour list each (sized to the largest degree): as read, unvisited, their distances.
   std::vector<uint32_t> links, fresh;
