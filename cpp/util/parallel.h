@@ -1,6 +1,6 @@
 // A tiny fork-join pool: parallel_for runs work items on std::threads of our own (no OpenMP,
-// which fights numpy's and torch's runtimes inside wheels). The calling thread coordinates
-// and polls a callback, so the Python layer can turn Ctrl-C into cancellation.
+// which fights numpy's and torch's runtimes inside wheels). The calling thread works as one
+// of the workers and polls a callback, so the Python layer can turn Ctrl-C into cancellation.
 #pragma once
 
 #include <atomic>
@@ -14,9 +14,10 @@ size_t hardware_threads();
 // Resolves a user thread count: 0 means all cores; never more threads than items.
 size_t resolve_threads(size_t requested, size_t items);
 
-// Called now and then (about every 50 ms) by the coordinating thread with the number of items
-// finished so far and the total; returning true cancels the remaining items. It runs on the
-// caller's thread, never on a worker, so it may take the GIL to report progress to Python.
+// Called now and then (about every 50 ms, between the caller's own items and while it waits
+// for the others) with the number of items finished so far and the total; returning true
+// cancels the remaining items. It runs on the caller's thread, never on another worker, so it
+// may take the GIL to report progress to Python.
 using PollFn = std::function<bool(size_t done, size_t total)>;
 
 // Runs body(item, worker) for item in [0, count) on `threads` workers, dynamically scheduled
