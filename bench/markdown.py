@@ -80,7 +80,9 @@ def unfiltered_section(report: dict) -> str:
     text = (f"### Unfiltered: recall@{params['k']} vs QPS\n\nM={params['M']}, ef_construction="
             f"{params['ef_construction']}, built with {params['build_threads']} threads; one batch search call per "
             f"ef ({', '.join(map(str, params['efs']))}), best of {params['repeats']} interleaved rounds, "
-            f"{params.get('clock', 'wall')} clock. QPS at a recall is interpolated on each library's "
+            + (f"each library's turn in a round opening with an untimed {params['warmup_queries']}-query call, "
+               if params.get("warmup_queries") else "")
+            + f"{params.get('clock', 'wall')} clock. QPS at a recall is interpolated on each library's "
             f"recall/QPS frontier (`-`: not reached)."
             + (f" The {many['threads']}-thread and 1-thread timings alternate point by point inside each "
                f"round, so both see the same load." if many else "") + "\n\n" + table(header, rows))

@@ -29,6 +29,7 @@ class BenchParams:
     build_threads: int = 2
     repeats: int = 3
     clock: str = "wall"  # which clock gives "qps": wall, or cpu (process CPU time)
+    warmup_queries: int = WARMUP_QUERIES  # untimed call opening each library's turn in a round
 
 
 def _record_failure(name: str, result: dict, error: Exception, log) -> None:
@@ -104,6 +105,11 @@ def sweep_thread_counts(adapters: dict, results_by_threads: dict, dataset, param
             if name in failed:
                 continue
             try:
+                # Untimed, each time a library's turn comes: the library before it has just
+                # filled the caches with its own index, which cost the first timed point (the
+                # lowest ef, a call of a few ms for the fastest libraries) up to 7% of its QPS.
+                if params.warmup_queries:
+                    adapter.search(dataset.test[:params.warmup_queries], params.k, params.efs[0], counts[0])
                 for ef in params.efs:
                     for threads in counts:
                         key = (threads, name, ef)

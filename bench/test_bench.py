@@ -431,14 +431,16 @@ def test_unfiltered_sweep_alternates_thread_counts_inside_each_round():
 
     class Recorder:
         def search(self, queries, k, ef, threads):
-            calls.append((ef, threads))
-            return real.gt_ids[:, :k]
+            calls.append((len(queries), ef, threads))
+            return real.gt_ids[:len(queries), :k]
 
-    params = BenchParams(efs=(10, 32), repeats=2)
+    params = BenchParams(efs=(10, 32), repeats=2, warmup_queries=7)
     by_threads = {1: {"fake": {}}, 2: {"fake": {}}}
     sweep_thread_counts({"fake": Recorder()}, by_threads, real, params, lambda line: None)
-    # Each ef is timed at 1 and then 2 threads before the next ef; the whole pattern repeats per round.
-    assert calls == [(10, 1), (10, 2), (32, 1), (32, 2)] * 2
+    # Each round opens with the untimed warm-up call, then times each ef at 1 and then 2
+    # threads before the next ef; the whole pattern repeats per round.
+    n = len(real.test)
+    assert calls == [(7, 10, 1), (n, 10, 1), (n, 10, 2), (n, 32, 1), (n, 32, 2)] * 2
     for threads in (1, 2):
         points = by_threads[threads]["fake"]["points"]
         assert [p["ef"] for p in points] == [10, 32]
