@@ -34,7 +34,6 @@ class SortedPool {
   }
   size_t size() const { return size_; }
   uint32_t slot(size_t i) const { return slots_[i]; }
-  bool expanded(size_t i) const { return expanded_[i] != 0; }
   void mark_expanded(size_t i) { expanded_[i] = 1; }
   // Distances at or beyond this are rejected.
   float bound() const { return size_ == capacity_ ? distances_[size_ - 1] : std::numeric_limits<float>::infinity(); }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "util/prefetch.h"
+
 namespace vecindex {
 
 class VisitedSet {
@@ -37,7 +39,7 @@ class VisitedSet {
     return fresh_count;
   }
   bool test(uint32_t slot) const { return marks_[slot] == epoch_; }
-  void prefetch(uint32_t slot) const { __builtin_prefetch(&marks_[slot], 1, 3); }
+  void prefetch(uint32_t slot) const { prefetch_line(&marks_[slot]); }
 
  private:
   std::vector<uint16_t> marks_;
