@@ -31,14 +31,18 @@ bool dense_links(const VectorStore& store) { return store.metric() == Metric::ip
 }  // namespace
 
 void rescore_nearest_first(std::vector<Neighbor>& candidates, const QueryDistance& exact) {
+  rescore_nearest_first(candidates.data(), candidates.size(), exact);
+}
+
+void rescore_nearest_first(Neighbor* candidates, size_t count, const QueryDistance& exact) {
   // One batch, so the store can overlap the rows' cache misses (these rows are rarely cached:
   // the walk read only codes). Scoring one at a time cost ~1 us a row.
-  std::vector<uint32_t> slots(candidates.size());
-  std::vector<float> distances(candidates.size());
-  for (size_t i = 0; i < candidates.size(); ++i) slots[i] = candidates[i].slot;
-  exact.distances(slots.data(), slots.size(), distances.data());
-  for (size_t i = 0; i < candidates.size(); ++i) candidates[i].distance = distances[i];
-  std::sort(candidates.begin(), candidates.end());
+  std::vector<uint32_t> slots(count);
+  std::vector<float> distances(count);
+  for (size_t i = 0; i < count; ++i) slots[i] = candidates[i].slot;
+  exact.distances(slots.data(), count, distances.data());
+  for (size_t i = 0; i < count; ++i) candidates[i].distance = distances[i];
+  std::sort(candidates, candidates + count);
 }
 
 HnswGraph::HnswGraph(size_t M, size_t ef_construction, uint64_t seed)

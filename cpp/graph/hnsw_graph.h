@@ -45,6 +45,8 @@ struct Beam {
 // Replaces the distances of `candidates` with `exact`'s and sorts them nearest first (an
 // insert that walked cheaper codes, and the search rerank, both end with it).
 void rescore_nearest_first(std::vector<Neighbor>& candidates, const QueryDistance& exact);
+// The same for the first `count` entries of `candidates` only.
+void rescore_nearest_first(Neighbor* candidates, size_t count, const QueryDistance& exact);
 
 class HnswGraph {
  public:

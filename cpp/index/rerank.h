@@ -20,7 +20,9 @@ inline size_t rerank_beam(size_t ef, size_t k, size_t rerank_factor) {
   return (ef > k ? ef : k) + k * (rerank_factor - 1);
 }
 
-// `candidates` holds estimated distances, best first; the first `rerank_count` are re-scored.
+// `candidates` holds estimated distances, best first; the first `rerank_count` are re-scored,
+// and when the estimator has an error_spread() so are later ones whose estimate is within a
+// few spreads of the k-th exact distance (the codes cannot order those).
 // On return `candidates` holds at most k entries with exact distances, best first.
 // When `estimator` is a BoundedQueryDistance, candidates are visited by lower bound
 // (estimate - bound) and the rest are skipped once that bound cannot beat the current k-th

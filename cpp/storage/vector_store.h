@@ -36,6 +36,11 @@ class QueryDistance {
     for (size_t i = 0; i < count; ++i) out[i] = distance(slots[i]);
   }
   virtual void prefetch(uint32_t slot) const {}
+  // Standard deviation of (estimate - exact distance) for this query over stored vectors, for
+  // an estimator whose error has a model that holds for every row; 0 when it is exact or has
+  // no such model. Reranking re-scores past its fixed count while estimates lie within a few
+  // spreads of the k-th exact distance.
+  virtual float error_spread() const { return 0; }
 };
 
 class VectorStore {

@@ -98,7 +98,8 @@ class Index:
         default.
     rerank:
         Keep the full-precision vectors beside the codes (more memory) and rerank the best
-        ``k * rerank_factor`` candidates with them, so returned distances are exact. The
+        ``k * rerank_factor`` candidates (or more, see :meth:`search`) with them, so returned
+        distances are exact. The
         graph's links are then chosen on the full vectors and searches walk the codes; for
         sq8, f16 and bf16 inserts also find their candidates on the codes. ``search`` picks
         ``rerank_factor`` by dtype unless given (see :data:`DEFAULT_RERANK_FACTOR`). Not given:
@@ -345,7 +346,11 @@ class Index:
 
         For a compressed ``dtype`` built with ``rerank=True``, the best ``k * rerank_factor``
         candidates are re-scored on the full-precision vectors, so distances are exact;
-        otherwise distances are the codec's approximations (exact for ``"f32"``). The beam
+        otherwise distances are the codec's approximations (exact for ``"f32"``). For sq8 and
+        sq4 with ``"cosine"`` or ``"ip"``, the rerank then reads on through the beam, in windows
+        of half that count, while the last window improved the top k and the codes' estimate
+        is within three standard deviations of their error of the k-th exact distance (a dense
+        neighbourhood the codes cannot order). The beam
         is then ``ef + k * (rerank_factor - 1)`` wide: the walk on codes steers by approximate
         distances, and the margin keeps its recall at every ``ef`` at least the f32 walk's. ``None`` takes the dtype's default from
         :data:`DEFAULT_RERANK_FACTOR` (1 for f16/bf16, 2 for sq8/sq4, 4 for pq/rabitq; chosen
