@@ -118,7 +118,7 @@ def test_codec_hooks_take_the_cores_metric_names_and_errors():
 @pytest.mark.parametrize("ef", [10, 37, 200])
 def test_the_unfiltered_walk_matches_the_filtered_walk_when_every_row_passes(dtype, ef):
     # An unfiltered walk keeps its candidates in one sorted pool, a filtered one in two heaps
-    # (graph/sorted_pool.h). Both expand the nearest unexpanded candidate each step and keep
+    # (graph/sorted_pool.h). Both expand the two nearest unexpanded candidates each step and keep
     # the best ef, so with a filter every row passes they must return the same neighbours,
     # distances included, at every beam width.
     data = clustered(4000, DIM, seed=11)

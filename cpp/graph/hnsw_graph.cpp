@@ -153,25 +153,20 @@ void HnswGraph::search(const QueryDistance& query, size_t ef, const uint64_t* ac
   beam_search(query, &entry, 1, beam, context);
 }
 
-size_t HnswGraph::score_unvisited(uint32_t slot, int level, const QueryDistance& query, SearchContext& context) const {
+size_t HnswGraph::gather_unvisited(uint32_t slot, int level, SearchContext& context, uint32_t* fresh) const {
   uint32_t* ids = context.links.data();
-  uint32_t* fresh = context.fresh.data();
   VisitedSet& visited = context.visited;
   size_t count = neighbors(slot, level, ids);
   for (size_t i = 0; i < count; ++i) visited.prefetch(ids[i]);
+  if (level == 0) return visited.mark_fresh(ids, count, fresh);
   size_t fresh_count = 0;
-  if (level == 0) {
-    fresh_count = visited.mark_fresh(ids, count, fresh);
-  } else {
-    for (size_t i = 0; i < count; ++i) {
-      const uint32_t next = ids[i];
-      // Above level 0 a list may name a node whose level a concurrent insert has not yet
-      // published to us; its upper lists must not be read.
-      if (level_of(next) < level) continue;
-      if (!visited.test_and_set(next)) fresh[fresh_count++] = next;
-    }
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t next = ids[i];
+    // Above level 0 a list may name a node whose level a concurrent insert has not yet
+    // published to us; its upper lists must not be read.
+    if (level_of(next) < level) continue;
+    if (!visited.test_and_set(next)) fresh[fresh_count++] = next;
   }
-  query.distances(fresh, fresh_count, context.distances.data());
   return fresh_count;
 }
 
@@ -192,12 +187,16 @@ void HnswGraph::beam_search(const QueryDistance& query, const uint32_t* entries,
   const float* distances = context.distances.data();
   size_t computed = 0;
   for (size_t cursor = pool.next_unexpanded(0); cursor < pool.size();) {
-    const uint32_t current = pool.slot(cursor);
-    pool.mark_expanded(cursor);
-    // The whole list: the first line alone left its tail to miss when the loop below reads it.
-    size_t next = pool.next_unexpanded(cursor + 1);
+    // The nearest unexpanded entries, up to kListsPerStep, are expanded together.
+    size_t fresh_count = 0, next = cursor;
+    for (size_t taken = 0; taken < kListsPerStep && next < pool.size(); ++taken) {
+      fresh_count += gather_unvisited(pool.slot(next), level, context, context.fresh.data() + fresh_count);
+      pool.mark_expanded(next);
+      next = pool.next_unexpanded(next + 1);
+    }
+    // The whole list: the first line alone left its tail to miss when the next step reads it.
     if (next < pool.size()) prefetch_neighbors(pool.slot(next), level);
-    const size_t fresh_count = score_unvisited(current, level, query, context);
+    query.distances(fresh, fresh_count, context.distances.data());
     computed += fresh_count;
     if (beam.budget && computed > *beam.budget) {
       *beam.budget = 0;
@@ -243,12 +242,16 @@ void HnswGraph::filtered_beam_search(const QueryDistance& query, const uint32_t*
   const uint32_t* fresh = context.fresh.data();
   const float* distances = context.distances.data();
   size_t computed = 0;
-  while (!frontier.empty()) {
-    Neighbor current = frontier.top();
-    if (current.distance > bound) break;
-    frontier.pop();
+  while (!frontier.empty() && frontier.top().distance <= bound) {
+    // As in beam_search: the nearest candidates still in reach, up to kListsPerStep, together.
+    size_t fresh_count = 0;
+    for (size_t taken = 0; taken < kListsPerStep && !frontier.empty() && frontier.top().distance <= bound; ++taken) {
+      const uint32_t slot = frontier.top().slot;
+      frontier.pop();
+      fresh_count += gather_unvisited(slot, level, context, context.fresh.data() + fresh_count);
+    }
     if (!frontier.empty()) prefetch_neighbors(frontier.top().slot, level);
-    const size_t fresh_count = score_unvisited(current.slot, level, query, context);
+    query.distances(fresh, fresh_count, context.distances.data());
     computed += fresh_count;
     if (beam.budget && computed > *beam.budget) {
       *beam.budget = 0;

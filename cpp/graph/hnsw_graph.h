@@ -131,9 +131,10 @@ class HnswGraph {
   double mean_degree0(size_t count) const;
 
  private:
-  // Reads the list of `slot` at `level`, marks its unvisited neighbours and scores them: they
-  // end in context.fresh, their distances in context.distances; returns how many.
-  size_t score_unvisited(uint32_t slot, int level, const QueryDistance& query, SearchContext& context) const;
+  // Reads the list of `slot` at `level`, marks its unvisited neighbours visited and writes
+  // them to `fresh` (room for a whole list); returns how many. The walks score the lists of
+  // kListsPerStep nodes in one batch.
+  size_t gather_unvisited(uint32_t slot, int level, SearchContext& context, uint32_t* fresh) const;
   // beam_search with beam.accept set: rejected nodes still lead the walk, so the frontier and
   // the best accepted nodes are two heaps (an unfiltered walk keeps one SortedPool).
   void filtered_beam_search(const QueryDistance& query, const uint32_t* entries, size_t entry_count,

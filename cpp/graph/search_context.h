@@ -16,6 +16,13 @@
 
 namespace vecindex {
 
+// An unfiltered walk expands this many of its nearest unexpanded candidates per step and
+// scores all their new neighbours in one batch, so the rows of two lists are in flight
+// together. Paired A/Bs on the AVX-512 machine, at equal recall: 1.06x on the 50k Debian set
+// (ef 10 paired against ef 12 for one at a time), 1.12-1.13x at 1M (default and sq4, ef 128).
+// Three gained 3% more at 1M but lost 2% at 50k.
+constexpr size_t kListsPerStep = 2;
+
 struct SearchContext {
   VisitedSet visited;
   NearestOnTop frontier;   // nodes still to expand
@@ -33,9 +40,10 @@ struct SearchContext {
     visited.prepare(capacity);
     frontier.clear();
     best.clear();
-    for (auto* list : {&links, &fresh, &second_hop})
+    for (auto* list : {&links, &second_hop})
       if (list->size() < max_degree) list->resize(max_degree);
-    if (distances.size() < max_degree) distances.resize(max_degree);
+    if (fresh.size() < kListsPerStep * max_degree) fresh.resize(kListsPerStep * max_degree);
+    if (distances.size() < kListsPerStep * max_degree) distances.resize(kListsPerStep * max_degree);
   }
 };
 
