@@ -58,13 +58,15 @@ size_t read_on(std::vector<Neighbor>& candidates, size_t k, size_t head, size_t 
 size_t rerank_by_spread(std::vector<Neighbor>& candidates, size_t k, size_t rerank_count,
                         const QueryDistance& estimator, const QueryDistance& exact) {
   const size_t head = std::min(candidates.size(), rerank_count);
-  const size_t window = std::min(kMaxWindow, std::max<size_t>(1, head / 2));
+  const float margin = kRerankSpreads * estimator.error_spread();
+  const bool reads_on = margin > 0 && head >= k;
+  const size_t window = std::min(kMaxWindow, std::max<size_t>(1, head / 2));  // <= head when reads_on
   uint32_t last_window[kMaxWindow];
-  for (size_t i = 0; i < window && i < head; ++i) last_window[i] = candidates[head - 1 - i].slot;
+  if (reads_on)
+    for (size_t i = 0; i < window; ++i) last_window[i] = candidates[head - 1 - i].slot;
   rescore_nearest_first(candidates.data(), head, exact);
   size_t computed = head;
-  const float margin = kRerankSpreads * estimator.error_spread();
-  if (margin > 0 && head >= k) {
+  if (reads_on) {
     const bool paid = top_k_holds_any(candidates.data(), k, last_window, window);
     computed += read_on(candidates, k, head, window, paid, margin, exact);
   }
