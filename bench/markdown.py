@@ -226,11 +226,14 @@ def scale_section(scale: dict) -> str:
     for entry in scale["sizes"]:
         for name, result in entry["libraries"].items():
             ratio = entry["ratios_to_hnswlib"].get(name, {})
+            span = (ratio.get("qps_range") or {}).get("0.95")
             rows.append([f"{entry['n']:,}", name, _num((result.get("qps_at_recall") or {}).get("0.95")),
-                         _ratio((ratio.get("qps") or {}).get("0.95")), _build_cpu(result),
+                         _ratio((ratio.get("qps") or {}).get("0.95")),
+                         f"{span[0]:.2f}-{span[1]:.2f}x" if span else "-", _build_cpu(result),
                          _ratio(ratio.get("build_cpu_time")),
                          _num(result.get("file_bytes_per_vector")), _num(result.get("ram_bytes_per_vector"))])
-    header = ["N", "library", "QPS @0.95", "x hnswlib", "build CPU s (2 threads)", "build CPU x hnswlib",
+    header = ["N", "library", "QPS @0.95", "x hnswlib", "x hnswlib, build range", "build CPU s (2 threads)",
+              "build CPU x hnswlib",
               "file B/vec", "RAM B/vec"]
     return (f"### Cost as the index grows\n\n{scale['caption']} Data: {scale['what'].split('data: ')[-1]}; "
             f"`bench/scale.py`. Build cost is process CPU time; `(cached)` marks an index loaded from "

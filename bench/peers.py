@@ -122,12 +122,13 @@ class VecindexQuantizedGraphAdapter(VecindexAdapter):
 class HnswlibAdapter(Adapter):
     name, module, distribution = "hnswlib", "hnswlib", "hnswlib"
     SPACES = {"l2": "l2", "ip": "ip", "cosine": "cosine"}  # hnswlib normalizes for cosine itself
+    seed = 100  # hnswlib's own default level seed
 
     def build(self, data, M, ef_construction, threads):
         import hnswlib
         self.index = hnswlib.Index(space=self.SPACES[self.metric], dim=self.dim)
         self.index.init_index(max_elements=data.shape[0], ef_construction=ef_construction, M=M,
-                              random_seed=100)
+                              random_seed=self.seed)
         self.index.set_num_threads(threads)
         self.index.add_items(data, np.arange(data.shape[0]), num_threads=threads)
 

@@ -62,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "selectivities, compressed dtypes, multivector, scale (default: unfiltered at --threads)")
     index.add_argument("--scale-sizes", type=_int_list, default=(100_000, 300_000, 1_000_000),
                        help="N for the scale part (default 100000,300000,1000000; e.g. 100000 for a quick run)")
+    index.add_argument("--scale-builds", type=int, default=None,
+                       help="independent builds per size in the scale part, median reported (default: bench/scale.py's)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", default="results", help="results root; writes OUT/<dataset>/<time>.json")
     output.add_argument("--cache-dir", help="ground-truth cache (default OUT/cache)")
@@ -70,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     if not args.quick and not args.dataset:
         parser.error("pass --dataset PATH or --quick")
+    if args.scale_builds is not None and args.scale_builds < 1:
+        parser.error(f"--scale-builds must be at least 1, got {args.scale_builds}")
     unknown = [name for name in args.libs.split(",") if name and name not in ADAPTERS]
     if unknown:
         parser.error(f"unknown libraries {unknown}; expected a subset of {list(ADAPTERS)}")
@@ -131,7 +135,7 @@ def main(argv=None) -> int:
 
     if "scale" in parts:
         report["scale"] = suite.timed_part("scale", timings, suite.run_scale, args.dataset, args.scale_sizes, params,
-                                           out_root / "cache" / "scale", log)
+                                           out_root / "cache" / "scale", log, args.scale_builds)
 
     report["wall_seconds"] = time.time() - started
     machine_info["load_average_at_end"] = machine.load_average()

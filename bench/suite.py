@@ -115,16 +115,16 @@ def run_multivector(cache: Path, partial_out: Path, log) -> dict:
     return multivector.run(args)
 
 
-def run_scale(dataset_path: str | None, sizes, params: BenchParams, cache: Path, log) -> dict:
+def run_scale(dataset_path: str | None, sizes, params: BenchParams, cache: Path, log, builds: int | None = None) -> dict:
     """bench/scale.py at `sizes` (1 search thread, the suite's M, ef_construction, build threads and
-    repeats, scale.py's wider ef sweep); needs the HDF5 file whose vectors the generator perturbs."""
+    repeats, scale.py's wider ef sweep, `builds` builds per size); needs the HDF5 file whose vectors the generator perturbs."""
     if not dataset_path or not str(dataset_path).endswith((".hdf5", ".h5")):
         return {"skipped": "needs an ann-benchmarks HDF5 dataset to generate from"}
     from bench import scale
 
     scale_params = replace(params, efs=scale.EFS, threads=1)
     log(f"-- scale ({', '.join(f'{n:,}' for n in sizes)})")
-    return scale.run(dataset_path, sizes, scale_params, cache, log=log)
+    return scale.run(dataset_path, sizes, scale_params, cache, log=log, builds=builds or scale.BUILDS)
 
 
 def timed_part(name: str, timings: dict, fn, *args, **kwargs):

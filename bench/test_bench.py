@@ -363,32 +363,61 @@ def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
     import vecindex
     real = _small_real(n=400)
     params = BenchParams(efs=(10, 32, 128), repeats=1, build_threads=1)
-    entry = scale.measure_size(real, 1200, params, None, 0.1, lambda line: None)
+    entry = scale.measure_size(real, 1200, params, None, 0.1, lambda line: None, builds=3)
     default = entry["libraries"]["vecindex-default"]
     assert default["config"]["dtype"] == vecindex.Index(16).dtype
     assert entry["libraries"]["vecindex-sq4"]["config"]["dtype"] == "sq4"
     assert entry["libraries"]["vecindex-sq4"]["config"]["rerank"] is True
-    for name in ("vecindex-default", "vecindex-sq4", "hnswlib"):
-        assert entry["libraries"][name]["points"][-1]["recall"] > 0.9
-        assert entry["libraries"][name]["file_bytes_per_vector"] > 16 * 4 * 0.9
+    assert [build["seed"] for build in entry["builds"]] == [100, 101, 102]
+    for build in entry["builds"]:
+        for name in ("vecindex-default", "vecindex-sq4", "hnswlib"):
+            result = build["libraries"][name]
+            assert result["config"]["seed"] == build["seed"]
+            assert result["points"][-1]["recall"] > 0.9
+            assert result["file_bytes_per_vector"] > 16 * 4 * 0.9
+    for name in ("vecindex-default", "hnswlib"):
+        per_build = [build["libraries"][name]["qps_at_recall"]["0.90"] for build in entry["builds"]]
+        assert entry["libraries"][name]["qps_at_recall"]["0.90"] == pytest.approx(sorted(per_build)[1])
+        assert entry["libraries"][name]["qps_at_recall_range"]["0.90"] == [min(per_build), max(per_build)]
+        assert entry["libraries"][name]["builds"] == 3
     qps = entry["libraries"]["vecindex-default"]["qps_at_recall"]["0.90"]
     peer = entry["libraries"]["hnswlib"]["qps_at_recall"]["0.90"]
     assert entry["ratios_to_hnswlib"]["vecindex-default"]["qps"]["0.90"] == pytest.approx(qps / peer)
+    low, high = entry["ratios_to_hnswlib"]["vecindex-default"]["qps_range"]["0.90"]
+    assert low <= qps / peer <= high
     from bench.markdown import scale_section
     text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
     rows = [line for line in text.splitlines() if line.startswith("| 1,200 |")]
     assert [row.split(" | ")[1] for row in rows] == ["vecindex-default", "vecindex-sq4", "hnswlib"]
-    # Build cost is CPU time, and its ratio is to hnswlib's CPU time.
+    # Build cost is CPU time (median over builds), and its ratio is to hnswlib's CPU time.
     cells = rows[0].split(" | ")
+    span = entry["ratios_to_hnswlib"]["vecindex-default"]["qps_range"]["0.95"]
+    assert cells[4] == f"{span[0]:.2f}-{span[1]:.2f}x"
     peer_cpu = entry["libraries"]["hnswlib"]["build_cpu_seconds"]
-    assert cells[4] == f"{default['build_cpu_seconds']:.1f}"
-    assert cells[5] == f"{default['build_cpu_seconds'] / peer_cpu:.2f}x"
+    assert cells[5] == f"{default['build_cpu_seconds']:.1f}"
+    assert cells[6] == f"{default['build_cpu_seconds'] / peer_cpu:.2f}x"
     assert entry["ratios_to_hnswlib"]["vecindex-default"]["build_cpu_time"] == pytest.approx(
         default["build_cpu_seconds"] / peer_cpu)
     entry["libraries"]["hnswlib"]["build_cached"] = True
     text = scale_section({"sizes": [entry], "caption": "caption.", "what": "what; data: generated"})
     peer_row = [line for line in text.splitlines() if line.startswith("| 1,200 | hnswlib |")][0]
-    assert peer_row.split(" | ")[4] == f"{peer_cpu:.1f} (cached)"
+    assert peer_row.split(" | ")[5] == f"{peer_cpu:.1f} (cached)"
+
+
+def test_scale_median_skips_a_build_that_failed_and_none_where_any_build_missed_the_target():
+    from bench import scale
+    ok = lambda qps: {"qps_at_recall": {"0.95": qps, "0.99": None}, "build_seconds": qps / 10,  # noqa: E731
+                      "build_cpu_seconds": qps / 5, "qps_at_recall_wall": {"0.95": qps, "0.99": None},
+                      "qps_at_recall_cpu": {"0.95": qps, "0.99": None}, "points": [], "version": "v"}
+    builds = [{"seed": 100, "libraries": {"a": ok(10.0)}}, {"seed": 101, "libraries": {"a": {"error": "boom"}}},
+              {"seed": 102, "libraries": {"a": ok(30.0)}}]
+    combined = scale.combine_builds(builds)["a"]
+    assert combined["builds"] == 2
+    assert combined["qps_at_recall"] == {"0.95": 20.0, "0.99": None}
+    assert combined["qps_at_recall_range"] == {"0.95": [10.0, 30.0], "0.99": None}
+    assert combined["build_seconds"] == 2.0 and "points" not in combined
+    failed = scale.combine_builds([{"seed": 100, "libraries": {"a": {"skipped": "not installed"}}}])
+    assert failed["a"] == {"skipped": "not installed"}
 
 
 def test_suite_scale_part_skips_without_an_hdf5_file():
