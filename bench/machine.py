@@ -21,6 +21,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_id() -> dict[str, int]:
+    """cpuid family, model and stepping: 'AMD EPYC' alone does not tell Zen 4 from Zen 5."""
+    wanted = {"cpu family": "family", "model": "model", "stepping": "stepping"}
+    found: dict[str, int] = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                name = wanted.get(key.strip())
+                if name and name not in found and value.strip().isdigit():
+                    found[name] = int(value)
+                if not line.strip() and found:  # the first processor's block is enough
+                    break
+    except OSError:
+        pass
+    return found
+
+
 def cpu_flags() -> list[str]:
     """The SIMD flags that matter for distance kernels, as the kernel reports them."""
     wanted = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
@@ -59,7 +77,7 @@ def load_average() -> tuple[float, float, float] | None:
 
 
 def describe() -> dict:
-    return {"cpu_model": cpu_model(), "cpu_flags": cpu_flags(), "logical_cores": os.cpu_count(),
+    return {"cpu_model": cpu_model(), "cpu_id": cpu_id(), "cpu_flags": cpu_flags(), "logical_cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "platform": platform.platform(), "python": sys.version.split()[0],
             "load_average_at_start": load_average(),

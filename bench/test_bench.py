@@ -105,6 +105,17 @@ def _tiny_report():
     return report
 
 
+def test_machine_record_has_the_cpuid_family_on_x86_linux():
+    from bench import machine
+
+    with open("/proc/cpuinfo") as cpuinfo:
+        text = cpuinfo.read()
+    if "cpu family" not in text:
+        pytest.skip("no cpuid family in /proc/cpuinfo (not x86 Linux)")
+    family = int(text.split("cpu family", 1)[1].split(":", 1)[1].split()[0])
+    assert machine.describe()["cpu_id"]["family"] == family
+
+
 def test_markdown_has_machine_ratios_and_filtered_rows():
     from bench.markdown import to_markdown
     text = to_markdown(_tiny_report())
