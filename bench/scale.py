@@ -13,6 +13,7 @@ Configurations (every one with the same M=16 and ef_construction=200):
   `dtype="sq8", rerank=True`, which has been the default since issue 15: the same configuration
   built twice.)
 - `hnswlib`: bench/peers.py's adapter (`space="cosine"`, f32).
+- `vecindex-qg` (only with `--configs`): the quantized graph, `graph_codes="rabitq"` on f32.
 
 Data (bench/scale_data.py): row i is drawn uniformly from the triangle spanned by Debian MiniLM
 train vector `i % 50000` and two of its 10 nearest train vectors, plus small seeded noise,
@@ -80,6 +81,7 @@ class VecindexDefault(VecindexAdapter):
         usage = self.index.memory_usage()
         self.config = {"simd": vecindex.simd_info().get("level"), "constructor_options": self.options,
                        "dtype": self.index.dtype, "rerank": usage.get("full_vectors", 0) > 0,
+                       "graph_codes": self.index.graph_codes,
                        "M": self.index.M, "ef_construction": self.index.ef_construction,
                        "memory_usage": usage}
 
@@ -108,7 +110,30 @@ class Hnswlib(HnswlibAdapter):
         self.index.load_index(str(path))
 
 
-ADAPTERS = (VecindexDefault, VecindexFastest, Hnswlib)
+class VecindexQuantizedGraph(VecindexDefault):
+    """Neighbours' 1-bit codes stored beside the links (one block read per hop)."""
+    name = "vecindex-qg"
+    options = {"graph_codes": "rabitq"}
+
+
+ADAPTERS = (VecindexDefault, VecindexFastest, Hnswlib)  # the default set
+KNOWN_ADAPTERS = {adapter.name: adapter for adapter in (*ADAPTERS, VecindexQuantizedGraph)}
+
+
+CAPTIONS = {"vecindex-default": "vecindex-default uses Index(dim, metric) defaults",
+            "vecindex-sq4": "vecindex-sq4 is dtype='sq4', rerank=True",
+            "vecindex-qg": "vecindex-qg is graph_codes='rabitq' (f32)",
+            "hnswlib": "hnswlib f32"}
+
+
+def parse_configs(text: str) -> tuple:
+    """'vecindex-default,hnswlib' -> adapter classes; hnswlib is required (the ratios' reference)."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in KNOWN_ADAPTERS]
+    if unknown or PEER not in names:
+        raise argparse.ArgumentTypeError(f"configs must name {PEER} and come from {sorted(KNOWN_ADAPTERS)}, "
+                                         f"got {text!r}")
+    return tuple(KNOWN_ADAPTERS[name] for name in names)
 
 
 def ram_bytes(name: str, adapter) -> int | None:
@@ -150,10 +175,11 @@ def with_seed(adapter_class, seed: int):
     return type(adapter_class.__name__, (adapter_class,), {"seed": seed})
 
 
-def measure_build(dataset, params: BenchParams, cache: Path | None, seed: int, log) -> dict:
+def measure_build(dataset, params: BenchParams, cache: Path | None, seed: int, log,
+                  configs: tuple = ADAPTERS) -> dict:
     """Build every configuration with `seed`, sweep them interleaved, free them: {name: result}."""
     adapters, results = {}, {}
-    for adapter_class in ADAPTERS:
+    for adapter_class in configs:
         adapter, results[adapter_class.name] = build_cached(with_seed(adapter_class, seed), dataset, params,
                                                             cache, log)
         if adapter is not None:
@@ -173,7 +199,7 @@ def measure_build(dataset, params: BenchParams, cache: Path | None, seed: int, l
 
 
 def measure_size(real, n: int, params: BenchParams, cache: Path | None, tau: float, log,
-                 builds: int = BUILDS) -> dict:
+                 builds: int = BUILDS, configs: tuple = ADAPTERS) -> dict:
     dataset = scale_data.make_scaled(real, n, tau=tau, cache=cache)
     start = time.perf_counter()
     groundtruth.ensure(dataset, params.k, cache)
@@ -182,7 +208,8 @@ def measure_size(real, n: int, params: BenchParams, cache: Path | None, tau: flo
              "copy_structure": scale_data.copy_structure(dataset, len(real.train), params.k), "builds": []}
     for seed in range(FIRST_SEED, FIRST_SEED + builds):
         log(f"-- {n:,}: build {seed - FIRST_SEED + 1}/{builds} (seed {seed})")
-        entry["builds"].append({"seed": seed, "libraries": measure_build(dataset, params, cache, seed, log)})
+        entry["builds"].append({"seed": seed, "libraries": measure_build(dataset, params, cache, seed, log,
+                                                                                  configs)})
     entry["libraries"] = combine_builds(entry["builds"])
     entry["ratios_to_hnswlib"] = ratios(entry["libraries"])
     entry["load_average_at_end"] = machine.load_average()
@@ -247,22 +274,23 @@ def ratio_range(ours: dict | None, peer: dict | None) -> dict:
 
 
 def run(dataset_path: str, sizes, params: BenchParams, cache: Path | None, tau: float = scale_data.DEFAULT_TAU,
-        log=print, builds: int = BUILDS) -> dict:
+        log=print, builds: int = BUILDS, configs: tuple = ADAPTERS) -> dict:
     real = load_hdf5(Path(dataset_path))
     report = {"what": "QPS at recall@k (1 search thread), build seconds (build_threads), bytes per vector, "
                       "as N grows; data: seeded interpolations between real neighbours (bench/scale_data.py)",
               "dataset": real.name, "metric": real.metric, "dim": real.dim, "tau": tau,
               "params": {**vars(params), "efs": list(params.efs)},
               "builds": builds,
-              "caption": f"vecindex-default uses Index(dim, metric) defaults; vecindex-sq4 is dtype='sq4', "
-                         f"rerank=True; hnswlib f32. Same M, ef_construction, queries, ef sweep and "
+              "configs": [adapter.name for adapter in configs],
+              "caption": "; ".join(CAPTIONS[adapter.name] for adapter in configs) + ". "
+                         f"Same M, ef_construction, queries, ef sweep and "
                          f"interleaved best-of-rounds timing. Each figure is the median of {builds} builds "
                          f"(level seeds {FIRST_SEED}-{FIRST_SEED + builds - 1}, the same for every library); "
                          f"the range column spans the slowest and fastest build. Taken on a shared 2-core "
                          f"machine under load.",
               "sizes": []}
     for n in sizes:
-        report["sizes"].append(measure_size(real, n, params, cache, tau, log, builds))
+        report["sizes"].append(measure_size(real, n, params, cache, tau, log, builds, configs))
         summarize(report["sizes"][-1], log)
     return report
 
@@ -338,6 +366,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--builds", type=int, default=BUILDS, help="independent builds per size (median reported)")
     parser.add_argument("--build-threads", type=int, default=2)
+    parser.add_argument("--configs", type=parse_configs, default=ADAPTERS,
+                        help=f"comma-separated, from {', '.join(KNOWN_ADAPTERS)} (default: all but vecindex-qg)")
     parser.add_argument("--cache", default="results/cache/scale", help="index and ground-truth cache ('' = none)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "scale.json"))
     args = parser.parse_args(argv)
@@ -346,7 +376,8 @@ def main(argv=None) -> int:
     params = BenchParams(efs=EFS, threads=1, build_threads=args.build_threads, repeats=args.repeats)
     log = lambda line: print(line, flush=True)  # noqa: E731
     report = {"machine": machine.describe(), "command": sys.argv, **run(
-        args.dataset, args.sizes, params, Path(args.cache) if args.cache else None, args.tau, log, args.builds)}
+        args.dataset, args.sizes, params, Path(args.cache) if args.cache else None, args.tau, log, args.builds,
+        args.configs)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -2,6 +2,7 @@
 
 Kept beside the bench rather than in tests/: they guard the measuring tool, not the library.
 """
+import argparse
 import math
 
 import numpy as np
@@ -366,6 +367,25 @@ def test_copy_structure_sees_exact_copies():
     assert structure["copies_per_real_vector"] == 5
     assert structure["base_topk_same_source_fraction"] == 1.0
     assert structure["query_topk_distinct_sources"] == 1.0
+
+
+def test_scale_configs_pick_the_quantized_graph_and_require_the_reference():
+    from bench import scale
+    from bench.runner import BenchParams
+    configs = scale.parse_configs("vecindex-qg,hnswlib")
+    assert [adapter.name for adapter in configs] == ["vecindex-qg", "hnswlib"]
+    for bad in ("vecindex-qg", "vecindex-qg,hnswlib,faiss"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            scale.parse_configs(bad)
+    # 1,200 rows: past the 1,024 the quantized graph needs before its codes train.
+    params = BenchParams(efs=(10, 32, 128), repeats=1, build_threads=1)
+    entry = scale.measure_size(_small_real(n=400), 1200, params, None, 0.1, lambda line: None, builds=1,
+                               configs=configs)
+    assert set(entry["libraries"]) == {"vecindex-qg", "hnswlib"}
+    qg = entry["libraries"]["vecindex-qg"]
+    assert (qg["config"]["graph_codes"], qg["config"]["dtype"]) == ("rabitq", "f32")
+    assert entry["builds"][0]["libraries"]["vecindex-qg"]["points"][-1]["recall"] > 0.9
+    assert set(entry["ratios_to_hnswlib"]) == {"vecindex-qg"}
 
 
 def test_scale_measures_the_default_constructor_and_hnswlib_side_by_side():
