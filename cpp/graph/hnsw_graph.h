@@ -75,6 +75,12 @@ class HnswGraph {
   // Descends from the entry point, then beam-searches level 0: context.found holds up to
   // `ef` nodes whose bit is set in `accept` (nullptr accepts all), nearest first.
   void search(const QueryDistance& query, size_t ef, const uint64_t* accept, SearchContext& context) const;
+  // search() for `count` queries, each with its own context, with the same results. Without
+  // `accept`, their level-0 walks advance in lockstep: a step gathers each walk's new
+  // neighbours and requests their rows, then scores each walk's batch, so one walk's rows
+  // arrive from memory while the others are scored (see kWalksInterleaved).
+  void search(const QueryDistance* const* queries, size_t count, size_t ef, const uint64_t* accept,
+              SearchContext* const* contexts) const;
 
   // The one beam search of every walk (queries, filtered strategies, inserts at every level):
   // from `entries` (filtered strategies seed extra ones) at beam.level, scoring each node's
@@ -135,6 +141,20 @@ class HnswGraph {
   // them to `fresh` (room for a whole list); returns how many. The walks score the lists of
   // kListsPerStep nodes in one batch.
   size_t gather_unvisited(uint32_t slot, int level, SearchContext& context, uint32_t* fresh) const;
+  // An unfiltered walk between steps: its candidates live in context.pool; `cursor` is the
+  // nearest unexpanded one, `next` the one after this step's lists, `fresh_count` how many
+  // new neighbours this step gathered into context.fresh, `computed` the distances so far.
+  struct PoolWalk {
+    size_t cursor = 0, next = 0, fresh_count = 0, computed = 0;
+  };
+  void start_pool_walk(const QueryDistance& query, const uint32_t* entries, size_t entry_count, const Beam& beam,
+                       SearchContext& context, PoolWalk& walk) const;
+  // A step's first half: expands up to kListsPerStep nearest unexpanded candidates into
+  // context.fresh and requests their rows from `query`. False: the walk is finished.
+  bool gather_step(const QueryDistance& query, int level, SearchContext& context, PoolWalk& walk) const;
+  // Its second half: scores the gathered neighbours and inserts them into the pool. False:
+  // the walk ran out of budget (*beam.budget is then 0).
+  bool score_step(const QueryDistance& query, const Beam& beam, SearchContext& context, PoolWalk& walk) const;
   // beam_search with beam.accept set: rejected nodes still lead the walk, so the frontier and
   // the best accepted nodes are two heaps (an unfiltered walk keeps one SortedPool).
   void filtered_beam_search(const QueryDistance& query, const uint32_t* entries, size_t entry_count,

@@ -209,28 +209,46 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
     if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
     return;
   }
-  parallel_for(nq, params.threads, [&](size_t q, size_t) {
-    search_one(queries + q * config_.dim, params, out_ids + q * params.k, out_distances + q * params.k, accept);
+  // Groups no larger than each thread's share, so a small batch still spreads over the threads.
+  const size_t workers = std::max<size_t>(1, resolve_threads(params.threads, nq));
+  const size_t group = std::max<size_t>(1, std::min(kWalksInterleaved, nq / workers));
+  const size_t dim = config_.dim, k = params.k;
+  parallel_for((nq + group - 1) / group, params.threads, [&](size_t g, size_t) {
+    const size_t first = g * group;
+    search_group(queries + first * dim, std::min(group, nq - first), params, out_ids + first * k,
+                 out_distances + first * k, accept);
   }, poll);
   if (out_keys) keys_of_ids(out_ids, nq * params.k, *out_keys);
 }
 
-void Index::search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
-                       const uint64_t* accept) const {
-  auto context = graph_.borrow_context(search_contexts_);
-  std::vector<float> prepared(config_.dim);
-  prepare_vector(query, prepared.data());
+void Index::search_group(const float* queries, size_t count, const SearchParams& params, int64_t* out_ids,
+                         float* out_distances, const uint64_t* accept) const {
+  const size_t dim = config_.dim;
+  std::vector<float> prepared(count * dim);
+  std::vector<SearchContextPool::Handle> handles;
+  std::vector<SearchContext*> contexts(count);
+  std::vector<std::unique_ptr<QueryDistance>> walk_queries(count);
+  std::vector<const QueryDistance*> walk_pointers(count);
+  handles.reserve(count);
+  for (size_t q = 0; q < count; ++q) {
+    prepare_vector(queries + q * dim, prepared.data() + q * dim);
+    handles.push_back(graph_.borrow_context(search_contexts_));
+    contexts[q] = handles.back().get();
+    walk_queries[q] = walk_store().query(prepared.data() + q * dim);
+    walk_pointers[q] = walk_queries[q].get();
+  }
   size_t ef = std::max(params.ef_or(ef_search_.load()), params.k);
   const bool rerank = full_store_ && walks_on_codes();
   if (rerank) ef = rerank_beam(ef, params.k, params.rerank_factor);
-  auto distance = walk_store().query(prepared.data());
-  std::vector<Neighbor>& found = context->found;
-  graph_.search(*distance, ef, accept, *context);
-  if (rerank) {
-    auto exact = full_store_->query(prepared.data());
-    rerank_candidates(found, params.k, params.k * params.rerank_factor, *distance, *exact);
+  graph_.search(walk_pointers.data(), count, ef, accept, contexts.data());
+  for (size_t q = 0; q < count; ++q) {
+    std::vector<Neighbor>& found = contexts[q]->found;
+    if (rerank) {
+      auto exact = full_store_->query(prepared.data() + q * dim);
+      rerank_candidates(found, params.k, params.k * params.rerank_factor, *walk_queries[q], *exact);
+    }
+    write_results(found, params.k, out_ids + q * params.k, out_distances + q * params.k);
   }
-  write_results(found, params.k, out_ids, out_distances);
 }
 
 void Index::write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const {

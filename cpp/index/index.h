@@ -282,8 +282,10 @@ class Index {
   }
   // Translates slots to ids into one result row, padding with -1 / +inf.
   void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
-  void search_one(const float* query, const SearchParams& params, int64_t* out_ids, float* out_distances,
-                  const uint64_t* accept) const;
+  // Searches `count` queries (rows of `queries`) together, one result row each; the graph
+  // interleaves their walks when nothing is filtered.
+  void search_group(const float* queries, size_t count, const SearchParams& params, int64_t* out_ids,
+                    float* out_distances, const uint64_t* accept) const;
   static std::unique_ptr<Index> from_image(const uint8_t* data, size_t size, bool view);
   void require_writable(const char* operation) const;
   // Match bitmap of a filter over live slots; caller holds structure_mutex_ (shared).
