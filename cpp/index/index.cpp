@@ -211,7 +211,8 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
   }
   // Groups no larger than each thread's share, so a small batch still spreads over the threads.
   const size_t workers = std::max<size_t>(1, resolve_threads(params.threads, nq));
-  const size_t group = std::max<size_t>(1, std::min(kWalksInterleaved, nq / workers));
+  const size_t walks = walk_store().bytes_per_vector() <= kInterleavedRowBytes ? kWalksInterleaved : 1;
+  const size_t group = std::max<size_t>(1, std::min(walks, nq / workers));
   const size_t dim = config_.dim, k = params.k;
   parallel_for((nq + group - 1) / group, params.threads, [&](size_t g, size_t) {
     const size_t first = g * group;
