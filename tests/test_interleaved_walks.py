@@ -56,3 +56,24 @@ def test_a_batch_over_fewer_rows_than_k_pads_every_query(data):
     ids, distances = index.search(queries[:5], k=6, threads=1)
     assert (ids[:, 4:] == -1).all() and np.isinf(distances[:, 4:]).all()
     assert (np.sort(ids[:, :4], axis=1) == np.arange(4)).all()
+
+
+@pytest.mark.parametrize("options, dim, interleaved", [
+    ({"dtype": "f32"}, 384, False),       # 1,536-byte rows: paced by bandwidth, one walk at a time
+    ({"dtype": "f32"}, 64, True),         # 256-byte rows
+    ({"dtype": "f16"}, 384, True),        # 768 bytes
+    ({"dtype": "sq4", "rerank": True}, 384, True),
+    ({}, 384, True),                      # the default, once its codes are trained
+])
+def test_the_readme_says_which_walks_interleave(options, dim, interleaved):
+    index = vecindex.Index(dim=dim, **options)
+    index.add(clustered(vecindex._core.LAZY_TRAINING_ROWS, dim, seed=33))
+    walks = index.stats()["interleaved_walks"]
+    assert (walks > 1) == interleaved, walks
+    assert vecindex._core.INTERLEAVED_ROW_BYTES == 1024  # the README's "rows of at most 1 KB"
+
+
+def test_the_default_walks_one_query_at_a_time_until_its_codes_are_trained():
+    index = vecindex.Index(dim=384)
+    index.add(clustered(100, 384, seed=34))  # below LAZY_TRAINING_ROWS: the walk reads f32 rows
+    assert index.stats()["interleaved_walks"] == 1

@@ -100,10 +100,10 @@ def test_quantized_graph_vs_hnswlib():
     seconds = {name: RUN["build"][name]["build_seconds"] for name in ("vecindex-qg", "vecindex-f32")}
     assert f"built in {seconds['vecindex-qg']:.1f} s (f32: {seconds['vecindex-f32']:.1f} s)" in PROSE
     qg_over_f32 = [RUN["ratios"]["vecindex-f32"][t] / RUN["ratios"]["vecindex-qg"][t] for t in targets]
-    assert qg_over_f32[0] < 1 and all(abs(r - 1) < 0.05 for r in qg_over_f32[1:])  # "slower ... level with it"
+    assert all(r < 1 for r in qg_over_f32)  # "slower than f32 at recall 0.90, 0.95 and 0.99"
     low, mid, high = (f"{r:.2f}x" for r in qg_over_f32)
-    assert (f'it was slower than `dtype="f32"` at recall 0.90 ({low} its QPS) and level with it at 0.95 '
-            f'and 0.99 ({mid}, {high})') in PROSE
+    assert (f'it was slower than `dtype="f32"` at recall 0.90, 0.95 and 0.99 ({low}, {mid} and {high} its '
+            f'QPS)') in PROSE
     assert all(RUN["ratios"][name][t] > 1 for name in ("vecindex-qg", "vecindex-f32") for t in targets)  # "faster than both"
 
 

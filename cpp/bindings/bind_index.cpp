@@ -117,6 +117,7 @@ void bind_index(py::module_& m) {
   m.def("check_keys", [](const py::handle& keys, bool unique) { check_keys(keys_from_python(keys, "keys"), unique); },
         py::arg("keys"), py::arg("unique"));
   m.attr("LAZY_TRAINING_ROWS") = Index::kLazyTrainingRows;  // rows at which rerank=True indexes train their codec
+  m.attr("INTERLEAVED_ROW_BYTES") = kInterleavedRowBytes;  // batch walks interleave over rows up to this size
   m.attr("GRAPH_CODES_TRAINING_ROWS") = Index::kGraphCodesTrainingRows;  // rows at which graph_codes trains
   py::class_<Index>(m, "Index", "Native HNSW index. Use vecindex.Index, which validates and documents inputs.")
       .def(py::init([](size_t dim, const std::string& metric, const std::string& dtype, size_t M, size_t ef_construction,
@@ -363,6 +364,7 @@ void bind_index(py::module_& m) {
              out["deleted"] = stats.deleted;
              out["slots_allocated"] = stats.slots_allocated;
              out["size"] = stats.live;
+             out["interleaved_walks"] = stats.interleaved_walks;
              out["memory"] = memory_dict(stats.memory);
              return out;
            });

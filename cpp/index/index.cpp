@@ -211,8 +211,7 @@ void Index::search(const float* queries, size_t nq, const SearchParams& params, 
   }
   // Groups no larger than each thread's share, so a small batch still spreads over the threads.
   const size_t workers = std::max<size_t>(1, resolve_threads(params.threads, nq));
-  const size_t walks = walk_store().bytes_per_vector() <= kInterleavedRowBytes ? kWalksInterleaved : 1;
-  const size_t group = std::max<size_t>(1, std::min(walks, nq / workers));
+  const size_t group = std::max<size_t>(1, std::min(interleaved_walks(), nq / workers));
   const size_t dim = config_.dim, k = params.k;
   parallel_for((nq + group - 1) / group, params.threads, [&](size_t g, size_t) {
     const size_t first = g * group;
@@ -373,6 +372,7 @@ IndexStats Index::stats() const {
   stats.slots_allocated = slot_count_;
   stats.deleted = deleted_count_locked();
   stats.live = live_count_.load();
+  stats.interleaved_walks = graph_codes_ready() ? 1 : interleaved_walks();
   stats.memory = memory_usage_locked();
   return stats;
 }

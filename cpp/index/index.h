@@ -77,6 +77,7 @@ struct IndexStats {
   size_t slots_allocated = 0;  // slots handed out so far: in use plus those compact() freed
   size_t deleted = 0;        // tombstones not yet compacted
   size_t live = 0;
+  size_t interleaved_walks = 1;  // queries a batch search walks at once per thread
   MemoryUsage memory;
 };
 
@@ -282,6 +283,11 @@ class Index {
   }
   // Translates slots to ids into one result row, padding with -1 / +inf.
   void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
+  // How many queries a batch search walks at once per thread: kWalksInterleaved when the walk
+  // reads rows of at most kInterleavedRowBytes, else 1 (search_context.h says why).
+  size_t interleaved_walks() const {
+    return walk_store().bytes_per_vector() <= kInterleavedRowBytes ? kWalksInterleaved : 1;
+  }
   // Searches `count` queries (rows of `queries`) together, one result row each; the graph
   // interleaves their walks when nothing is filtered.
   void search_group(const float* queries, size_t count, const SearchParams& params, int64_t* out_ids,

@@ -84,6 +84,9 @@ class FormatError(ValueError): ...
 # Rows at which an index with full vectors kept (rerank=True) trains its codec; fewer are
 # stored and searched exactly (Index::kLazyTrainingRows).
 LAZY_TRAINING_ROWS: int
+# A batch search interleaves several queries' walks per thread when the rows it walks are at
+# most this many bytes (kInterleavedRowBytes); stats()["interleaved_walks"] says how many.
+INTERLEAVED_ROW_BYTES: int
 # Rows at which graph_codes="rabitq" trains its codes; smaller indexes walk the f32 vectors
 # (Index::kGraphCodesTrainingRows).
 GRAPH_CODES_TRAINING_ROWS: int

@@ -589,7 +589,9 @@ class Index:
         not yet compacted and adds in flight; :meth:`compact` lowers it),
         ``slots_allocated`` (slots handed out so far: those in use plus those compact() freed,
         which later adds fill before allocating new ones), ``deleted`` (deleted vectors not
-        yet compacted), ``size`` (live vectors) and ``memory`` (bytes by part, as
+        yet compacted), ``size`` (live vectors), ``interleaved_walks`` (queries a batch
+        :meth:`search` walks at once on each thread: several when the walk reads rows of at
+        most ``_core.INTERLEAVED_ROW_BYTES`` bytes, else 1) and ``memory`` (bytes by part, as
         :meth:`memory_usage`).
         """
         return dict(self._core.stats())
