@@ -61,6 +61,8 @@ def test_a_batch_over_fewer_rows_than_k_pads_every_query(data):
 @pytest.mark.parametrize("options, dim, interleaved", [
     ({"dtype": "f32"}, 384, False),       # 1,536-byte rows: paced by bandwidth, one walk at a time
     ({"dtype": "f32"}, 64, True),         # 256-byte rows
+    ({"dtype": "f32"}, 256, True),        # 1,024 bytes: "f32 up to dim 256"
+    ({"dtype": "f32"}, 257, False),
     ({"dtype": "f16"}, 384, True),        # 768 bytes
     ({"dtype": "sq4", "rerank": True}, 384, True),
     ({}, 384, True),                      # the default, once its codes are trained
