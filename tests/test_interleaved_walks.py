@@ -47,6 +47,7 @@ def test_batches_with_deleted_rows_equal_each_query_searched_alone(data):
     np.testing.assert_array_equal(ids, alone_ids)
     np.testing.assert_array_equal(distances, alone_distances)
     assert not np.isin(ids, np.arange(0, 3000, 7)).any()
+    assert index.stats()["interleaved_walks"] == 1  # the walk that skips deleted rows goes alone
 
 
 def test_a_batch_over_fewer_rows_than_k_pads_every_query(data):

@@ -147,3 +147,29 @@ def test_zen4_simd_levels_sentence():
             assert abs(qps["avx512"]["0.99"] / qps["avx2"]["0.99"] - 1) <= 0.03, name
         else:
             assert qps["avx512"]["0.99"] > qps["avx2"]["0.99"], name
+
+
+def test_bench_readme_scale_table_matches_both_runs():
+    """bench/README's scale table: the standalone run (bench/results/scale.json) and the suite run
+    the README links, each row's median QPS at 0.95 and ratio to hnswlib with its build range."""
+    standalone = json.loads((REPO / "bench" / "results" / "scale.json").read_text())
+    runs = [standalone, RUN["scale"]]
+    names = {"vecindex-default": "vecindex-default", "vecindex-sq4 (rerank)": "vecindex-sq4", "hnswlib": "hnswlib"}
+    label = {100_000: "100k", 300_000: "300k", 1_000_000: "1M"}
+    text = (REPO / "bench" / "README.md").read_text()
+    rows = 0
+    for n in (100_000, 300_000, 1_000_000):
+        entries = [next(s for s in run["sizes"] if s["n"] == n) for run in runs]
+        for shown, name in names.items():
+            cells = []
+            for entry in entries:
+                cells.append(f"{entry['libraries'][name]['qps_at_recall']['0.95']:,.0f}")
+                if name == "hnswlib":
+                    cells.append("-")
+                else:
+                    ratio = entry["ratios_to_hnswlib"][name]
+                    low, high = ratio["qps_range"]["0.95"]
+                    cells.append(f"{ratio['qps']['0.95']:.2f}x ({low:.2f}-{high:.2f})")
+            assert f"| {label[n]} | {shown} | " + " | ".join(cells) + " |" in text, (n, shown, cells)
+            rows += 1
+    assert rows == 9

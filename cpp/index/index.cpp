@@ -372,7 +372,7 @@ IndexStats Index::stats() const {
   stats.slots_allocated = slot_count_;
   stats.deleted = deleted_count_locked();
   stats.live = live_count_.load();
-  stats.interleaved_walks = graph_codes_ready() ? 1 : interleaved_walks();
+  stats.interleaved_walks = interleaved_walks();
   stats.memory = memory_usage_locked();
   return stats;
 }

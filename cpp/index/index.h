@@ -283,10 +283,14 @@ class Index {
   }
   // Translates slots to ids into one result row, padding with -1 / +inf.
   void write_results(const std::vector<Neighbor>& found, size_t k, int64_t* out_ids, float* out_distances) const;
-  // How many queries a batch search walks at once per thread: kWalksInterleaved when the walk
-  // reads rows of at most kInterleavedRowBytes, else 1 (search_context.h says why).
+  // How many queries a batch search walks at once per thread (caller holds structure_mutex_):
+  // kWalksInterleaved when the walk reads rows of at most kInterleavedRowBytes, else 1
+  // (search_context.h says why). Also 1 when searches skip non-live slots (their walk keeps
+  // two heaps, one query at a time) and for graph_codes, whose walk is its own.
   size_t interleaved_walks() const {
-    return walk_store().bytes_per_vector() <= kInterleavedRowBytes ? kWalksInterleaved : 1;
+    const bool skips_slots = live_count_.load() != slot_count_;
+    const bool small_rows = walk_store().bytes_per_vector() <= kInterleavedRowBytes;
+    return small_rows && !skips_slots && !graph_codes_ready() ? kWalksInterleaved : 1;
   }
   // Searches `count` queries (rows of `queries`) together, one result row each; the graph
   // interleaves their walks when nothing is filtered.

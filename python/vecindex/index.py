@@ -591,7 +591,8 @@ class Index:
         which later adds fill before allocating new ones), ``deleted`` (deleted vectors not
         yet compacted), ``size`` (live vectors), ``interleaved_walks`` (queries a batch
         :meth:`search` walks at once on each thread: several when the walk reads rows of at
-        most ``_core.INTERLEAVED_ROW_BYTES`` bytes, else 1) and ``memory`` (bytes by part, as
+        most ``_core.INTERLEAVED_ROW_BYTES`` bytes and no deleted row's slot is held or freed,
+        else 1) and ``memory`` (bytes by part, as
         :meth:`memory_usage`).
         """
         return dict(self._core.stats())
