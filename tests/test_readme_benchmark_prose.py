@@ -173,3 +173,34 @@ def test_bench_readme_scale_table_matches_both_runs():
             assert f"| {label[n]} | {shown} | " + " | ".join(cells) + " |" in text, (n, shown, cells)
             rows += 1
     assert rows == 9
+
+
+def test_bench_readme_intel_simd_levels_table_and_ratios():
+    """bench/README's Intel SIMD-levels table comes from the committed JSONs, and the sentence
+    after it gives their avx512/avx2 (and codec-family) ratios at recall 0.95 / 0.99."""
+    text = (REPO / "bench" / "README.md").read_text()
+    rows = [("f32", "simd_levels-intel-f32.json", "f32"),
+            ("default (sq8 + rerank)", "simd_levels-intel-sq8-rerank.json", "sq8"),
+            ("sq4 + rerank, old nibble kernel", "simd_levels-intel-sq4-rerank-before.json", "sq4"),
+            ("sq4 + rerank", "simd_levels-intel-sq4-rerank.json", "sq4")]
+    qps = {}
+    for label, name, dtype in rows:
+        run = json.loads((REPO / "bench" / "results" / name).read_text())
+        assert run["params"]["dtype"] == dtype and run["params"]["rerank"] == (dtype != "f32")
+        assert run["machine"]["cpu_id"]["family"] == 6 and "avx512_vnni" in run["machine"]["cpu_flags"]  # Intel, VNNI
+        configs = run["configurations"]
+        qps[name] = {c: configs[c]["qps_at_recall"] for c in configs}
+        cells = [" / ".join(f"{configs[c]['qps_at_recall'][t]:,.0f}" for t in ("0.95", "0.99")) if c in configs else "-"
+                 for c in ("avx512", "avx2", "avx512+f32=avx2", "avx512+codec=avx2")]
+        assert f"| {label} | " + " | ".join(cells) + f" | `results/{name}` |" in text, (label, cells)
+
+    def ratio(name, a, b):
+        return " / ".join(f"{qps[name][a][t] / qps[name][b][t]:.2f}x" for t in ("0.95", "0.99"))
+
+    assert f"AVX-512 won for f32 ({ratio('simd_levels-intel-f32.json', 'avx512', 'avx2')})" in text
+    assert f"and for the default ({ratio('simd_levels-intel-sq8-rerank.json', 'avx512', 'avx2')})" in text
+    before, after = "simd_levels-intel-sq4-rerank-before.json", "simd_levels-intel-sq4-rerank.json"
+    assert f"nibble kernel lost to AVX2 ({ratio(before, 'avx512', 'avx2')})" in text
+    assert all(qps[before]["avx512+codec=avx2"][t] > qps[before]["avx512"][t] for t in ("0.95", "0.99"))
+    assert (f"AVX2 ({ratio(after, 'avx512', 'avx512+codec=avx2')}) and the sq4 index at AVX-512 tied AVX2 "
+            f"({ratio(after, 'avx512', 'avx2')})") in " ".join(text.split())
