@@ -165,14 +165,16 @@ bool Index::train_from_full_vectors(const float* pending, size_t pending_count, 
   if (total < lazy_training_at_) return false;
   const size_t dim = config_.dim;
   const size_t sample = std::min(total, kLazyTrainingSample);
-  std::vector<float> rows(sample * dim);
-  for (size_t i = 0; i < sample; ++i) {
+  // The sample is every pending row when a first add trains: then they are trained on in place.
+  const bool pending_only = linked.empty() && sample == pending_count;
+  std::vector<float> rows(pending_only ? 0 : sample * dim);
+  for (size_t i = 0; i < rows.size() / dim; ++i) {
     const size_t row = i * total / sample;  // evenly spread over the stored rows, then the pending ones
     if (row < linked.size()) full_store_->decode(linked[row], rows.data() + i * dim);
     else std::copy_n(pending + (row - linked.size()) * dim, dim, rows.data() + i * dim);
   }
   try {
-    store_->train(rows.data(), sample, threads);
+    store_->train(pending_only ? pending : rows.data(), sample, threads);
   } catch (const InvalidArgument&) {
     lazy_training_at_ = total * 2;  // stays exact; tried again once the data has doubled
     return false;

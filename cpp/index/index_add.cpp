@@ -7,6 +7,7 @@
 // ids go live as soon as their links are complete. A stopped add keeps what it linked.
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 
@@ -71,22 +72,25 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
   check_vectors(vectors, n);
   if (ids) check_id_values(ids, n);
   const size_t dim = config_.dim;
-  std::vector<float> prepared(n * dim);
-  for (size_t i = 0; i < n; ++i) prepare_vector(vectors + i * dim, prepared.data() + i * dim);
+  // Uninitialised and filled on every thread: zeroing it first, and its first-touch page
+  // faults, were a serial part of a bulk build.
+  std::unique_ptr<float[]> prepared_rows(new float[n * dim]);
+  float* const prepared = prepared_rows.get();
+  parallel_for(n, threads, [&](size_t i, size_t) { prepare_vector(vectors + i * dim, prepared + i * dim); });
 
   // Rows are checked against the codec as it is; an untrained one is trained on them below.
   bool checked = false;
   {
     std::shared_lock<std::shared_mutex> lock(structure_mutex_);  // train() may not change the codec meanwhile
     if (store_->is_trained()) {
-      check_rows(*store_, prepared.data(), n, dim);
+      check_rows(*store_, prepared, n, dim);
       checked = true;
     } else if (!trains_lazily() && n < store_->min_training_size()) {
       throw InvalidArgument("dtype '" + store_->dtype() + "' must be trained first: call train() with at least " +
                             std::to_string(store_->min_training_size()) + " vectors, or add that many at once (got " +
                             std::to_string(n) + ")");
     }
-    if (full_store_) check_rows(*full_store_, prepared.data(), n, dim);
+    if (full_store_) check_rows(*full_store_, prepared, n, dim);
   }
 
   // 2. Reserve slots and ids.
@@ -100,14 +104,14 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     // Training keeps the old codec state if it throws. The codecs that train accept every
     // checked row (their check() is the default), so the check after it cannot fail.
     // With full vectors kept the codec waits for enough rows instead (train_from_full_vectors).
-    if (!store_->is_trained() && !trains_lazily()) store_->train(prepared.data(), n, threads);
+    if (!store_->is_trained() && !trains_lazily()) store_->train(prepared, n, threads);
     // A lazy codec trains before the add that reaches its threshold links, not after it, so
     // that add's inserts already walk the codes (insert_walk_store()).
-    train_from_full_vectors(prepared.data(), n, threads);
+    train_from_full_vectors(prepared, n, threads);
     // train() may have changed the codec after the check above: it runs until the first slot
     // is handed out, or (lazily) after any add.
     if (store_->is_trained() && (!checked || slot_count_ == 0 || trains_lazily()))
-      check_rows(*store_, prepared.data(), n, dim);
+      check_rows(*store_, prepared, n, dim);
     std::vector<int64_t> key_ids;
     if (keys) key_ids = assign_key_ids(*keys);
     reserve_rows(pending, n, keys ? key_ids.data() : ids, attributes);
@@ -124,7 +128,7 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
     const VectorStore* insert_walk = insert_walk_store();
     parallel_for(n, threads, [&](size_t i, size_t) {
       const uint32_t slot = pending.slots[i];
-      const float* row = prepared.data() + i * dim;
+      const float* row = prepared + i * dim;
       // A lazily trained codec is trained under the exclusive lock, so this holds for the whole
       // walk; rows linked before it are encoded by the training itself.
       if (store_->is_trained()) store_->set(slot, row);

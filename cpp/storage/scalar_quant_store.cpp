@@ -6,6 +6,7 @@
 #include "simd/kernels.h"
 #include "storage/prefetched_scoring.h"
 #include "util/double_sums.h"
+#include "util/parallel.h"
 #include "util/prefetch.h"
 
 namespace vecindex {
@@ -120,10 +121,10 @@ class ScalarQueryDistance final : public QueryDistance {
   float query_norm_sq_;
 };
 
-// Value at a fraction of the sorted sample, by partial selection (the sample is copied).
-float percentile(std::vector<float>& values, double fraction) {
-  size_t rank = static_cast<size_t>(fraction * static_cast<double>(values.size() - 1) + 0.5);
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank), values.end());
+// Value at a fraction of the sorted sample, by partial selection (reorders the sample).
+float percentile(float* values, size_t count, double fraction) {
+  size_t rank = static_cast<size_t>(fraction * static_cast<double>(count - 1) + 0.5);
+  std::nth_element(values, values + rank, values + count);
   return values[rank];
 }
 
@@ -164,17 +165,29 @@ void ScalarQuantStore::train(const float* vectors, size_t count, size_t threads)
   if (count < kMinTrainingSize)
     throw InvalidArgument(dtype() + " training needs at least " + std::to_string(kMinTrainingSize) +
                           " vectors, got " + std::to_string(count));
-  std::vector<float> low(dim_), step(dim_), column(count);
+  std::vector<float> low(dim_), step(dim_);
   const float levels = static_cast<float>(this->levels());
-  for (size_t d = 0; d < dim_; ++d) {
-    for (size_t i = 0; i < count; ++i) column[i] = vectors[i * dim_ + d];
-    float lo = percentile(column, kRangeTail), hi = percentile(column, 1.0 - kRangeTail);
-    if (!std::isfinite(lo) || !std::isfinite(hi))
-      throw InvalidArgument(dtype() + " training vectors contain NaN or infinity");
-    low[d] = lo;
-    // A constant dimension still needs a positive step so encoding never divides by zero.
-    step[d] = hi > lo ? (hi - lo) / levels : std::max(std::fabs(lo), 1.0f) * 1e-6f;
-  }
+  // Dimensions in groups of one cache line's floats, the groups spread over the threads: one
+  // pass over the rows gathers a whole group's columns, where a column at a time read every
+  // row's line once per dimension (a serial 0.1 s of a 50k x 384 default build's 4 s).
+  constexpr size_t kGroup = 16;  // floats in a 64-byte line
+  const size_t groups = (dim_ + kGroup - 1) / kGroup;
+  parallel_for(groups, threads, [&](size_t group, size_t) {
+    const size_t first = group * kGroup, width = std::min(kGroup, dim_ - first);
+    std::vector<float> columns(width * count);
+    for (size_t i = 0; i < count; ++i)
+      for (size_t j = 0; j < width; ++j) columns[j * count + i] = vectors[i * dim_ + first + j];
+    for (size_t j = 0; j < width; ++j) {
+      float* column = columns.data() + j * count;
+      float lo = percentile(column, count, kRangeTail), hi = percentile(column, count, 1.0 - kRangeTail);
+      if (!std::isfinite(lo) || !std::isfinite(hi))
+        throw InvalidArgument(dtype() + " training vectors contain NaN or infinity");
+      const size_t d = first + j;
+      low[d] = lo;
+      // A constant dimension still needs a positive step so encoding never divides by zero.
+      step[d] = hi > lo ? (hi - lo) / levels : std::max(std::fabs(lo), 1.0f) * 1e-6f;
+    }
+  });
   if (!range_decodes_finite(low, step))
     throw InvalidArgument(dtype() + " training vectors are too large: squared norms of their codes overflow");
   low_ = std::move(low);
