@@ -273,3 +273,18 @@ def test_default_index_ram_is_at_most_1_3x_the_f32_index():
     f32_growth, default_growth = resident_growth("f32"), resident_growth("default")
     assert f32_growth > 30000 * 128 * 4  # at least the f32 vectors themselves
     assert f32_growth < default_growth <= 1.3 * f32_growth, (default_growth, f32_growth)
+
+
+def test_a_first_add_trains_on_its_rows_in_place_as_it_would_on_a_copy():
+    # The add that trains on nothing but its own rows trains on them where they lie (no copy,
+    # index.cpp train_from_full_vectors); after a one-row add the same rows are copied into a
+    # sample. Same sample, same order, one build thread: the two indexes must be identical.
+    vectors = clustered(LAZY + 37, 12, seed=21)
+    in_place = vecindex.Index(12, **FAST)
+    in_place.add(vectors, threads=1)
+    copied = vecindex.Index(12, **FAST)
+    copied.add(vectors[:1], threads=1)
+    assert not copied._core.is_trained
+    copied.add(vectors[1:], threads=1)
+    assert in_place._core.is_trained and copied._core.is_trained
+    assert in_place.to_bytes() == copied.to_bytes()
