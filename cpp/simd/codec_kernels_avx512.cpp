@@ -150,8 +150,8 @@ struct NibblePairWeights {
 
 inline __attribute__((always_inline)) NibblePairWeights pair_weights(const int16_t* w) {
   const __m512i first = _mm512_loadu_si512(w), second = _mm512_loadu_si512(w + 32);
-  return {_mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(1, 0, 1, 0)),
-          _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(3, 2, 3, 2))};
+  return {_mm512_shuffle_i32x4(first, second, _MM_SHUFFLE(1, 0, 1, 0)),
+          _mm512_shuffle_i32x4(first, second, _MM_SHUFFLE(3, 2, 3, 2))};
 }
 
 inline __attribute__((always_inline)) __m512i widen_pair(const uint8_t* blocks) {
