@@ -212,3 +212,27 @@ def test_bench_readme_intel_simd_levels_table_and_ratios():
         assert all(qps[name]["avx512"][t] > qps[name]["avx2"][t] for t in ("0.95", "0.99")), name
     assert all(abs(qps[after]["avx512"][t] / qps[after]["avx2"][t] - 1) < 0.01 for t in ("0.95", "0.99"))
     assert f"the old kernel left sq4 at {qps[before]['avx512']['0.95'] / qps[before]['avx2']['0.95']:.2f}x AVX2's speed" in readme
+
+
+def test_bench_readme_scale_paragraph_figures():
+    """The paragraph under bench/README's scale table: the linked suite run's per-size ratios
+    to hnswlib, its wall-clock build ratios, and the previous (Zen 5) suite run's ratios."""
+    text = compact((REPO / "bench" / "README.md").read_text())
+    sizes = sorted(RUN["scale"]["sizes"], key=lambda s: s["n"])
+    qps = {name: [s["ratios_to_hnswlib"][name]["qps"]["0.95"] for s in sizes] for name in ("vecindex-default", "vecindex-sq4")}
+    fmt = lambda values: ", ".join(f"{v:.2f}x" for v in values)  # noqa: E731
+    assert f"sq4's median holds ({fmt(qps['vecindex-sq4'])})" in text
+    assert min(qps["vecindex-sq4"][1:]) >= qps["vecindex-sq4"][0] - 0.015  # "holds"
+    fall = round((1 - qps["vecindex-default"][1] / qps["vecindex-default"][0]) * 100)
+    assert f"the default's falls {fall}% from 100k to 300k and stays there ({fmt(qps['vecindex-default'])})" in text
+    assert abs(qps["vecindex-default"][2] - qps["vecindex-default"][1]) < 0.02  # "stays there"
+    builds = {name: [s["libraries"][name]["build_seconds"] / s["libraries"]["hnswlib"]["build_seconds"] for s in sizes]
+              for name in ("vecindex-default", "vecindex-sq4")}
+    span2 = lambda values: f"{min(values):.2f}-{max(values):.2f}x"  # noqa: E731
+    assert (f"the suite run's wall-clock build times give {span2(builds['vecindex-default'])} and "
+            f"{span2(builds['vecindex-sq4'])}") in text
+    previous = json.loads((REPO / "bench" / "results" / "20261201T235721Z.json").read_text())["scale"]
+    old = {name: " / ".join(f"{s['ratios_to_hnswlib'][name]['qps']['0.95']:.2f}x"
+                            for s in sorted(previous["sizes"], key=lambda s: s["n"]))
+           for name in ("vecindex-default", "vecindex-sq4")}
+    assert f"gave the default {old['vecindex-default']} and sq4 {old['vecindex-sq4']} at 100k / 300k / 1M" in text

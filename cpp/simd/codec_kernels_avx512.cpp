@@ -145,7 +145,8 @@ VECINDEX_ISA_SECTION(avx512) void weighted_bytes_i16_x4_avx512(const int16_t* w,
 // both halves of a register instead took two shuffle-port operations a block, and Intel has one
 // such port: sq4 searches ran 0.93-0.96x the AVX2 codec kernel's speed on a Xeon that way.
 struct NibblePairWeights {
-  __m512i low, high;  // per 128-bit lane: block b's low, block b's low, b+1's low, b+1's low...
+  // low: the weights of dimensions 0..15 of block b, then of block b+1; high: of 16..31 of each.
+  __m512i low, high;
 };
 
 inline __attribute__((always_inline)) NibblePairWeights pair_weights(const int16_t* w) {
