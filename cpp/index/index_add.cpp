@@ -41,6 +41,9 @@ void check_rows(const VectorStore& store, const float* rows, size_t n, size_t di
   }
 }
 
+// Below this many floats an add prepares its rows on the calling thread.
+constexpr size_t kSerialPrepareFloats = size_t(1) << 16;
+
 std::string cancelled_message(size_t kept, size_t requested) {
   return std::to_string(kept) + " of " + std::to_string(requested) +
          " vectors were linked and stay in the index; the rest were not added";
@@ -76,7 +79,10 @@ std::vector<int64_t> Index::add_rows(const float* vectors, size_t n, const int64
   // faults, were a serial part of a bulk build.
   std::unique_ptr<float[]> prepared_rows(new float[n * dim]);
   float* const prepared = prepared_rows.get();
-  parallel_for(n, threads, [&](size_t i, size_t) { prepare_vector(vectors + i * dim, prepared + i * dim); });
+  // Preparing a row is a pass over it, far less than starting a thread: a small add (a few
+  // rows from a LangChain or LlamaIndex store) stays on this thread.
+  const size_t prepare_threads = n * dim < kSerialPrepareFloats ? 1 : threads;
+  parallel_for(n, prepare_threads, [&](size_t i, size_t) { prepare_vector(vectors + i * dim, prepared + i * dim); });
 
   // Rows are checked against the codec as it is; an untrained one is trained on them below.
   bool checked = false;
