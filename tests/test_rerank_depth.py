@@ -57,7 +57,13 @@ def test_rerank_reads_on_through_a_neighbourhood_its_codes_cannot_order(dtype, m
     truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
     index = build(data, metric, dtype)
     # The walk reaches the whole cluster: re-scoring every candidate finds all of the top 10.
-    assert recall_at_10(index, queries, truth, rerank_factor=CLUSTER // 10) == 1.0
+    # Up to float32 ties: the cluster's 10th and 11th similarities can differ in the last bit,
+    # where the kernel's summation order (AVX2 vs AVX-512) decides which one comes first.
+    ids, _ = index.search(queries, 10, ef=CLUSTER + 50, rerank_factor=CLUSTER // 10)
+    similarity = queries @ data.T
+    for q in range(len(queries)):
+        tenth = similarity[q, truth[q, 9]]
+        assert np.all(similarity[q, ids[q]] >= tenth - 1e-6), q
     assert recall_at_10(index, queries, truth, rerank_factor=2) >= floor_two
     assert recall_at_10(index, queries, truth, rerank_factor=1) >= floor_one
 
