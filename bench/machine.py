@@ -1,10 +1,15 @@
-"""What the numbers were measured on: CPU, cores, SIMD level, library versions."""
+"""What the numbers were measured on: CPU, cores, SIMD level, library versions, host speed."""
 from __future__ import annotations
 
 import os
 import platform
 import sys
+import time
 from importlib import metadata
+
+# The speed probe: a fixed pure-Python loop, timed PROBE_REPEATS times.
+PROBE_LOOP = 200_000
+PROBE_REPEATS = 7
 
 # Distributions whose versions change the numbers.
 VERSIONED = ("vecindex", "hnswlib", "faiss-cpu", "usearch", "numpy", "h5py", "matplotlib")
@@ -76,11 +81,28 @@ def load_average() -> tuple[float, float, float] | None:
     return os.getloadavg() if hasattr(os, "getloadavg") else None
 
 
+def speed_probe(repeats: int = PROBE_REPEATS, loop: int = PROBE_LOOP) -> dict:
+    """Fastest and slowest of `repeats` timings of one fixed loop, in ms.
+
+    The load average cannot see a virtual machine's neighbours on the host: on a 2-vCPU VM at
+    load 0.0 this loop's time ranged 1.7x within a minute, and QPS moved with it. A wide range,
+    or a slower probe at the end of a run than at its start, marks numbers from a host whose
+    speed changed under them."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for value in range(loop):
+            total += value * value
+        times.append(1000 * (time.perf_counter() - started))
+    return {"min_ms": round(min(times), 3), "max_ms": round(max(times), 3), "repeats": repeats, "loop": loop}
+
+
 def describe() -> dict:
     return {"cpu_model": cpu_model(), "cpu_id": cpu_id(), "cpu_flags": cpu_flags(), "logical_cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "platform": platform.platform(), "python": sys.version.split()[0],
-            "load_average_at_start": load_average(),
+            "load_average_at_start": load_average(), "speed_probe_at_start": speed_probe(),
             "simd_info": simd_info(), "libraries": library_versions(),
             "env": {key: os.environ[key] for key in ("VECINDEX_SIMD", "OMP_NUM_THREADS")
                     if key in os.environ}}

@@ -32,6 +32,17 @@ def _target_keys(qps_at_recall: dict) -> list[str]:
     return list(qps_at_recall)  # JSON keys as written by metrics.qps_at_targets
 
 
+def speed_probe_text(machine: dict) -> str:
+    """The speed probe's range at the start and end of a run ('' for runs made before it existed)."""
+    start, end = machine.get("speed_probe_at_start"), machine.get("speed_probe_at_end")
+    if not start:
+        return ""
+    text = f"a fixed Python loop took {start['min_ms']:.0f}-{start['max_ms']:.0f} ms at the start"
+    if end:
+        text += f" and {end['min_ms']:.0f}-{end['max_ms']:.0f} ms at the end"
+    return text + " (a wide range, or a change, means the host's speed varied during the run)"
+
+
 def machine_line(report: dict) -> str:
     machine, dataset = report["machine"], report["dataset"]
     cores = machine.get("usable_cores") or machine.get("logical_cores")
@@ -45,6 +56,9 @@ def machine_line(report: dict) -> str:
     elif load:
         parts.append(f"load average at start {load[0]:.1f} (a shared virtual machine: expect 10-25% run-to-run "
                      f"noise in QPS)")
+    probe = speed_probe_text(machine)
+    if probe:
+        parts.append(probe)
     parts.append(f"**Data:** {dataset['name']} ({dataset['n_train']:,} x {dataset['dim']}, {dataset['metric']}, "
                  f"{dataset.get('n_test', '?')} queries)")
     wall = report.get("wall_seconds")

@@ -139,6 +139,7 @@ def main(argv=None) -> int:
 
     report["wall_seconds"] = time.time() - started
     machine_info["load_average_at_end"] = machine.load_average()
+    machine_info["speed_probe_at_end"] = machine.speed_probe()
     json_path = reporting.write_json(report, run_dir / f"{stamp}.json")
     print()
     if "libraries" in report:

@@ -213,6 +213,7 @@ def main(argv=None) -> int:
                                log)
     results = measure(configs, dataset, index_path, args.k, args.ef, args.repeats, log)
     machine_info["load_average_at_end"] = machine.load_average()
+    machine_info["speed_probe_at_end"] = machine.speed_probe()
     report = {"timestamp": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)), "command": sys.argv,
               "dataset": dataset.describe(), "machine": machine_info,
               "params": {"M": args.M, "ef_construction": args.ef_construction, "dtype": args.dtype,

@@ -3,7 +3,9 @@
 Kept beside the bench rather than in tests/: they guard the measuring tool, not the library.
 """
 import argparse
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,6 +117,28 @@ def test_machine_record_has_the_cpuid_family_on_x86_linux():
         pytest.skip("no cpuid family in /proc/cpuinfo (not x86 Linux)")
     family = int(text.split("cpu family", 1)[1].split(":", 1)[1].split()[0])
     assert machine.describe()["cpu_id"]["family"] == family
+
+
+def test_speed_probe_times_the_loop_it_is_given():
+    from bench import machine
+
+    short = machine.speed_probe(repeats=3, loop=20_000)
+    long = machine.speed_probe(repeats=3, loop=400_000)
+    assert 0 < short["min_ms"] <= short["max_ms"] and short["repeats"] == 3
+    # 20x the work: even a host whose speed swings 2x between calls keeps the order.
+    assert long["min_ms"] > 2 * short["max_ms"], (short, long)
+    assert machine.describe()["speed_probe_at_start"]["loop"] == machine.PROBE_LOOP
+
+
+def test_machine_line_shows_the_speed_probe_only_when_recorded():
+    from bench.markdown import machine_line
+
+    report = _tiny_report()
+    assert "Python loop" not in machine_line(report)
+    report["machine"]["speed_probe_at_start"] = {"min_ms": 68.4, "max_ms": 116.2}
+    assert "took 68-116 ms at the start (" in machine_line(report)
+    report["machine"]["speed_probe_at_end"] = {"min_ms": 70.0, "max_ms": 75.1}
+    assert "took 68-116 ms at the start and 70-75 ms at the end" in machine_line(report)
 
 
 def test_markdown_has_machine_ratios_and_filtered_rows():
@@ -297,8 +321,6 @@ def test_simd_level_configurations_parse_into_environment_and_expected_families(
 
 
 def test_simd_levels_runs_every_configuration_in_its_own_process(tmp_path):
-    import json
-
     import vecindex
     from bench import simd_levels
 
@@ -505,3 +527,36 @@ def test_unfiltered_sweep_alternates_thread_counts_inside_each_round():
         points = by_threads[threads]["fake"]["points"]
         assert [p["ef"] for p in points] == [10, 32]
         assert all(p["recall"] == pytest.approx(1.0) for p in points)
+
+
+def test_host_drift_writes_rounds_and_a_summary_of_them(tmp_path):
+    from bench import host_drift
+
+    out = tmp_path / "drift.json"
+    assert host_drift.main(["--seconds", "0.5", "--rows", "600", "--dim", "8", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rounds = report["rounds"]
+    assert len(rounds) >= 1 and report["summary"]["rounds"] == len(rounds)
+    assert report["summary"]["probe_ms"] == [min(r["probe_min_ms"] for r in rounds), max(r["probe_max_ms"] for r in rounds)]
+    assert all(r["search_qps"] > 0 for r in rounds)
+
+
+def test_host_drift_correlation_sees_a_search_that_follows_the_probe():
+    from bench import host_drift
+
+    # Times that move together read near 1; a constant search has no correlation to report.
+    together = [{"probe_min_ms": p, "probe_max_ms": p + 1, "search_qps": 1000 / p} for p in (8, 9, 12, 16, 10)]
+    assert host_drift.summary(together)["probe_vs_search_time_correlation"] > 0.99
+    flat = [{**entry, "search_qps": 500.0} for entry in together]
+    assert host_drift.summary(flat)["probe_vs_search_time_correlation"] is None
+
+
+def test_bench_readme_host_drift_figures_match_the_committed_run():
+    readme = (Path(__file__).resolve().parent / "README.md").read_text()
+    report = json.loads((Path(__file__).resolve().parent / "results" / "host_drift.json").read_text())
+    s = report["summary"]
+    sentence = " ".join(readme.split("`bench/results/host_drift.json`: ", 1)[1].split("\n\n")[0].split())
+    assert sentence.startswith(f"{s['rounds']} rounds), the probe ranged {s['probe_ms'][0]:.1f}-{s['probe_ms'][1]:.1f} ms "
+                               f"({s['probe_spread']:.2f}x), the search {s['search_qps'][0]:,.0f}-"
+                               f"{s['search_qps'][1]:,.0f} QPS ({s['search_spread']:.2f}x), and the two times "
+                               f"correlated at {s['probe_vs_search_time_correlation']:.2f}"), sentence
