@@ -37,9 +37,9 @@ def speed_probe_text(machine: dict) -> str:
     start, end = machine.get("speed_probe_at_start"), machine.get("speed_probe_at_end")
     if not start:
         return ""
-    text = f"a fixed Python loop took {start['min_ms']:.0f}-{start['max_ms']:.0f} ms at the start"
+    text = f"a fixed Python loop took {start['min_ms']:.1f}-{start['max_ms']:.1f} ms at the start"
     if end:
-        text += f" and {end['min_ms']:.0f}-{end['max_ms']:.0f} ms at the end"
+        text += f" and {end['min_ms']:.1f}-{end['max_ms']:.1f} ms at the end"
     return text + " (a wide range, or a change, means the host's speed varied during the run)"
 
 

@@ -136,9 +136,9 @@ def test_machine_line_shows_the_speed_probe_only_when_recorded():
     report = _tiny_report()
     assert "Python loop" not in machine_line(report)
     report["machine"]["speed_probe_at_start"] = {"min_ms": 68.4, "max_ms": 116.2}
-    assert "took 68-116 ms at the start (" in machine_line(report)
+    assert "took 68.4-116.2 ms at the start (" in machine_line(report)
     report["machine"]["speed_probe_at_end"] = {"min_ms": 70.0, "max_ms": 75.1}
-    assert "took 68-116 ms at the start and 70-75 ms at the end" in machine_line(report)
+    assert "took 68.4-116.2 ms at the start and 70.0-75.1 ms at the end" in machine_line(report)
 
 
 def test_markdown_has_machine_ratios_and_filtered_rows():
