@@ -68,13 +68,21 @@ def _correlation(a: list[float], b: list[float]) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _shown(value: float | None) -> str:
+    return "n/a (too few rounds or no variation)" if value is None else f"{value:.2f}"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     info = machine.describe()
     entries = rounds(args.seconds, args.rows, args.dim)
     report = {"machine": info, "command": sys.argv, "rows": args.rows, "dim": args.dim, "summary": summary(entries),
@@ -84,7 +92,7 @@ def main(argv=None) -> int:
     s = report["summary"]
     print(f"{s['rounds']} rounds: probe {s['probe_ms'][0]:.1f}-{s['probe_ms'][1]:.1f} ms ({s['probe_spread']:.2f}x), "
           f"search {s['search_qps'][0]:,.0f}-{s['search_qps'][1]:,.0f} QPS ({s['search_spread']:.2f}x), "
-          f"correlation {s['probe_vs_search_time_correlation']}; "
+          f"correlation {_shown(s['probe_vs_search_time_correlation'])}; "
           f"wrote {args.out}")
     return 0
 

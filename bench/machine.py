@@ -84,10 +84,9 @@ def load_average() -> tuple[float, float, float] | None:
 def speed_probe(repeats: int = PROBE_REPEATS, loop: int = PROBE_LOOP) -> dict:
     """Fastest and slowest of `repeats` timings of one fixed loop, in ms.
 
-    The load average cannot see a virtual machine's neighbours on the host: on a 2-vCPU VM at
-    load 0.0 this loop's time ranged 1.7x within a minute, and QPS moved with it. A wide range,
-    or a slower probe at the end of a run than at its start, marks numbers from a host whose
-    speed changed under them."""
+    The load average cannot see a virtual machine's neighbours on the host; this loop can. A
+    wide range, or a slower probe at the end of a run than at its start, marks numbers from a
+    host whose speed changed under them (bench/README.md, "Output", gives a measured case)."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -127,7 +127,18 @@ def test_speed_probe_times_the_loop_it_is_given():
     assert 0 < short["min_ms"] <= short["max_ms"] and short["repeats"] == 3
     # 20x the work: even a host whose speed swings 2x between calls keeps the order.
     assert long["min_ms"] > 2 * short["max_ms"], (short, long)
-    assert machine.describe()["speed_probe_at_start"]["loop"] == machine.PROBE_LOOP
+    probe = machine.describe()["speed_probe_at_start"]
+    assert probe["loop"] == machine.PROBE_LOOP and probe["repeats"] == 7  # bench/README: "7 times"
+
+
+def test_run_records_the_speed_probe_at_start_and_end(tmp_path):
+    from bench import run
+
+    assert run.main(["--quick", "--libs", "vecindex", "--ef", "10,40", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    (written,) = tmp_path.glob("*/*.json")
+    recorded = json.loads(written.read_text())["machine"]
+    for key in ("speed_probe_at_start", "speed_probe_at_end"):
+        assert 0 < recorded[key]["min_ms"] <= recorded[key]["max_ms"], key
 
 
 def test_machine_line_shows_the_speed_probe_only_when_recorded():
@@ -331,7 +342,9 @@ def test_simd_levels_runs_every_configuration_in_its_own_process(tmp_path):
     status = simd_levels.main(["--quick", "--repeats", "2", "--ef", "10,40", "--limit-queries", "50",
                                "--configs", ",".join(configs), "--out", str(out), "--cache-dir", str(tmp_path)])
     assert status == 0
-    measured = json.loads(out.read_text())["configurations"]
+    report = json.loads(out.read_text())
+    assert {"speed_probe_at_start", "speed_probe_at_end"} <= set(report["machine"])
+    measured = report["configurations"]
     assert measured["scalar"]["families"] == {"f32": "scalar", "codec": "scalar", "chamfer": "scalar"}
     assert measured[f"scalar+f32={best}"]["families"]["f32"] == best
     # A level the child could not run is reported, not timed under the wrong name.
@@ -539,6 +552,13 @@ def test_host_drift_writes_rounds_and_a_summary_of_them(tmp_path):
     assert len(rounds) >= 1 and report["summary"]["rounds"] == len(rounds)
     assert report["summary"]["probe_ms"] == [min(r["probe_min_ms"] for r in rounds), max(r["probe_max_ms"] for r in rounds)]
     assert all(r["search_qps"] > 0 for r in rounds)
+
+
+def test_host_drift_defaults_are_the_ones_bench_readme_names():
+    from bench import host_drift
+
+    args = host_drift.parse_args([])
+    assert (args.seconds, args.rows, args.dim) == (60.0, 20_000, 64)  # "60 s by default", "20,000 x 64"
 
 
 def test_host_drift_correlation_sees_a_search_that_follows_the_probe():
