@@ -134,7 +134,8 @@ def test_speed_probe_times_the_loop_it_is_given():
 def test_run_records_the_speed_probe_at_start_and_end(tmp_path):
     from bench import run
 
-    assert run.main(["--quick", "--libs", "vecindex", "--ef", "10,40", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    assert run.main(["--quick", "--libs", "vecindex", "--ef", "10,40", "--repeats", "1", "--no-plot",
+                     "--out", str(tmp_path)]) == 0  # --no-plot: the [test] extra has no matplotlib
     (written,) = tmp_path.glob("*/*.json")
     recorded = json.loads(written.read_text())["machine"]
     for key in ("speed_probe_at_start", "speed_probe_at_end"):
