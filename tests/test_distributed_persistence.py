@@ -66,6 +66,44 @@ def test_pyarrow_filesystem_uri_round_trip(vectors, tmp_path):
         np.testing.assert_array_equal(index.search(vectors[:5], K)[0], expect[0])
 
 
+@ray.remote
+def _actor_temp_dir() -> str:
+    import tempfile
+    return tempfile.gettempdir()
+
+
+def _shard_scratch(temp_dir: str) -> set:
+    """What vecindex's shard actors have left in the workers' temp directory."""
+    import os
+    return {name for name in os.listdir(temp_dir) if name.startswith("vecindex-shard")}
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_uri_save_and_load_leave_nothing_in_the_temp_dir(vectors, tmp_path, mmap):
+    temp_dir = ray.get(_actor_temp_dir.remote())
+    before = _shard_scratch(temp_dir)
+    uri = f"file://{tmp_path}/remote"
+    with ShardedIndex(dim=DIM, shards=2) as index:
+        index.add(vectors[:300])
+        index.save(uri)
+        expect = index.search(vectors[:5], K)
+        assert _shard_scratch(temp_dir) == before
+    with ShardedIndex.load(uri, mmap=mmap) as index:
+        assert _shard_scratch(temp_dir) == before  # the copies are gone while the index serves
+        got = index.search(vectors[:5], K)
+        np.testing.assert_array_equal(got[0], expect[0])
+        np.testing.assert_allclose(got[1], expect[1], rtol=1e-6)
+    assert _shard_scratch(temp_dir) == before
+
+
+def test_local_load_makes_no_scratch_dirs(saved):
+    temp_dir = ray.get(_actor_temp_dir.remote())
+    before = _shard_scratch(temp_dir)
+    with ShardedIndex.load(saved[0], mmap=True) as index:
+        assert len(index) == 799
+    assert _shard_scratch(temp_dir) == before
+
+
 def _copy(saved_path, tmp_path):
     import shutil
     target = tmp_path / "copy"

@@ -8,7 +8,6 @@ called directly with one argument (see :data:`DIRECT_METHODS`).
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from typing import Any, Optional
 
@@ -45,7 +44,6 @@ class Shard:
                  initial: Optional[Index] = None):
         self.shard, self.shards, self.threads = shard, shards, threads
         self.token = uuid.uuid4().hex
-        self.scratch: Optional[str] = None
         self.restore_error = ""
         self.index = Index(**config) if initial is None else initial
         saved = ray.get(registry.last_save.remote(shard)) if registry is not None else None
@@ -129,11 +127,11 @@ class Shard:
         name = shard_file_name(self.shard, self.shards)
         location = storage.join(directory, name)
         if storage.is_uri(directory):
-            local = os.path.join(self._scratch(), name)
-            self.index.save(local)
-            digest, size = storage.sha256_of_file(local)
-            storage.upload(local, location)
-            os.unlink(local)
+            with storage.scratch_dir(f"vecindex-shard{self.shard}-") as scratch:
+                local = os.path.join(scratch, name)
+                self.index.save(local)
+                digest, size = storage.sha256_of_file(local)
+                storage.upload(local, location)
         else:
             self.index.save(location)
             digest, size = storage.sha256_of_file(location)
@@ -142,10 +140,16 @@ class Shard:
     def open(self, saved: dict) -> int:
         """Opens a saved shard file after checking its checksum, schema and routing."""
         location = storage.join(saved["directory"], saved["file"])
-        if storage.is_uri(location) and self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
-        local, digest, size = storage.local_copy(location, self._scratch())
+        if not storage.is_uri(location):
+            return self._open_checked(location, location, saved, *storage.sha256_of_file(location))
+        # The downloaded copy goes once loaded: a plain load has read it, and an mmap load keeps
+        # its mapping after the unlink (POSIX). Kept until the actor exited, every reopen and
+        # every restart would leave a whole shard behind in the temp directory.
+        with storage.scratch_dir(f"vecindex-shard{self.shard}-") as scratch:
+            local, digest, size = storage.local_copy(location, scratch)
+            return self._open_checked(local, location, saved, digest, size)
+
+    def _open_checked(self, local: str, location: str, saved: dict, digest: str, size: int) -> int:
         if digest != saved["sha256"] or size != saved["bytes"]:
             raise FormatError(f"{location}: shard {self.shard} file checksum mismatch (the file was modified or "
                               f"damaged since the manifest was written)")
@@ -153,11 +157,6 @@ class Shard:
         _check_matches(index, saved, self.shard, self.shards, location)
         self.index = index
         return len(index)
-
-    def _scratch(self) -> str:
-        if self.scratch is None:
-            self.scratch = storage.scratch_dir(f"vecindex-shard{self.shard}-")
-        return self.scratch
 
 
 def search_batch(queries: np.ndarray, filter: Any, k: int, ef: Optional[int], rerank_factor: int, strategy: str,

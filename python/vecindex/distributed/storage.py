@@ -106,8 +106,10 @@ def read_text(location: str) -> str:
         return source.read().decode("utf-8", errors="replace")
 
 
-def scratch_dir(prefix: str) -> str:
-    return tempfile.mkdtemp(prefix=prefix)
+def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory:
+    """A temporary directory for one transfer, removed with its files when the block exits.
+    Cleanup errors are ignored: Windows cannot remove a file that is still mapped."""
+    return tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)
 
 
 def dumps(value: object) -> str:
