@@ -78,6 +78,29 @@ def test_reused_contexts_carry_nothing_from_one_search_to_the_next():
     assert all(set(exact_ids[q]) == set(matching[truth[q]]) for q in range(len(queries)))
 
 
+def test_visited_marks_clear_both_after_small_and_after_wide_walks():
+    # The visited set clears only the words a walk touched when it touched few of them (a
+    # narrow walk on a large index), and all of them otherwise; a mark left behind would hide
+    # a node from every later query that needs it.
+    data = clustered(40000, 8, seed=8)
+    queries = clustered(60, 8, seed=9)
+    index = vecindex.Index(8, dtype="f32", M=8, ef_construction=40, seed=10)
+    index.add(data, threads=1)
+    alone = [index.search(q, k=5, ef=10, threads=1) for q in queries]
+    for q, (ids, distances) in zip(queries[::-1], alone[::-1]):
+        index.search(q, k=5, ef=2000, threads=1)  # touches most of the marks' words
+        after_wide = index.search(q, k=5, ef=10, threads=1)
+        index.search(queries[0], k=1, ef=1, threads=1)  # touches a handful
+        after_narrow = index.search(q, k=5, ef=10, threads=1)
+        for got in (after_wide, after_narrow):
+            np.testing.assert_array_equal(got[0], ids)
+            np.testing.assert_array_equal(got[1], distances)
+    # Each result list is a real one: 5 distinct rows at the distances they are returned with.
+    for q, (ids, distances) in zip(queries, alone):
+        assert len(set(ids.tolist())) == 5
+        np.testing.assert_allclose(distances, ((data[ids] - q) ** 2).sum(axis=1), rtol=1e-4, atol=1e-5)
+
+
 def test_searches_see_rows_added_after_the_arrays_grew():
     # A context made while the index held 200 rows must grow with the graph's capacity, or
     # the visited marks of later slots fall outside it.
