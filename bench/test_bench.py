@@ -581,3 +581,60 @@ def test_bench_readme_host_drift_figures_match_the_committed_run():
                                f"({s['probe_spread']:.2f}x), the search {s['search_qps'][0]:,.0f}-"
                                f"{s['search_qps'][1]:,.0f} QPS ({s['search_spread']:.2f}x), and the two times "
                                f"correlated at {s['probe_vs_search_time_correlation']:.2f}"), sentence
+
+
+def test_paired_ab_times_both_builds_in_alternating_pairs(tmp_path):
+    import sys
+    import vecindex
+    from bench import paired_ab
+
+    rng = np.random.default_rng(3)
+    index = vecindex.Index(8)
+    index.add(rng.standard_normal((500, 8), dtype=np.float32))
+    index.save(str(tmp_path / "small.vx"))
+    np.save(tmp_path / "queries.npy", rng.standard_normal((50, 8), dtype=np.float32))
+    out = tmp_path / "ab.json"
+    assert paired_ab.main(["--a", sys.executable, "--b", sys.executable, "--index", str(tmp_path / "small.vx"),
+                           "--queries", str(tmp_path / "queries.npy"), "--ef", "8,16", "--rounds", "3",
+                           "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [entry["ef"] for entry in report["results"]] == [8, 16]
+    for entry in report["results"]:
+        assert len(entry["ratios"]) == 3 and all(r > 0 for r in entry["ratios"])
+        assert entry["median_a_over_b"] == sorted(entry["ratios"])[1]
+
+
+def test_paired_ab_alternates_the_order_and_reads_a_faster_b_as_above_1():
+    from bench import paired_ab
+
+    calls = []
+
+    class Fake:
+        def __init__(self, name, seconds):
+            self.name, self.seconds = name, seconds
+
+        def time(self, k, ef, bursts):
+            calls.append(self.name)
+            return self.seconds
+
+    results = paired_ab.compare({"A": Fake("A", 2.0), "B": Fake("B", 1.0)}, [16], rounds=4, bursts=1, k=10)
+    assert calls == list("ABBAABBA")
+    assert results[0]["median_a_over_b"] == 2.0 and results[0]["b_faster_rounds"] == 4
+
+
+def test_paired_ab_reports_a_worker_that_cannot_load_the_index(tmp_path):
+    import sys
+    from bench import paired_ab
+
+    with pytest.raises(RuntimeError, match="did not load"):
+        paired_ab.main(["--a", sys.executable, "--b", sys.executable, "--index", str(tmp_path / "missing.vx"),
+                        "--queries", str(tmp_path / "q.npy")])
+
+
+def test_paired_ab_defaults_are_the_ones_bench_readme_names():
+    from bench import paired_ab
+
+    args = paired_ab.parse_args(["--a", "a", "--b", "b", "--index", "i", "--queries", "q"])
+    assert args.rounds == 20  # "20 pairs per ef by default"
+    readme = (Path(__file__).resolve().parent / "README.md").read_text()
+    assert "20 pairs per ef by default" in readme and "`paired_ab.py`" in readme
