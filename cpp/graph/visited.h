@@ -49,7 +49,6 @@ class VisitedSet {
     }
     return fresh_count;
   }
-  bool test(uint32_t slot) const { return (words_[slot >> 6] >> (slot & 63)) & 1; }
   void prefetch(uint32_t slot) const { prefetch_line(&words_[slot >> 6]); }
 
  private:

@@ -57,9 +57,7 @@ def upload(local_path: str, location: str) -> None:
 
 
 def local_copy(location: str, scratch: str) -> Tuple[str, str, int]:
-    """A local path holding ``location``'s bytes, with their sha256 and size."""
-    if not is_uri(location):
-        return (location,) + sha256_of_file(location)
+    """Downloads URI ``location`` into directory ``scratch``: the local path, its sha256 and size."""
     filesystem, path = _filesystem(location)
     target = os.path.join(scratch, os.path.basename(path))
     digest, size = hashlib.sha256(), 0
