@@ -78,22 +78,65 @@ def _shard_scratch(temp_dir: str) -> set:
     return {name for name in os.listdir(temp_dir) if name.startswith("vecindex-shard")}
 
 
-@pytest.mark.parametrize("mmap", [False, True])
-def test_uri_save_and_load_leave_nothing_in_the_temp_dir(vectors, tmp_path, mmap):
-    temp_dir = ray.get(_actor_temp_dir.remote())
-    before = _shard_scratch(temp_dir)
+def _save_to_uri(vectors, tmp_path, temp_dir: str, before: set):
+    """A 2-shard index of 300 vectors saved to a file:// URI; the URI and its results."""
     uri = f"file://{tmp_path}/remote"
     with ShardedIndex(dim=DIM, shards=2) as index:
         index.add(vectors[:300])
         index.save(uri)
         expect = index.search(vectors[:5], K)
         assert _shard_scratch(temp_dir) == before
+    return uri, expect
+
+
+def _assert_same_results(index, vectors, expect) -> None:
+    got = index.search(vectors[:5], K)
+    np.testing.assert_array_equal(got[0], expect[0])
+    np.testing.assert_allclose(got[1], expect[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_uri_save_and_load_leave_nothing_in_the_temp_dir(vectors, tmp_path, mmap):
+    temp_dir = ray.get(_actor_temp_dir.remote())
+    before = _shard_scratch(temp_dir)
+    uri, expect = _save_to_uri(vectors, tmp_path, temp_dir, before)
     with ShardedIndex.load(uri, mmap=mmap) as index:
         assert _shard_scratch(temp_dir) == before  # the copies are gone while the index serves
-        got = index.search(vectors[:5], K)
-        np.testing.assert_array_equal(got[0], expect[0])
-        np.testing.assert_allclose(got[1], expect[1], rtol=1e-6)
+        _assert_same_results(index, vectors, expect)
     assert _shard_scratch(temp_dir) == before
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_restart_after_a_uri_load_leaves_nothing_in_the_temp_dir(vectors, tmp_path, mmap):
+    """A restarted actor reopens its shard from the URI in its constructor: that download
+    must go too, and so must the one the killed process had made."""
+    temp_dir = ray.get(_actor_temp_dir.remote())
+    before = _shard_scratch(temp_dir)
+    uri, expect = _save_to_uri(vectors, tmp_path, temp_dir, before)
+    with ShardedIndex.load(uri, mmap=mmap, max_restarts=1) as index:
+        old = index.shard_info()[0]
+        ray.kill(index._deployment.actors[0], no_restart=False)
+        info = _restarted_shard_info(index, old["pid"])
+        assert info["restore_error"] == "" and info["size"] == old["size"]
+        _assert_same_results(index, vectors, expect)
+        assert _shard_scratch(temp_dir) == before
+    assert _shard_scratch(temp_dir) == before
+
+
+def _restarted_shard_info(index, old_pid: int, seconds: float = 60.0) -> dict:
+    """Shard 0's description once its actor has come back in a new process."""
+    import time
+    from vecindex.distributed import ShardUnavailable
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            info = index.shard_info()[0]
+        except ShardUnavailable:
+            info = None
+        if info is not None and info["pid"] != old_pid:
+            return info
+        time.sleep(0.2)
+    raise AssertionError(f"shard 0 did not restart within {seconds} s")
 
 
 def test_local_load_makes_no_scratch_dirs(saved):
